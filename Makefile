@@ -1,0 +1,57 @@
+# Vitrina developer entry points. Everything installs into project-local folders:
+#   .tools/  uv itself, only when uv is not already on PATH
+#   .venv/   the Python 3.11 environment, synced from the hashed requirements.lock
+#   .devdata/ the dev stack's Postgres and NATS data (make run)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+MEMBERS := libs/common services/bot services/worker
+export UV_PYTHON_DOWNLOADS := never
+export VIRTUAL_ENV := $(VENV)
+
+.PHONY: help run test lint typecheck pytest lock install clean-devdata
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+run: $(VENV)/.synced  ## run the whole stack: Postgres, NATS, migrations, bot, worker
+	$(PY) -m devstack
+
+test: $(VENV)/.synced  ## run every check: ruff, mypy --strict, pytest
+	$(MAKE) --no-print-directory lint typecheck pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.synced
+	$(VENV)/bin/mypy
+
+pytest: $(VENV)/.synced
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.synced  ## create .venv from requirements.lock
+
+# uv is bootstrapped from the package registry with plain pip, never with a curl-to-shell script.
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: requirements.lock $(UV) $(foreach m,$(MEMBERS),$(m)/pyproject.toml)
+	test -x $(PY) || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --require-hashes requirements.lock
+	$(UV) pip install --quiet --no-deps --no-build-isolation $(foreach m,$(MEMBERS),-e $(m))
+	touch $@
+
+lock: $(UV)  ## re-resolve dependencies and rewrite requirements.lock (uv.lock stays local)
+	$(UV) lock --upgrade
+	$(UV) export --quiet --no-emit-workspace --format requirements-txt --all-groups --frozen \
+		--no-header -o requirements.lock
+
+clean-devdata:  ## delete the dev stack's data (Postgres and NATS) under .devdata/
+	rm -rf .devdata

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints our figures beside a peer's, measured in the same run."""

@@ -1,0 +1,206 @@
+"""``make run``: the whole stack on one machine, stopped in order by Ctrl-C or SIGTERM.
+
+Order of start: Postgres → NATS → JetStream topology → migrations → bot + worker.
+Order of stop: bot + worker (they drain) → NATS + Postgres. Every child runs in its own
+session and dies with the launcher even if the launcher is SIGKILLed (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from dotenv import dotenv_values
+
+from devstack.nats import NatsServer
+from devstack.ports import LOOPBACK, preferred_or_free_port
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import ManagedProcess, spawn
+from vitrina_common.config import CONFIG_ERROR_EXIT_CODE, Settings, load_settings
+from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import provision_jetstream
+
+TOKEN_ENV = "APP_CONF__BOT__TOKEN"  # noqa: S105  (a variable name, not a secret)
+DATA_DIR_ENV = "VITRINA_DEV_DATA_DIR"
+DATABASE = "vitrina"
+SERVICES_STOP_TIMEOUT_S = 5.0
+SERVERS_STOP_TIMEOUT_S = 4.0
+READY_TIMEOUT_S = 120.0
+NO_TOKEN_MESSAGE = (
+    f"vitrina: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
+    f"{TOKEN_ENV}=<token> into .env in {Path.cwd()} (or export it) and run `make run` again."
+)
+
+
+def say(name: str, line: str) -> None:
+    """Print one line of a child (or of the launcher) with its name as prefix."""
+    print(f"{name:>8} | {line}", flush=True)
+
+
+class ChildExitedError(RuntimeError):
+    """A service or server exited while the stack was supposed to run."""
+
+
+@dataclass
+class Stack:
+    """The running children, stopped in reverse order of tiers."""
+
+    servers: list[ManagedProcess] = field(default_factory=list)
+    services: list[ManagedProcess] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        """Services first (so they drain against live servers), then the servers."""
+        await asyncio.gather(*(p.stop(SERVICES_STOP_TIMEOUT_S) for p in self.services))
+        await asyncio.gather(*(p.stop(SERVERS_STOP_TIMEOUT_S) for p in self.servers))
+
+    async def wait_first_exit(self) -> ManagedProcess:
+        """Block until any child exits and return it."""
+        children = {
+            asyncio.ensure_future(p.process.wait()): p for p in (*self.servers, *self.services)
+        }
+        done, pending = await asyncio.wait(children, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        return children[done.pop()]
+
+    def first_exited(self) -> ManagedProcess | None:
+        """A child that is no longer running, if any."""
+        return next((p for p in (*self.servers, *self.services) if not p.running), None)
+
+
+def _user_env() -> dict[str, str]:
+    # The services read .env themselves; the launcher only needs it to check the token.
+    from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**from_file, **os.environ}
+
+
+def _service_env(base: Mapping[str, str], pg: EmbeddedPostgres, nats: NatsServer) -> dict[str, str]:
+    return {
+        **base,
+        "APP_CONF__DB__HOST": LOOPBACK,
+        "APP_CONF__DB__PORT": str(pg.port),
+        "APP_CONF__DB__USER": "postgres",
+        "APP_CONF__DB__NAME": DATABASE,
+        "APP_CONF__NATS__URL": nats.url,
+        "APP_CONF__BOT__HEALTH_PORT": str(preferred_or_free_port(8080)),
+        "APP_CONF__WORKER__HEALTH_PORT": str(preferred_or_free_port(8081)),
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def _wait_ready(stack: Stack, urls: Mapping[str, str]) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READY_TIMEOUT_S
+    pending = dict(urls)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+        while pending:
+            if (exited := stack.first_exited()) is not None:
+                raise ChildExitedError(
+                    f"{exited.name} exited with code {exited.process.returncode}"
+                )
+            for name, url in list(pending.items()):
+                try:
+                    async with http.get(url) as response:
+                        if response.status == 200:
+                            del pending[name]
+                except (aiohttp.ClientError, TimeoutError):
+                    pass
+            if loop.time() > deadline:
+                say(
+                    "vitrina",
+                    f"still not ready after {READY_TIMEOUT_S:.0f} s: {', '.join(pending)}",
+                )
+                deadline = loop.time() + READY_TIMEOUT_S
+            await asyncio.sleep(0.2)
+
+
+async def _migrate(env: Mapping[str, str]) -> None:
+    migrate = await spawn(
+        "migrate", [sys.executable, "-m", "alembic", "upgrade", "head"], env=env, sink=say,
+        stop_signal=signal.SIGINT,
+    )  # fmt: skip
+    try:
+        code = await migrate.process.wait()
+    except asyncio.CancelledError:
+        # Alembic runs the upgrade in one transaction: interrupted, Postgres rolls it back.
+        await migrate.stop(SERVICES_STOP_TIMEOUT_S)
+        say("vitrina", "migrations interrupted; the database keeps its previous revision")
+        raise
+    await migrate.stop(1)
+    if code != 0:
+        raise ChildExitedError(f"migrations failed with exit code {code} (see the lines above)")
+
+
+async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -> None:
+    """Start everything, then wait until a child exits (an error) or we are cancelled."""
+    pg = EmbeddedPostgres(data_dir / "postgres", preferred_or_free_port(54329))
+    process, note = await pg.start(sink=say)
+    stack.servers.append(process)
+    if note:
+        say("vitrina", note)
+    await pg.ensure_database(DATABASE)
+    nats = NatsServer(data_dir / "nats", preferred_or_free_port(4222), preferred_or_free_port(8222))
+    stack.servers.append(await nats.start(sink=say))
+    env = _service_env(user_env, pg, nats)
+    settings = load_settings("vitrina", _settings_type(env))
+    client = await connect_nats(settings.nats, name="vitrina-launcher")
+    try:
+        await provision_jetstream(client.jetstream(), settings.nats.stream_replicas)
+    finally:
+        await client.close()
+    await _migrate(env)
+    for service in ("bot", "worker"):
+        argv = [sys.executable, "-m", f"vitrina_{service}"]
+        stack.services.append(await spawn(service, argv, env=env, sink=say))
+    health = {
+        "bot": f"http://{LOOPBACK}:{env['APP_CONF__BOT__HEALTH_PORT']}/readyz",
+        "worker": f"http://{LOOPBACK}:{env['APP_CONF__WORKER__HEALTH_PORT']}/readyz",
+    }
+    await _wait_ready(stack, health)
+    say("vitrina", f"ready: postgres {pg.dsn(DATABASE)}, nats {nats.url}, probes {health}")
+    say("vitrina", "press Ctrl-C to stop")
+    exited = await stack.wait_first_exit()
+    raise ChildExitedError(f"{exited.name} exited with code {exited.process.returncode}")
+
+
+def _settings_type(env: Mapping[str, str]) -> type[Settings]:
+    # Validate what the services will see (their env, not the launcher's) before starting them.
+    os.environ.update(env)
+    return Settings
+
+
+async def main() -> int:
+    """Run the stack until Ctrl-C / SIGTERM; the process exit code."""
+    user_env = _user_env()
+    if not user_env.get(TOKEN_ENV):
+        print(NO_TOKEN_MESSAGE, file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    data_dir = Path(user_env.get(DATA_DIR_ENV, ".devdata")).resolve()  # noqa: ASYNC240
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack()
+    running = asyncio.current_task()
+    if running is None:
+        raise RuntimeError("main() must run as a task")
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, running.cancel)
+    code = 0
+    try:
+        await run_stack(stack, data_dir, user_env)
+    except asyncio.CancelledError:
+        say("vitrina", "stopping")
+    except (ChildExitedError, RuntimeError, OSError) as error:
+        say("vitrina", f"error: {error}")
+        code = 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await stack.stop()
+    say("vitrina", "stopped")
+    return code

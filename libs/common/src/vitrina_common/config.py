@@ -1,0 +1,244 @@
+"""Settings for every Vitrina service, read once at start.
+
+Environment variables use the prefix ``APP_CONF__`` and ``__`` between levels, so
+``APP_CONF__DB__HOST`` sets ``Settings.db.host``. A ``.env`` file in the working
+directory is read too, and secrets may come from files in a secrets directory
+(``APP_CONF_SECRETS_DIR``, default ``/run/secrets/vitrina``), one file per setting named
+exactly like its variable, e.g. ``APP_CONF__BOT__TOKEN`` — the shape a Kubernetes Secret
+mounted as a volume takes. Precedence: environment, then ``.env``, then secret files.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "APP_CONF__"
+NESTED_DELIMITER = "__"
+SECRETS_DIR_ENV = "APP_CONF_SECRETS_DIR"
+DEFAULT_SECRETS_DIR = Path("/run/secrets/vitrina")
+CONFIG_ERROR_EXIT_CODE = 2
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class DbSettings(BaseModel):
+    """Postgres connection; ``dsn`` (e.g. from a Secret) wins over the parts."""
+
+    host: str = "127.0.0.1"
+    port: Port = 5432
+    user: str = "postgres"
+    password: SecretStr = SecretStr("")
+    name: str = "vitrina"
+    dsn: SecretStr | None = None
+    pool_size: int = Field(default=5, ge=1, le=100)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+
+    def sqlalchemy_url(self) -> str:
+        """The asyncpg URL SQLAlchemy connects with."""
+        if self.dsn is not None:
+            raw = self.dsn.get_secret_value()
+            for scheme in ("postgresql://", "postgres://"):
+                if raw.startswith(scheme):
+                    return "postgresql+asyncpg://" + raw.removeprefix(scheme)
+            return raw
+        password = self.password.get_secret_value()
+        auth = f"{self.user}:{password}" if password else self.user
+        return f"postgresql+asyncpg://{auth}@{self.host}:{self.port}/{self.name}"
+
+
+class NatsSettings(BaseModel):
+    """NATS servers (comma-separated URLs) and optional credentials."""
+
+    url: str = "nats://127.0.0.1:4222"
+    user: str | None = None
+    password: SecretStr | None = None
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # One replica per stream on a single node; 3 in a clustered production install.
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+
+    @property
+    def servers(self) -> list[str]:
+        """The server URLs as a list."""
+        return [part.strip() for part in self.url.split(",") if part.strip()]
+
+
+class BotMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class BotSettings(BaseModel):
+    """Telegram side of the bot service."""
+
+    token: SecretStr
+    # A local Bot API server (lifts the 20 MB download limit); empty means Telegram's cloud.
+    api_url: str | None = None
+    mode: BotMode = BotMode.POLLING
+    admin_ids: list[int] = Field(default_factory=list)
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_port: Port = 8443
+    health_port: Port = 8080
+
+    @field_validator("token")
+    @classmethod
+    def _token_has_bot_shape(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value()
+        bot_id, _, secret = token.partition(":")
+        if not (bot_id.isdigit() and secret):
+            raise ValueError("must look like 123456:ABC-DEF… (the token @BotFather gave you)")
+        return value
+
+
+class WorkerSettings(BaseModel):
+    """Job processing in the worker service."""
+
+    health_port: Port = 8081
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
+    render_processes: int = Field(default=1, ge=1, le=64)
+    drain_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class LogFormat(StrEnum):
+    AUTO = "auto"
+    JSON = "json"
+    CONSOLE = "console"
+
+
+class TelemetrySettings(BaseModel):
+    """Logs, traces and metrics."""
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.AUTO
+    service_namespace: str = "vitrina"
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+
+class ShopSettings(BaseModel):
+    """What shoppers see of the shop."""
+
+    name: str = Field(default="Vitrina", min_length=1, max_length=64)
+    support_contact: str = "@support"
+
+
+class _AppSettings(BaseSettings):
+    """Where settings come from; subclasses say which sections they need."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=NESTED_DELIMITER,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        secrets_nested_delimiter=NESTED_DELIMITER,
+        secrets_dir_missing="ok",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],  # noqa: ARG003  (pydantic-settings hook signature)
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The nested source maps a file named APP_CONF__BOT__TOKEN onto settings.bot.token.
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            NestedSecretsSettingsSource(file_secret_settings),
+        )
+
+
+class Settings(_AppSettings):
+    """All settings of a Vitrina service process."""
+
+    db: DbSettings = Field(default_factory=DbSettings)
+    nats: NatsSettings = Field(default_factory=NatsSettings)
+    bot: BotSettings
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    shop: ShopSettings = Field(default_factory=ShopSettings)
+
+
+class DatabaseSettings(_AppSettings):
+    """Only the database section: migrations must run without a bot token."""
+
+    db: DbSettings = Field(default_factory=DbSettings)
+
+
+SettingsT = TypeVar("SettingsT", bound=_AppSettings)
+
+
+def _secrets_dir() -> Path | None:
+    configured = os.environ.get(SECRETS_DIR_ENV)
+    path = Path(configured) if configured else DEFAULT_SECRETS_DIR
+    return path if path.is_dir() else None
+
+
+def _required_leaves(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """Env names of the required fields under ``loc`` (a whole missing section names its leaves)."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return [_env_name(loc)]
+        model = annotation
+    return [
+        _env_name((*loc, name)) for name, field in model.model_fields.items() if field.is_required()
+    ]
+
+
+def _env_name(loc: tuple[str | int, ...]) -> str:
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part) for part in loc).upper()
+
+
+def describe_errors(error: ValidationError, settings_type: type[BaseModel]) -> list[str]:
+    """One human line per invalid setting, naming the environment variable."""
+    lines = []
+    for item in error.errors():
+        if item["type"] == "missing":
+            lines += [f"{name} is not set" for name in _required_leaves(settings_type, item["loc"])]
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"{_env_name(item['loc'])} is invalid: {message}")
+    return lines
+
+
+def load_settings(service: str, settings_type: type[SettingsT]) -> SettingsT:
+    """Read the settings, or stop the process with exit code 2 and one line per problem.
+
+    A traceback helps nobody fix an environment variable, so none is printed.
+    """
+    try:
+        return settings_type(_secrets_dir=_secrets_dir())
+    except ValidationError as error:
+        exit_on_config_error(service, describe_errors(error, settings_type))
+
+
+def exit_on_config_error(service: str, problems: list[str]) -> NoReturn:
+    """Print the problems as ``<service>: config error: …`` lines on stderr and exit 2."""
+    for problem in problems:
+        print(f"{service}: config error: {problem}", file=sys.stderr)  # noqa: T201
+    raise SystemExit(CONFIG_ERROR_EXIT_CODE)

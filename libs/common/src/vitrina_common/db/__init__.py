@@ -1,0 +1,1 @@
+"""Database layer: metadata, models, engine and session factory."""

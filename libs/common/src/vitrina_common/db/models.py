@@ -1,0 +1,181 @@
+"""The tables of the shop.
+
+Money is in Telegram Stars (whole numbers, currency ``XTR``). Image bytes never live here:
+products point at objects in the NATS Object Store by key and sha256, and cache the
+Telegram ``file_id`` once a file has been sent, so later sends cost no upload.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import CITEXT, JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vitrina_common.db.base import Base, Timestamped
+
+
+def _str_enum(enum: type[StrEnum], name: str) -> Enum:
+    # Stored as text with a CHECK, not as a Postgres ENUM type: adding a value is then a
+    # plain constraint swap in a migration, and downgrades leave no orphan types behind.
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Language(StrEnum):
+    EN = "en"
+    RU = "ru"
+
+
+class ProductStatus(StrEnum):
+    DRAFT = "draft"
+    RENDERING = "rendering"
+    READY = "ready"
+    FAILED = "failed"
+    ARCHIVED = "archived"
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class PurchaseStatus(StrEnum):
+    PAID = "paid"
+    REFUNDED = "refunded"
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(128))
+    # CITEXT: "Ann@Example.com" and "ann@example.com" are the same address, also for UNIQUE.
+    email: Mapped[str | None] = mapped_column(CITEXT, unique=True)
+    language: Mapped[Language] = mapped_column(
+        _str_enum(Language, "language"), server_default=Language.EN.value
+    )
+    is_blocked: Mapped[bool] = mapped_column(server_default=text("false"))
+
+
+class Category(Timestamped, Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(String(64), unique=True)
+    position: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+
+
+class Product(Timestamped, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        CheckConstraint("price_stars > 0", name="price_positive"),
+        CheckConstraint("edition_size IS NULL OR edition_size > 0", name="edition_size_positive"),
+        CheckConstraint("original_size >= 0", name="original_size_not_negative"),
+        Index(None, "category_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
+    title: Mapped[str] = mapped_column(String(128))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    price_stars: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ProductStatus] = mapped_column(
+        _str_enum(ProductStatus, "product_status"), server_default=ProductStatus.DRAFT.value
+    )
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # A limited edition sells at most this many copies; NULL means unlimited.
+    edition_size: Mapped[int | None] = mapped_column(Integer)
+    original_key: Mapped[str] = mapped_column(String(128))
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_size: Mapped[int]
+    original_mime: Mapped[str] = mapped_column(String(64))
+    original_file_id: Mapped[str | None] = mapped_column(String(256))
+    preview_key: Mapped[str | None] = mapped_column(String(128))
+    preview_file_id: Mapped[str | None] = mapped_column(String(256))
+
+    category: Mapped[Category] = relationship(lazy="raise")
+
+
+class Order(Timestamped, Base):
+    __tablename__ = "orders"
+    __table_args__ = (CheckConstraint("price_stars > 0", name="price_positive"),)
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    # The price the invoice was issued at; pre-checkout refuses when the product's price moved.
+    price_stars: Mapped[int] = mapped_column(Integer)
+    status: Mapped[OrderStatus] = mapped_column(
+        _str_enum(OrderStatus, "order_status"), server_default=OrderStatus.PENDING.value
+    )
+    # Random and unguessable: the invoice payload, so a payload cannot be forged into another order.
+    invoice_payload: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+
+
+class Purchase(Timestamped, Base):
+    __tablename__ = "purchases"
+    __table_args__ = (CheckConstraint("price_stars > 0", name="price_positive"),)
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="RESTRICT"), index=True
+    )
+    price_stars: Mapped[int] = mapped_column(Integer)
+    # Telegram's id of the payment: the same successful_payment seen twice inserts nothing.
+    telegram_payment_charge_id: Mapped[str] = mapped_column(String(256), unique=True)
+    status: Mapped[PurchaseStatus] = mapped_column(
+        _str_enum(PurchaseStatus, "purchase_status"), server_default=PurchaseStatus.PAID.value
+    )
+    refunded_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """Work that must happen after a commit (send a file, publish an event), done by a relay."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The relay's scan: undelivered rows that are due, oldest first.
+        Index(None, "available_at", postgresql_where=text("delivered_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    # Makes writing the same intent twice a no-op (e.g. "deliver:<purchase id>").
+    dedup_key: Mapped[str] = mapped_column(String(128), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    available_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    delivered_at: Mapped[datetime | None]

@@ -1,0 +1,46 @@
+"""Process start and stop shared by the services' entry points."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Awaitable
+
+from vitrina_common.config import Settings
+from vitrina_common.logging import configure_logging
+from vitrina_common.telemetry import Telemetry, setup_telemetry
+
+
+def stop_event_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM (Kubernetes, the launcher) or SIGINT (Ctrl-C)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+def init_observability(settings: Settings, service: str) -> Telemetry:
+    """Logging first (so everything after is structured), then traces and metrics."""
+    configure_logging(settings.telemetry, service)
+    return setup_telemetry(settings.telemetry, service)
+
+
+async def run_unless_stopped(startup: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run ``startup`` unless ``stop`` is set first; True when startup finished.
+
+    A SIGTERM while the database is still unreachable must end the process promptly,
+    not after the retry loop gives up (it never does).
+    """
+    starting = asyncio.ensure_future(startup)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if starting.done():
+        starting.result()
+        return True
+    starting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await starting
+    return False

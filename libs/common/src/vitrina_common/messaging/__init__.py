@@ -1,0 +1,1 @@
+"""NATS JetStream: topology (streams, buckets), provisioning, connection and message contracts."""

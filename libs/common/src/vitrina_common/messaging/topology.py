@@ -1,0 +1,66 @@
+"""Every stream and bucket Vitrina uses, declared once.
+
+Provisioning (the dev launcher, the Kubernetes provisioning Job, each service at start)
+creates or updates exactly these, so the shape never drifts between a laptop and a cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from nats.js.api import RetentionPolicy, StorageType
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream: what it captures and how long it keeps it."""
+
+    name: str
+    subjects: tuple[str, ...]
+    retention: RetentionPolicy
+    max_age: timedelta | None
+    # Publishes carrying the same Nats-Msg-Id within this window are stored once.
+    duplicate_window: timedelta
+    description: str
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    """A Key-Value or Object Store bucket."""
+
+    name: str
+    description: str
+    ttl: timedelta | None = None
+
+
+JOBS_STREAM = StreamSpec(
+    name="JOBS",
+    subjects=("jobs.>",),
+    # Work-queue: a job is removed once a worker acks it, and only one consumer may bind
+    # to a subject, which is the shared durable pull consumer of all worker replicas.
+    retention=RetentionPolicy.WORK_QUEUE,
+    max_age=timedelta(days=7),
+    duplicate_window=timedelta(minutes=10),
+    description="Jobs for the worker (rendering, imports, charts, broadcasts)",
+)
+
+EVENTS_STREAM = StreamSpec(
+    name="EVENTS",
+    subjects=("events.>",),
+    retention=RetentionPolicy.LIMITS,
+    max_age=timedelta(days=1),
+    duplicate_window=timedelta(minutes=2),
+    description="Results the bot reacts to (preview ready, job failed)",
+)
+
+STREAMS = (JOBS_STREAM, EVENTS_STREAM)
+
+ORIGINALS_BUCKET = BucketSpec("originals", "Original images as uploaded, keyed by sha256")
+PREVIEWS_BUCKET = BucketSpec("previews", "Watermarked previews, keyed by product and sha256")
+OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET)
+
+FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas")
+KV_BUCKETS = (FSM_BUCKET,)
+
+STORAGE = StorageType.FILE

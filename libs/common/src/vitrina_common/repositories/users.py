@@ -1,0 +1,48 @@
+"""Users by Telegram id."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitrina_common.db.models import Language, User
+
+
+class UserRepository:
+    """Reads and writes ``users`` inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert_from_telegram(
+        self,
+        telegram_id: int,
+        username: str | None,
+        first_name: str | None,
+        language: Language,
+    ) -> User:
+        """Insert the user or refresh what Telegram owns (name, username); keeps the language."""
+        statement = (
+            insert(User)
+            .values(
+                telegram_id=telegram_id,
+                username=username,
+                first_name=first_name,
+                language=language,
+            )
+            .on_conflict_do_update(
+                index_elements=[User.telegram_id],
+                set_={"username": username, "first_name": first_name, "is_blocked": False},
+            )
+            .returning(User)
+        )
+        result = await self._session.execute(
+            statement, execution_options={"populate_existing": True}
+        )
+        return result.scalar_one()
+
+    async def get_by_telegram_id(self, telegram_id: int) -> User | None:
+        """The user with this Telegram id, if they ever started the bot."""
+        result = await self._session.execute(select(User).where(User.telegram_id == telegram_id))
+        return result.scalar_one_or_none()

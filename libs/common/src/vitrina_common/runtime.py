@@ -1,0 +1,87 @@
+"""What every service process holds: the database engine, a NATS connection, the probes.
+
+``start`` brings dependencies up with backoff (a missing database or NATS is logged and
+retried, never a crash loop) while ``/healthz`` already answers and ``/readyz`` says why
+the service is not ready yet.
+"""
+
+from __future__ import annotations
+
+from nats.aio.client import Client
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from vitrina_common.config import Settings
+from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
+from vitrina_common.health import HealthServer
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.retry import retry_until_ready
+
+log = get_logger(__name__)
+
+
+class SchemaNotReadyError(RuntimeError):
+    """The database answers but is not at the schema revision this code needs."""
+
+
+class ServiceRuntime:
+    """Shared infrastructure of one service process."""
+
+    def __init__(self, settings: Settings, service: str, health_port: int) -> None:
+        self.settings = settings
+        self.service = service
+        self.engine: AsyncEngine = create_engine(settings.db)
+        self.session_factory: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
+        self._nats: Client | None = None
+        self.health = HealthServer(
+            "0.0.0.0",  # noqa: S104  (probes come from the kubelet, not from loopback)
+            health_port,
+            {"database": self.database_ready, "nats": self.nats_ready},
+        )
+
+    @property
+    def nats(self) -> Client:
+        """The NATS connection; only valid after ``start``."""
+        if self._nats is None:
+            raise RuntimeError("ServiceRuntime.start() has not connected to NATS yet")
+        return self._nats
+
+    async def database_ready(self) -> bool:
+        """Readiness: the database answers and its schema is at the expected head."""
+        return await current_revision(self.engine) == EXPECTED_SCHEMA_REVISION
+
+    async def nats_ready(self) -> bool:
+        """Readiness: the NATS connection is up (not reconnecting)."""
+        return self._nats is not None and self._nats.is_connected
+
+    async def _check_schema(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        revision = await current_revision(self.engine)
+        if revision != EXPECTED_SCHEMA_REVISION:
+            raise SchemaNotReadyError(
+                f"schema is at {revision or 'nothing'}, this build needs "
+                f"{EXPECTED_SCHEMA_REVISION}: run `alembic upgrade head`"
+            )
+
+    async def _connect_nats(self) -> Client:
+        client = await connect_nats(self.settings.nats, name=f"vitrina-{self.service}")
+        await provision_jetstream(client.jetstream(), self.settings.nats.stream_replicas)
+        return client
+
+    async def start(self) -> None:
+        """Serve probes, then wait (with backoff) for the database schema and NATS."""
+        await self.health.start()
+        await retry_until_ready(self._check_schema, "database")
+        self._nats = await retry_until_ready(self._connect_nats, "nats")
+        log.info("dependencies ready")
+
+    async def close(self) -> None:
+        """Drain NATS, dispose the pool, stop the probes."""
+        if self._nats is not None and not self._nats.is_closed:
+            await self._nats.drain()
+        await self.engine.dispose()
+        await self.health.stop()

@@ -1,0 +1,165 @@
+"""Session-wide real servers: one embedded Postgres and one ``nats-server -js``, on free ports.
+
+Each test that needs the database gets its own, cloned from a migrated template (a file
+copy inside Postgres: milliseconds), and each test that needs NATS starts from an empty
+JetStream with the topology provisioned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from alembic import command
+from alembic.config import Config
+from nats.aio.client import Client
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from devstack.nats import NatsServer
+from devstack.ports import LOOPBACK, free_port
+from devstack.postgres import EmbeddedPostgres
+from tests.fakes.telegram_api import FakeTelegram
+from vitrina_common.config import DbSettings, NatsSettings
+from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import provision_jetstream
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE_DB = "vitrina_template"
+_database_numbers = itertools.count(1)
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic pointed at ``url`` (an asyncpg SQLAlchemy URL), quiet."""
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url)
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def asyncpg_url(dsn: str) -> str:
+    """The SQLAlchemy form of a libpq URL."""
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+@pytest.fixture(scope="session")
+def tests_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory for the servers' data, removed by pytest's own retention."""
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def postgres(tests_tmp: Path) -> AsyncIterator[EmbeddedPostgres]:
+    """The session's Postgres (durability off: test data is throwaway)."""
+    server = EmbeddedPostgres(tests_tmp / "pg", free_port(), durable=False, max_connections=300)
+    process, _ = await server.start(log_file=str(tests_tmp / "postgres.log"))
+    yield server
+    await process.stop(10)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def migrated_template(postgres: EmbeddedPostgres) -> str:
+    """A database at the migrations' head, the template every test database copies."""
+    await postgres.ensure_database(TEMPLATE_DB)
+    url = asyncpg_url(postgres.dsn(TEMPLATE_DB))
+    # env.py runs its own event loop, so it goes to a thread.
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    return TEMPLATE_DB
+
+
+async def _admin(postgres: EmbeddedPostgres) -> asyncpg.Connection:
+    return await asyncpg.connect(postgres.dsn())
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def empty_database(postgres: EmbeddedPostgres) -> AsyncIterator[str]:
+    """A fresh, unmigrated database; yields its libpq URL."""
+    name = f"test_empty_{os.getpid()}_{next(_database_numbers)}"
+    admin = await _admin(postgres)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres.dsn(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def database(postgres: EmbeddedPostgres, migrated_template: str) -> AsyncIterator[str]:
+    """A migrated database of this test's own; yields its libpq URL."""
+    name = f"test_{os.getpid()}_{next(_database_numbers)}"
+    admin = await _admin(postgres)
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    try:
+        yield postgres.dsn(name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def db_settings_for(dsn: str) -> DbSettings:
+    """Settings that point the application at ``dsn``."""
+    return DbSettings.model_validate({"dsn": dsn})
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def engine(database: str) -> AsyncIterator[AsyncEngine]:
+    """An application engine on this test's database."""
+    engine = create_engine(db_settings_for(database))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions as the services make them."""
+    return create_session_factory(engine)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def nats_server(tests_tmp: Path) -> AsyncIterator[NatsServer]:
+    """The session's nats-server with JetStream on file storage."""
+    server = NatsServer(tests_tmp / "nats", free_port(), free_port(), server_name="vitrina-test")
+    process = await server.start(log_file=str(tests_tmp / "nats.log"))
+    yield server
+    await process.stop(10)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A connection to a JetStream wiped clean and provisioned for this test."""
+    client = await connect_nats(NatsSettings(url=nats_server.url), name="tests")
+    js = client.jetstream()
+    for stream in await js.streams_info():
+        await js.delete_stream(stream.config.name or "")
+    await provision_jetstream(js)
+    yield client
+    await client.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake_telegram() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on a free loopback port."""
+    fake = FakeTelegram()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    fake.url = f"http://{LOOPBACK}:{port}"
+    yield fake
+    await runner.cleanup()
+
+
+@pytest.fixture
+def clean_env() -> Iterator[dict[str, str]]:
+    """The environment for a service subprocess: no APP_CONF__ leaking from the developer."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_CONF")}
+    env["APP_CONF_SECRETS_DIR"] = "/nonexistent"
+    yield env

@@ -1,0 +1,135 @@
+"""A fake Telegram Bot API *HTTP server*: the real aiogram client talks to it over HTTP.
+
+It serves ``/bot<token>/<method>`` like api.telegram.org: ``getUpdates`` long-polls a queue
+the test fills with ``push_update``, ``getMe`` names the bot, and every other call is
+recorded in ``calls`` and answered with a plausible result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 424242
+TOKEN = f"{BOT_ID}:TEST-token-for-the-fake-api"
+
+
+@dataclass
+class RecordedCall:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+
+
+def _decode(value: str) -> Any:
+    # aiogram sends nested objects (reply_markup, prices…) as JSON strings in form fields.
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@dataclass
+class FakeTelegram:
+    """State of the fake server; ``url`` is what ``APP_CONF__BOT__API_URL`` gets."""
+
+    url: str = ""
+    calls: list[RecordedCall] = field(default_factory=list)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _update_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    _new_call: asyncio.Event = field(default_factory=asyncio.Event)
+    confirmed_offset: int = 0
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update (its ``update_id`` is assigned here) and return the id."""
+        update_id = next(self._update_ids)
+        self._updates.append({"update_id": update_id, **update})
+        self._new_update.set()
+        return update_id
+
+    def push_message(self, user_id: int, text: str, language_code: str = "en") -> int:
+        """Queue a private text message from ``user_id``."""
+        sender = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        sender["language_code"] = language_code
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": sender,
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self.push_update({"message": message})
+
+    def calls_of(self, method: str) -> list[RecordedCall]:
+        """Recorded calls of one method, oldest first."""
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for_call(self, method: str, count: int = 1, timeout_s: float = 10) -> None:
+        """Wait until ``method`` was called at least ``count`` times."""
+        async with asyncio.timeout(timeout_s):
+            while len(self.calls_of(method)) < count:
+                self._new_call.clear()
+                await self._new_call.wait()
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0))
+        # Like Telegram: asking for offset N confirms (forgets) every update below N.
+        self.confirmed_offset = max(self.confirmed_offset, offset)
+        self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates:
+            self._new_update.clear()
+            # Short long-poll keeps shutdown of the bot under test quick.
+            timeout = min(float(params.get("timeout", 0)), 1.0)
+            try:
+                await asyncio.wait_for(self._new_update.wait(), timeout)
+            except TimeoutError:
+                return []
+        return list(self._updates)
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina", "username": "vitrina_bot"}
+        if method == "sendMessage":
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina"},
+                "text": params.get("text", ""),
+            }
+        return True
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Serve one Bot API method call."""
+        if request.match_info["token"] != TOKEN:
+            return web.json_response(
+                {"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401
+            )
+        method = request.match_info["method"]
+        form = await request.post()
+        params = {key: _decode(str(value)) for key, value in form.items()}
+        if request.content_type == "application/json":
+            params = await request.json()
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        self.calls.append(RecordedCall(method, params))
+        self._new_call.set()
+        return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def app(self) -> web.Application:
+        """The aiohttp application serving the fake API."""
+        application = web.Application()
+        application.router.add_route("*", "/bot{token}/{method}", self.handle)
+        return application
