@@ -8,6 +8,7 @@ session and dies with the launcher even if the launcher is SIGKILLed (PR_SET_PDE
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 import sys
@@ -22,10 +23,18 @@ from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, preferred_or_free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
-from vitrina_common.config import CONFIG_ERROR_EXIT_CODE, Settings, load_settings
+from vitrina_common.config import (
+    CONFIG_ERROR_EXIT_CODE,
+    LogFormat,
+    Settings,
+    TelemetrySettings,
+    load_settings,
+)
+from vitrina_common.logging import configure_logging
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "APP_CONF__BOT__TOKEN"  # noqa: S105  (a variable name, not a secret)
 DATA_DIR_ENV = "VITRINA_DEV_DATA_DIR"
 DATABASE = "vitrina"
@@ -41,6 +50,18 @@ NO_TOKEN_MESSAGE = (
 def say(name: str, line: str) -> None:
     """Print one line of a child (or of the launcher) with its name as prefix."""
     print(f"{name:>8} | {line}", flush=True)
+
+
+class _PrefixedStdout(io.TextIOBase):
+    """Lets the launcher's own log records (provisioning…) carry the ``vitrina |`` prefix."""
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            say("vitrina", line)
+        return len(text)
+
+    def isatty(self) -> bool:
+        return sys.stdout.isatty()
 
 
 class ChildExitedError(RuntimeError):
@@ -82,11 +103,11 @@ def _user_env() -> dict[str, str]:
 
 def _service_env(base: Mapping[str, str], pg: EmbeddedPostgres, nats: NatsServer) -> dict[str, str]:
     return {
+        # Children write to our pipe, which would make them pick JSON; a person reads this.
+        "APP_CONF__TELEMETRY__LOG_FORMAT": "console",
         **base,
-        "APP_CONF__DB__HOST": LOOPBACK,
-        "APP_CONF__DB__PORT": str(pg.port),
-        "APP_CONF__DB__USER": "postgres",
-        "APP_CONF__DB__NAME": DATABASE,
+        # A DSN beats the parts, so a DSN in the developer's .env cannot point us elsewhere.
+        "APP_CONF__DB__DSN": pg.dsn(DATABASE),
         "APP_CONF__NATS__URL": nats.url,
         "APP_CONF__BOT__HEALTH_PORT": str(preferred_or_free_port(8080)),
         "APP_CONF__WORKER__HEALTH_PORT": str(preferred_or_free_port(8081)),
@@ -121,8 +142,11 @@ async def _wait_ready(stack: Stack, urls: Mapping[str, str]) -> None:
 
 
 async def _migrate(env: Mapping[str, str]) -> None:
+    alembic_ini = str(PROJECT_ROOT / "alembic.ini")
     migrate = await spawn(
-        "migrate", [sys.executable, "-m", "alembic", "upgrade", "head"], env=env, sink=say,
+        "migrate",
+        [sys.executable, "-m", "alembic", "-c", alembic_ini, "upgrade", "head"],
+        env=env, sink=say,
         stop_signal=signal.SIGINT,
     )  # fmt: skip
     try:
@@ -183,6 +207,9 @@ async def main() -> int:
         return CONFIG_ERROR_EXIT_CODE
     data_dir = Path(user_env.get(DATA_DIR_ENV, ".devdata")).resolve()  # noqa: ASYNC240
     data_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging(
+        TelemetrySettings(log_format=LogFormat.CONSOLE), "launcher", stream=_PrefixedStdout()
+    )
     stack = Stack()
     running = asyncio.current_task()
     if running is None:

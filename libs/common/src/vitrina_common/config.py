@@ -74,22 +74,12 @@ class NatsSettings(BaseModel):
         return [part.strip() for part in self.url.split(",") if part.strip()]
 
 
-class BotMode(StrEnum):
-    POLLING = "polling"
-    WEBHOOK = "webhook"
-
-
 class BotSettings(BaseModel):
     """Telegram side of the bot service."""
 
     token: SecretStr
     # A local Bot API server (lifts the 20 MB download limit); empty means Telegram's cloud.
     api_url: str | None = None
-    mode: BotMode = BotMode.POLLING
-    admin_ids: list[int] = Field(default_factory=list)
-    webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
-    webhook_port: Port = 8443
     health_port: Port = 8080
 
     @field_validator("token")
@@ -106,9 +96,6 @@ class WorkerSettings(BaseModel):
     """Job processing in the worker service."""
 
     health_port: Port = 8081
-    max_concurrent_jobs: int = Field(default=2, ge=1, le=64)
-    render_processes: int = Field(default=1, ge=1, le=64)
-    drain_timeout_s: float = Field(default=30.0, gt=0)
 
 
 class LogFormat(StrEnum):
@@ -137,7 +124,6 @@ class ShopSettings(BaseModel):
     """What shoppers see of the shop."""
 
     name: str = Field(default="Vitrina", min_length=1, max_length=64)
-    support_contact: str = "@support"
 
 
 class _AppSettings(BaseSettings):

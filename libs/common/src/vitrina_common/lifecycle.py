@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from vitrina_common.config import Settings
-from vitrina_common.logging import configure_logging
+from vitrina_common.config import Settings, exit_on_config_error, load_settings
+from vitrina_common.logging import configure_logging, get_logger
 from vitrina_common.telemetry import Telemetry, setup_telemetry
 
 
@@ -44,3 +45,26 @@ async def run_unless_stopped(startup: Awaitable[None], stop: asyncio.Event) -> b
     with contextlib.suppress(asyncio.CancelledError):
         await starting
     return False
+
+
+def run_service(
+    service: str,
+    run: Callable[[Settings], Coroutine[Any, Any, None]],
+    config_errors: tuple[type[Exception], ...] = (),
+) -> None:
+    """The body of a service's ``main``: settings, observability, the loop, the exit code.
+
+    Exit 2 for configuration problems (bad settings, or ``config_errors`` raised later,
+    such as a token Telegram rejects), 1 with one structured log record for a crash.
+    """
+    settings = load_settings(service, Settings)
+    telemetry = init_observability(settings, service)
+    try:
+        asyncio.run(run(settings))
+    except config_errors as error:
+        exit_on_config_error(service, [str(error)])
+    except Exception:  # noqa: BLE001  (the last line of defence: log it structured, exit 1)
+        get_logger(service).exception("service crashed")
+        raise SystemExit(1) from None
+    finally:
+        telemetry.shutdown()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from opentelemetry import trace
@@ -19,6 +19,14 @@ from vitrina_common.config import LogFormat, TelemetrySettings
 
 # Libraries that are chatty at INFO without telling an operator anything useful.
 _QUIET_LOGGERS = {"aiosqlite": logging.WARNING, "asyncio": logging.WARNING}
+
+
+class LogStream(Protocol):
+    """Where log lines go: stdout, or anything that writes text like it."""
+
+    def write(self, text: str, /) -> int: ...
+    def flush(self) -> None: ...
+    def isatty(self) -> bool: ...
 
 
 def _add_trace_ids(
@@ -31,10 +39,13 @@ def _add_trace_ids(
     return event_dict
 
 
-def configure_logging(settings: TelemetrySettings, service: str) -> None:
-    """Set up structlog and the stdlib root logger for ``service``."""
+def configure_logging(
+    settings: TelemetrySettings, service: str, stream: LogStream | None = None
+) -> None:
+    """Set up structlog and the stdlib root logger for ``service``, writing to ``stream``."""
+    stream = stream or sys.stdout
     use_json = settings.log_format is LogFormat.JSON or (
-        settings.log_format is LogFormat.AUTO and not sys.stdout.isatty()
+        settings.log_format is LogFormat.AUTO and not stream.isatty()
     )
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -65,7 +76,7 @@ def configure_logging(settings: TelemetrySettings, service: str) -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler: logging.StreamHandler[LogStream] = logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from vitrina_bot.app import run_bot
-from vitrina_common.config import Settings, load_settings
-from vitrina_common.lifecycle import init_observability
+from vitrina_bot.telegram import TelegramRejectedTokenError
+from vitrina_common.lifecycle import run_service
 
 SERVICE = "bot"
 
 
 def main() -> None:
-    """Read settings (exit 2 on a bad one), set up observability, run until SIGTERM."""
-    settings = load_settings(SERVICE, Settings)
-    telemetry = init_observability(settings, SERVICE)
-    try:
-        asyncio.run(run_bot(settings))
-    finally:
-        telemetry.shutdown()
+    """Run the bot until SIGTERM; exit 2 on bad settings or a token Telegram rejects."""
+    run_service(SERVICE, run_bot, config_errors=(TelegramRejectedTokenError,))
 
 
 if __name__ == "__main__":

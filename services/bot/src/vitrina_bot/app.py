@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from aiogram import Dispatcher
+from aiogram.types import User
 
 from vitrina_bot.handlers import build_root_router
-from vitrina_bot.telegram import create_bot
+from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
 from vitrina_common.config import Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
+from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.users import RegisterUser
 
@@ -27,6 +30,14 @@ def build_dispatcher(runtime: ServiceRuntime) -> Dispatcher:
     return dispatcher
 
 
+_FINAL = (TelegramRejectedTokenError,)
+
+
+async def _log_identity(telegram: Awaitable[User]) -> None:
+    me = await telegram
+    log.info("telegram reachable", bot_username=me.username, bot_id=me.id)
+
+
 async def run_bot(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT: probes first, then dependencies, then polling."""
     stop = stop_event_on_signals()
@@ -34,6 +45,9 @@ async def run_bot(settings: Settings) -> None:
     bot = create_bot(settings.bot)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
+            return
+        telegram = retry_until_ready(lambda: check_telegram(bot), "telegram", final=_FINAL)
+        if not await run_unless_stopped(_log_identity(telegram), stop):
             return
         dispatcher = build_dispatcher(runtime)
         polling = asyncio.create_task(

@@ -7,6 +7,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.types import User
 
 from vitrina_common.config import BotSettings
 
@@ -23,3 +25,18 @@ def create_bot(settings: BotSettings) -> Bot:
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+
+
+class TelegramRejectedTokenError(RuntimeError):
+    """Telegram answered 401: the token is wrong or was revoked in @BotFather."""
+
+
+async def check_telegram(bot: Bot) -> User:
+    """Who we are, per ``getMe``; a rejected token is final, anything else is retried."""
+    try:
+        return await bot.get_me()
+    except TelegramUnauthorizedError as error:
+        raise TelegramRejectedTokenError(
+            "Telegram rejected the bot token (401 Unauthorized): check APP_CONF__BOT__TOKEN "
+            "against @BotFather"
+        ) from error

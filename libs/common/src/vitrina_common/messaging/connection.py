@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import nats
 from nats.aio.client import Client
 
 from vitrina_common.config import NatsSettings
@@ -11,21 +10,22 @@ from vitrina_common.logging import get_logger
 log = get_logger(__name__)
 
 
-async def _on_error(error: Exception) -> None:
-    log.warning("nats connection error", error=str(error) or type(error).__name__)
-
-
-async def _on_disconnected() -> None:
-    log.warning("nats disconnected, reconnecting")
-
-
-async def _on_reconnected() -> None:
-    log.info("nats reconnected")
-
-
 async def connect_nats(settings: NatsSettings, name: str) -> Client:
     """Connect once (raises when no server answers); later drops reconnect forever."""
-    return await nats.connect(
+    client = Client()
+
+    async def on_error(error: Exception) -> None:
+        log.warning("nats connection error", error=str(error) or type(error).__name__)
+
+    async def on_disconnected() -> None:
+        # Our own close/drain also "disconnects"; only an unplanned drop is worth a warning.
+        if not (client.is_closed or client.is_draining):
+            log.warning("nats disconnected, reconnecting")
+
+    async def on_reconnected() -> None:
+        log.info("nats reconnected")
+
+    await client.connect(
         servers=settings.servers,
         name=name,
         user=settings.user,
@@ -33,7 +33,8 @@ async def connect_nats(settings: NatsSettings, name: str) -> Client:
         connect_timeout=int(settings.connect_timeout_s),
         allow_reconnect=True,
         max_reconnect_attempts=-1,
-        error_cb=_on_error,
-        disconnected_cb=_on_disconnected,
-        reconnected_cb=_on_reconnected,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
     )
+    return client

@@ -1,0 +1,74 @@
+"""Running the real service processes from tests and waiting on their probes."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import aiohttp
+
+from devstack.ports import LOOPBACK, free_port
+from devstack.processes import ManagedProcess, spawn
+
+
+async def probe(port: int, path: str) -> int | None:
+    """The HTTP status of ``path`` on the loopback ``port``, None when nothing answers."""
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http,
+            http.get(f"http://{LOOPBACK}:{port}{path}") as response,
+        ):
+            return response.status
+    except (aiohttp.ClientError, TimeoutError):
+        return None
+
+
+async def wait_for_status(
+    port: int, path: str, status: int, process: ManagedProcess | None = None, timeout_s: float = 60
+) -> None:
+    """Poll until ``path`` answers ``status``; fails early if ``process`` exits."""
+    async with asyncio.timeout(timeout_s):
+        while await probe(port, path) != status:
+            if process is not None and not process.running:
+                raise AssertionError(f"{process.name} exited with {process.process.returncode}")
+            await asyncio.sleep(0.1)
+
+
+def service_env(
+    base: Mapping[str, str],
+    *,
+    database_dsn: str,
+    nats_url: str,
+    telegram_url: str,
+    token: str,
+) -> dict[str, str]:
+    """Environment for a bot or worker subprocess against the test servers."""
+    return {
+        **base,
+        "APP_CONF__DB__DSN": database_dsn,
+        "APP_CONF__NATS__URL": nats_url,
+        "APP_CONF__BOT__TOKEN": token,
+        "APP_CONF__BOT__API_URL": telegram_url,
+        "APP_CONF__BOT__HEALTH_PORT": str(free_port()),
+        "APP_CONF__WORKER__HEALTH_PORT": str(free_port()),
+        "APP_CONF__TELEMETRY__LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def start_service(
+    service: str, env: Mapping[str, str], log_dir: Path
+) -> tuple[ManagedProcess, int]:
+    """Start ``vitrina-<service>``; returns the process and its health port."""
+    port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
+    process = await spawn(
+        service,
+        [sys.executable, "-m", f"vitrina_{service}"],
+        env=env,
+        log_file=str(log_dir / f"{service}.log"),
+        stop_signal=signal.SIGTERM,
+    )
+    return process, port

@@ -1,0 +1,148 @@
+"""`make run`'s launcher: the whole stack up, then down within 10 s with no orphans."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import pytest
+
+from devstack.ports import LOOPBACK
+from tests.conftest import ROOT
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.services import wait_for_status
+
+pytestmark = pytest.mark.slow
+
+READY_LINE = re.compile(r"ready: .*bot.*:(\d+)/readyz.*worker.*:(\d+)/readyz")
+
+
+@dataclass
+class Launcher:
+    process: asyncio.subprocess.Process
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    async def wait_for_line(self, pattern: re.Pattern[str], timeout_s: float) -> re.Match[str]:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for line in self.lines:
+                    if match := pattern.search(line):
+                        return match
+                if self.process.returncode is not None:
+                    raise AssertionError(f"launcher exited early:\n{self.output}")
+                await asyncio.sleep(0.1)
+
+
+async def _collect(process: asyncio.subprocess.Process, lines: list[str]) -> None:
+    assert process.stdout is not None
+    while line := await process.stdout.readline():
+        lines.append(line.decode(errors="replace").rstrip())
+
+
+@asynccontextmanager
+async def launched(env: dict[str, str], cwd: Path) -> AsyncIterator[Launcher]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "devstack",
+        cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    launcher = Launcher(process)
+    reader = asyncio.create_task(_collect(process, launcher.lines))
+    try:
+        yield launcher
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await reader
+
+
+def launcher_env(clean_env: dict[str, str], data_dir: Path, telegram_url: str) -> dict[str, str]:
+    return {
+        **clean_env,
+        "PYTHONPATH": str(ROOT),
+        "APP_CONF__BOT__TOKEN": TOKEN,
+        "APP_CONF__BOT__API_URL": telegram_url,
+        "VITRINA_DEV_DATA_DIR": str(data_dir),
+    }
+
+
+async def _ready_and_children(launcher: Launcher) -> list[psutil.Process]:
+    match = await launcher.wait_for_line(READY_LINE, timeout_s=180)
+    for port in match.groups():
+        await wait_for_status(int(port), "/readyz", 200, timeout_s=10)
+    return psutil.Process(launcher.process.pid).children(recursive=True)
+
+
+async def _stop_and_assert_no_orphans(
+    launcher: Launcher, children: list[psutil.Process], signum: signal.Signals
+) -> None:
+    launcher.process.send_signal(signum)
+    async with asyncio.timeout(10):
+        code = await launcher.process.wait()
+    _, alive = psutil.wait_procs(children, timeout=0.5)
+    assert alive == [], f"orphans: {alive}"
+    assert code == 0, launcher.output
+
+
+@pytest.mark.timeout(600)
+async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
+    fake_telegram: FakeTelegram, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    data_dir = tmp_path / "devdata"
+    env = launcher_env(clean_env, data_dir, fake_telegram.url)
+    with socket.socket() as squatter:
+        # Someone else holds the preferred Postgres port: the launcher must pick another.
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            squatter.bind((LOOPBACK, 54329))
+            squatter.listen()
+        except OSError:
+            pass  # already taken by something else: the same situation
+        async with launched(env, tmp_path) as launcher:
+            children = await _ready_and_children(launcher)
+            names = {child.name() for child in children}
+            assert {"postgres", "nats-server"} <= names
+            assert sum("vitrina_bot" in " ".join(c.cmdline()) for c in children) == 1
+            assert sum("vitrina_worker" in " ".join(c.cmdline()) for c in children) == 1
+            await _stop_and_assert_no_orphans(launcher, children, signal.SIGTERM)
+
+    # A crashed run leaves postmaster.pid behind; the second run reuses the data anyway.
+    (data_dir / "postgres" / "postmaster.pid").write_text(f"{2**22 - 3}\n{data_dir}\n")
+    async with launched(env, tmp_path) as launcher:
+        children = await _ready_and_children(launcher)
+        assert "removed a stale postmaster.pid" in launcher.output
+        assert "Running upgrade" not in launcher.output  # schema already at head: reused
+        await _stop_and_assert_no_orphans(launcher, children, signal.SIGINT)
+
+
+async def test_launcher_without_token_says_how_to_get_one(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**clean_env, "PYTHONPATH": str(ROOT), "VITRINA_DEV_DATA_DIR": str(tmp_path / "d")}
+    async with launched(env, tmp_path) as launcher:
+        code = await launcher.process.wait()
+    assert code == 2
+    assert len(launcher.lines) == 1
+    assert "@BotFather" in launcher.output
+    assert "APP_CONF__BOT__TOKEN" in launcher.output
+    assert not (tmp_path / "d").exists()
+
+
+def test_launcher_is_the_make_run_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run:.*\n\t\$\(PY\) -m devstack$", makefile, re.MULTILINE)
+    assert os.access(ROOT / ".ci" / "run", os.X_OK)
