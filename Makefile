@@ -48,10 +48,14 @@ $(VENV)/.synced: requirements.lock $(UV) $(foreach m,$(MEMBERS),$(m)/pyproject.t
 	$(UV) pip install --quiet --no-deps --no-build-isolation $(foreach m,$(MEMBERS),-e $(m))
 	touch $@
 
-lock: $(UV)  ## re-resolve dependencies and rewrite requirements.lock (uv.lock stays local)
+# requirements.lock: everything, for .venv. services/*/requirements.lock: one service's
+# runtime dependencies only, for its container image.
+EXPORT := $(UV) export --quiet --no-emit-workspace --format requirements-txt --frozen --no-header
+lock: $(UV)  ## re-resolve dependencies and rewrite the hashed locks (uv.lock stays local)
 	$(UV) lock --upgrade
-	$(UV) export --quiet --no-emit-workspace --format requirements-txt --all-groups --frozen \
-		--no-header -o requirements.lock
+	$(EXPORT) --all-groups -o requirements.lock
+	$(EXPORT) --package vitrina-bot --no-dev -o services/bot/requirements.lock
+	$(EXPORT) --package vitrina-worker --no-dev -o services/worker/requirements.lock
 
 clean-devdata:  ## delete the dev stack's data (Postgres and NATS) under .devdata/
 	rm -rf .devdata

@@ -174,6 +174,13 @@ class DatabaseSettings(_AppSettings):
     db: DbSettings = Field(default_factory=DbSettings)
 
 
+class InfrastructureSettings(DatabaseSettings):
+    """Database and NATS: what provisioning and readiness gates need, no Telegram."""
+
+    nats: NatsSettings = Field(default_factory=NatsSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+
 SettingsT = TypeVar("SettingsT", bound=_AppSettings)
 
 
