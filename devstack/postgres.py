@@ -64,11 +64,13 @@ def _run_as_user() -> str | None:
             check=True,
             capture_output=True,
         )
+    # The binaries live in the project's .venv, which may sit in a 0700 folder (mktemp -d).
+    _ensure_traversable(POSTGRES_BIN_PATH / "postgres")
     return ROOT_RUN_AS
 
 
 def _ensure_traversable(path: Path) -> None:
-    # The postgres user must reach its data directory through folders root owns (pytest's
+    # The postgres user must reach its binaries and data through folders root owns (pytest's
     # /tmp/pytest-of-root is 0700): grant traverse-only (o+x) on the ancestors, no reads.
     for ancestor in path.parents:
         mode = ancestor.stat().st_mode
