@@ -80,6 +80,12 @@ class BotSettings(BaseModel):
     token: SecretStr
     # A local Bot API server (lifts the 20 MB download limit); empty means Telegram's cloud.
     api_url: str | None = None
+    # True when api_url is a local Bot API server started with --local: it returns file
+    # paths on its own disk instead of download URLs, and has no 20 MB download limit.
+    api_is_local: bool = False
+    admin_ids: list[int] = Field(default_factory=list)
+    # Where previews are uploaded once to get a reusable file_id; default: the uploader.
+    storage_chat_id: int | None = None
     health_port: Port = 8080
 
     @field_validator("token")
@@ -96,6 +102,20 @@ class WorkerSettings(BaseModel):
     """Job processing in the worker service."""
 
     health_port: Port = 8081
+    # Renders run in a process pool of this size, off the event loop.
+    render_processes: int = Field(default=1, ge=1, le=64)
+    # Jobs one worker process holds at once (fetched, rendering or storing).
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=256)
+    # JetStream redelivers a job nobody acked within this time (a killed worker's job).
+    ack_wait_s: float = Field(default=60.0, ge=1)
+    max_deliver: int = Field(default=5, ge=1, le=100)
+    # On SIGTERM, in-flight jobs get this long to finish before the process exits.
+    drain_timeout_s: float = Field(default=30.0, gt=0)
+    preview_long_side: int = Field(default=1280, ge=64, le=8192)
+    preview_jpeg_quality: int = Field(default=85, ge=1, le=95)
+    # Images above this many pixels are refused (decompression bombs), 100 MP by default.
+    max_pixels: int = Field(default=100_000_000, ge=1)
+    max_original_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
 
 
 class LogFormat(StrEnum):

@@ -1,20 +1,29 @@
-"""Wiring of the worker process: runtime, FastStream broker, graceful drain."""
+"""Wiring of the worker process: runtime, render pool, FastStream subscribers, graceful drain."""
 
 from __future__ import annotations
 
-from faststream.nats import NatsBroker, NatsUserPassword
+import logging
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage, NatsUserPassword, PullSub
 
 from vitrina_common.config import Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
+from vitrina_common.messaging.provisioning import ensure_pull_consumer
+from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
+from vitrina_common.services.catalog import RecordPreviewOutcome
+from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
+from vitrina_worker.rendering.pool import RenderPool
+from vitrina_worker.rendering.renderer import RenderOptions
 
 log = get_logger(__name__)
 
 
 def build_broker(settings: Settings) -> NatsBroker:
-    """The FastStream broker; job subscribers register on it."""
+    """The FastStream broker; it waits up to the drain timeout for in-flight jobs on stop."""
     nats = settings.nats
     security = (
         NatsUserPassword(nats.user, nats.password.get_secret_value())
@@ -22,23 +31,81 @@ def build_broker(settings: Settings) -> NatsBroker:
         else None
     )
     return NatsBroker(
-        nats.servers, name="vitrina-worker", security=security, max_reconnect_attempts=-1
+        nats.servers,
+        name="vitrina-worker",
+        security=security,
+        max_reconnect_attempts=-1,
+        graceful_timeout=settings.worker.drain_timeout_s,
+        # Per-message "Received/Processed" lines only at DEBUG: our handlers log outcomes.
+        log_level=logging.DEBUG,
     )
 
 
+def render_options(settings: Settings) -> RenderOptions:
+    """Preview look and input limits from settings."""
+    worker = settings.worker
+    return RenderOptions(
+        long_side=worker.preview_long_side,
+        jpeg_quality=worker.preview_jpeg_quality,
+        max_pixels=worker.max_pixels,
+        watermark_text=settings.shop.name,
+    )
+
+
+def subscribe_render_preview(
+    broker: NatsBroker, settings: Settings, handler: RenderPreviewHandler
+) -> None:
+    """Bind the shared durable pull consumer. Ack policy is MANUAL on purpose: FastStream's
+    default (REJECT_ON_ERROR) would *term* a job on any exception, losing it on a DB blip."""
+    spec = RENDER_PREVIEW_CONSUMER
+
+    @broker.subscriber(
+        spec.filter_subject,
+        stream=JStream(spec.stream, declare=False),
+        durable=spec.durable,
+        pull_sub=PullSub(batch_size=1, timeout=5.0),
+        ack_policy=AckPolicy.MANUAL,
+        max_workers=settings.worker.max_concurrent_jobs,
+    )
+    async def render_preview(message: NatsMessage) -> None:
+        await handler(message)
+
+
 async def run_worker(settings: Settings) -> None:
-    """Run until SIGTERM/SIGINT: probes first, then dependencies, then consumers."""
+    """Run until SIGTERM/SIGINT: probes, dependencies, consumers; then drain and exit."""
     stop = stop_event_on_signals()
     runtime = ServiceRuntime(settings, "worker", settings.worker.health_port)
     broker = build_broker(settings)
+    pool = RenderPool(settings.worker.render_processes)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
+        js = runtime.nats.jetstream()
+        await ensure_pull_consumer(
+            js,
+            RENDER_PREVIEW_CONSUMER,
+            ack_wait_s=settings.worker.ack_wait_s,
+            max_deliver=settings.worker.max_deliver,
+        )
+        handler = RenderPreviewHandler(
+            js,
+            RecordPreviewOutcome(runtime.session_factory),
+            pool,
+            render_options(settings),
+            PreviewJobLimits(
+                max_deliver=settings.worker.max_deliver,
+                ack_wait_s=settings.worker.ack_wait_s,
+                max_original_bytes=settings.worker.max_original_bytes,
+            ),
+        )
+        subscribe_render_preview(broker, settings, handler)
+        pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return
-        log.info("worker consuming")
+        log.info("worker consuming", consumer=RENDER_PREVIEW_CONSUMER.durable)
         await stop.wait()
     finally:
-        log.info("worker stopping")
+        log.info("worker stopping: finishing in-flight jobs")
         await broker.stop()
+        pool.close()
         await runtime.close()

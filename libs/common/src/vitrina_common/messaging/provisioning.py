@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, ObjectStoreConfig, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig, ObjectStoreConfig, StreamConfig
 from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
 from vitrina_common.logging import get_logger
@@ -12,6 +12,7 @@ from vitrina_common.messaging.topology import (
     OBJECT_BUCKETS,
     STORAGE,
     STREAMS,
+    ConsumerSpec,
     StreamSpec,
 )
 
@@ -78,3 +79,32 @@ async def provision_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
                 )
             )
             log.info("key-value bucket created", bucket=bucket.name)
+
+
+def redelivery_backoff(ack_wait_s: float, max_deliver: int) -> list[float]:
+    """Redelivery delays after an unacked delivery (a killed worker): ack_wait, ×2, ×4 …
+
+    JetStream wants fewer backoff steps than deliveries, so there are ``max_deliver - 1``.
+    """
+    return [ack_wait_s * 2**attempt for attempt in range(max(max_deliver - 1, 1))]
+
+
+async def ensure_pull_consumer(
+    js: JetStreamContext, spec: ConsumerSpec, *, ack_wait_s: float, max_deliver: int
+) -> None:
+    """Create the durable consumer, or update it to these settings (create is an upsert)."""
+    backoff = redelivery_backoff(ack_wait_s, max_deliver) if max_deliver > 1 else None
+    await js.add_consumer(
+        spec.stream,
+        ConsumerConfig(
+            durable_name=spec.durable,
+            name=spec.durable,
+            filter_subject=spec.filter_subject,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ack_wait_s,
+            max_deliver=max_deliver,
+            backoff=backoff,
+            # Fair sharing across replicas: each pulls one job at a time per free slot.
+            max_ack_pending=1000,
+        ),
+    )

@@ -64,3 +64,16 @@ FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas"
 KV_BUCKETS = (FSM_BUCKET,)
 
 STORAGE = StorageType.FILE
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer every replica of a service binds to (they share its work)."""
+
+    stream: str
+    durable: str
+    filter_subject: str
+
+
+RENDER_PREVIEW_CONSUMER = ConsumerSpec("JOBS", "render-preview", "jobs.preview.render")
+BOT_PREVIEW_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-preview-events", "events.preview.>")

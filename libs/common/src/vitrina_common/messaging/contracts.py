@@ -1,0 +1,70 @@
+"""Message contracts: small, versioned pydantic models, one subject each. No image bytes.
+
+A contract's ``msg_id`` is stable for the same intent, so JetStream's duplicate window
+drops a repeated publish (a retried upload, an outbox relay retry) and the work runs once.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Contract(BaseModel):
+    """Base of every message: frozen, unknown fields ignored (newer producers stay readable)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    subject: ClassVar[str]
+
+    def msg_id(self) -> str:
+        """The ``Nats-Msg-Id`` of this message."""
+        raise NotImplementedError
+
+
+Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class RenderPreviewJob(Contract):
+    """Render the watermarked preview of a product's original."""
+
+    subject: ClassVar[str] = "jobs.preview.render"
+    version: Literal[1] = 1
+    product_id: int
+    original_sha256: str = Sha256
+    # Who to tell about the result (the admin who uploaded), if anyone.
+    notify_chat_id: int | None = None
+
+    def msg_id(self) -> str:
+        """One render per product and original."""
+        return f"render-preview:{self.product_id}:{self.original_sha256}"
+
+
+class PreviewReady(Contract):
+    """A preview is stored; the bot uploads it to Telegram once and caches the file_id."""
+
+    subject: ClassVar[str] = "events.preview.ready"
+    version: Literal[1] = 1
+    product_id: int
+    original_sha256: str = Sha256
+    preview_key: str
+    notify_chat_id: int | None = None
+
+    def msg_id(self) -> str:
+        """One event per rendered preview."""
+        return f"preview-ready:{self.product_id}:{self.original_sha256}"
+
+
+class PreviewFailed(Contract):
+    """A render failed for good; the product is marked failed with ``reason``."""
+
+    subject: ClassVar[str] = "events.preview.failed"
+    version: Literal[1] = 1
+    product_id: int
+    original_sha256: str = Sha256
+    reason: str
+    notify_chat_id: int | None = None
+
+    def msg_id(self) -> str:
+        """One event per failed render."""
+        return f"preview-failed:{self.product_id}:{self.original_sha256}"

@@ -1,0 +1,119 @@
+"""The outbox relay: delivers intents committed with business changes, at least once.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so any number of relays (bot replicas,
+workers) share the table without delivering a row twice at the same time. A failed delivery
+is retried with exponential backoff; a crash after delivery but before the commit delivers
+again, which is why every handler must be idempotent (NATS publishes carry a dedup id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from nats.js import JetStreamContext
+from opentelemetry import propagate
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.contracts import Contract
+from vitrina_common.messaging.publishing import MSG_ID_HEADER
+from vitrina_common.repositories.outbox import OutboxRepository
+
+log = get_logger(__name__)
+
+OutboxHandler = Callable[[dict[str, Any]], Awaitable[None]]
+NATS_PUBLISH = "nats.publish"
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+async def enqueue_publish(outbox: OutboxRepository, message: Contract) -> None:
+    """Record "publish ``message``" in the caller's transaction."""
+    headers = {MSG_ID_HEADER: message.msg_id()}
+    propagate.inject(headers)
+    await outbox.add(
+        NATS_PUBLISH,
+        dedup_key=f"publish:{message.msg_id()}",
+        payload={
+            "subject": message.subject,
+            "headers": headers,
+            "body": message.model_dump(mode="json"),
+        },
+    )
+
+
+def nats_publish_handler(js: JetStreamContext) -> OutboxHandler:
+    """Deliver ``nats.publish`` rows to JetStream (dedup by the stored Nats-Msg-Id)."""
+
+    async def publish(payload: dict[str, Any]) -> None:
+        await js.publish(
+            payload["subject"],
+            json.dumps(payload["body"]).encode(),
+            headers=payload["headers"],
+            timeout=5,
+        )
+
+    return publish
+
+
+def backoff(attempts: int) -> timedelta:
+    """1 s, 2 s, 4 s … capped at five minutes."""
+    return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+
+
+class OutboxRelay:
+    """Delivers due outbox rows; ``wake`` after a commit makes delivery immediate."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, OutboxHandler],
+        *,
+        batch_size: int = 50,
+        poll_interval_s: float = 2.0,
+    ) -> None:
+        self._session_factory = session_factory
+        self._handlers = dict(handlers)
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Deliver now instead of at the next poll (call after committing new rows)."""
+        self._wakeup.set()
+
+    async def deliver_due(self) -> int:
+        """One pass: claim due rows, deliver each, commit; returns how many were delivered."""
+        delivered = 0
+        async with self._session_factory() as session, session.begin():
+            outbox = OutboxRepository(session)
+            for row in await outbox.claim_due(self._batch_size):
+                handler = self._handlers.get(row.kind)
+                if handler is None:
+                    continue  # another service's kind: leave it to that relay
+                try:
+                    await handler(row.payload)
+                except Exception as error:  # noqa: BLE001  (any failure is retried later)
+                    delay = backoff(row.attempts)
+                    log.warning("outbox delivery failed", kind=row.kind, error=str(error))
+                    await outbox.reschedule(row.id, f"{type(error).__name__}: {error}", delay)
+                else:
+                    await outbox.mark_delivered(row.id)
+                    delivered += 1
+        return delivered
+
+    async def run(self) -> None:
+        """Deliver forever: after each ``wake`` and every poll interval. Cancel to stop."""
+        while True:
+            try:
+                while await self.deliver_due() == self._batch_size:
+                    pass
+            except Exception as error:  # noqa: BLE001  (database hiccup: next poll retries)
+                log.warning("outbox relay pass failed", error=str(error))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+            self._wakeup.clear()

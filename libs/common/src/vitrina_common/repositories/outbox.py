@@ -1,0 +1,67 @@
+"""The transactional outbox: intents written with the business change, delivered after."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitrina_common.db.models import OutboxMessage
+
+
+class OutboxRepository:
+    """Reads and writes ``outbox`` inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, kind: str, dedup_key: str, payload: dict[str, Any]) -> None:
+        """Record an intent; the same ``dedup_key`` twice records it once."""
+        await self._session.execute(
+            insert(OutboxMessage)
+            .values(kind=kind, dedup_key=dedup_key, payload=payload)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+        )
+
+    async def claim_due(self, limit: int) -> list[OutboxMessage]:
+        """Undelivered, due rows, locked for this transaction; other relays skip them."""
+        result = await self._session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now())
+            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return list(result.scalars())
+
+    async def claim_by_key(self, dedup_key: str) -> OutboxMessage | None:
+        """The row with this key if undelivered and not locked by another relay."""
+        result = await self._session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.dedup_key == dedup_key, OutboxMessage.delivered_at.is_(None))
+            .with_for_update(skip_locked=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def mark_delivered(self, message_id: int) -> None:
+        """Done: the relay will not look at it again."""
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(delivered_at=func.now())
+        )
+
+    async def reschedule(self, message_id: int, error: str, delay: timedelta) -> None:
+        """Failed this time: count the attempt and try again after ``delay``."""
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                last_error=error[:2000],
+                available_at=func.now() + delay,
+            )
+        )

@@ -1,0 +1,1 @@
+"""Image bytes in the NATS Object Store."""

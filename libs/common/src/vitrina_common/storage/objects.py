@@ -1,0 +1,78 @@
+"""Originals and previews in NATS Object Store buckets.
+
+Originals are keyed by their sha256, so the same file uploaded twice is stored once.
+Previews are keyed by product and original, so re-rendering overwrites in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from nats.js import JetStreamContext
+from nats.js.errors import ObjectNotFoundError
+
+from vitrina_common.messaging.topology import ORIGINALS_BUCKET, PREVIEWS_BUCKET
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def preview_key(product_id: int, original_sha256: str) -> str:
+    """Where the preview of this product's original lives."""
+    return f"{product_id}-{original_sha256[:16]}.jpg"
+
+
+class ObjectNotStoredError(LookupError):
+    """The object is not in the bucket (deleted, or never uploaded)."""
+
+
+class ImageStore:
+    """Reads and writes image objects; one instance per NATS connection."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def put_original(self, data: bytes) -> str:
+        """Store ``data`` under its sha256 unless already there; returns the key (the sha)."""
+        key = sha256_hex(data)
+        store = await self._js.object_store(ORIGINALS_BUCKET.name)
+        try:
+            await store.get_info(key)
+        except ObjectNotFoundError:
+            await store.put(key, data)
+        return key
+
+    async def original_size(self, key: str) -> int:
+        """Size in bytes of an original, without downloading it."""
+        return await self._size(ORIGINALS_BUCKET.name, key)
+
+    async def get_original(self, key: str) -> bytes:
+        """The original's bytes."""
+        return await self._get(ORIGINALS_BUCKET.name, key)
+
+    async def put_preview(self, key: str, data: bytes) -> None:
+        """Store (or replace) a preview."""
+        store = await self._js.object_store(PREVIEWS_BUCKET.name)
+        await store.put(key, data)
+
+    async def get_preview(self, key: str) -> bytes:
+        """The preview's bytes."""
+        return await self._get(PREVIEWS_BUCKET.name, key)
+
+    async def _size(self, bucket: str, key: str) -> int:
+        store = await self._js.object_store(bucket)
+        try:
+            info = await store.get_info(key)
+        except ObjectNotFoundError as error:
+            raise ObjectNotStoredError(f"{bucket}/{key}") from error
+        return int(info.size or 0)
+
+    async def _get(self, bucket: str, key: str) -> bytes:
+        store = await self._js.object_store(bucket)
+        try:
+            result = await store.get(key)
+        except ObjectNotFoundError as error:
+            raise ObjectNotStoredError(f"{bucket}/{key}") from error
+        return bytes(result.data or b"")

@@ -1,0 +1,152 @@
+"""``jobs.preview.render``: original in the Object Store → watermarked preview → product ready.
+
+Idempotent end to end: the preview key is derived from product and original, the DB update
+only moves ``rendering → ready`` for the same original, and the ``preview.ready`` event has
+a dedup id. So a redelivered job (worker killed after storing, before acking) renders
+nothing new, and a job whose product is already ready just re-announces it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from faststream.nats import NatsMessage
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+
+from vitrina_common.db.models import Product, ProductStatus
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady, RenderPreviewJob
+from vitrina_common.messaging.publishing import publish
+from vitrina_common.services.catalog import RecordPreviewOutcome
+from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError, preview_key
+from vitrina_worker import metrics
+from vitrina_worker.jobs.delivery import (
+    PermanentJobError,
+    heartbeat,
+    is_last_delivery,
+    retry_delay_s,
+)
+from vitrina_worker.rendering.pool import RenderPool
+from vitrina_worker.rendering.renderer import RenderOptions, UnusableImageError
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PreviewJobLimits:
+    """Consumer settings the handler needs to decide retries and heartbeats."""
+
+    max_deliver: int
+    ack_wait_s: float
+    max_original_bytes: int
+
+
+class RenderPreviewHandler:
+    """Handles one ``RenderPreviewJob`` delivery and settles it with JetStream."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        outcomes: RecordPreviewOutcome,
+        pool: RenderPool,
+        options: RenderOptions,
+        limits: PreviewJobLimits,
+    ) -> None:
+        self._js = js
+        self._store = ImageStore(js)
+        self._outcomes = outcomes
+        self._pool = pool
+        self._options = options
+        self._limits = limits
+
+    async def __call__(self, message: NatsMessage) -> None:
+        """Settle ``message``: ack, nak with delay, or record the failure and term."""
+        try:
+            job = RenderPreviewJob.model_validate_json(message.body)
+        except ValidationError as error:
+            log.error("malformed render job dropped", error=str(error))  # noqa: TRY400
+            await message.reject()
+            return
+        try:
+            outcome = await self._handle(job, message)
+        except PermanentJobError as error:
+            await self._fail(job, str(error))
+            await message.reject()
+            return
+        except Exception as error:  # noqa: BLE001  (transient until the last delivery)
+            if is_last_delivery(message, self._limits.max_deliver):
+                reason = f"gave up after {self._limits.max_deliver} attempts: {error}"
+                await self._fail(job, reason)
+                await message.reject()
+                return
+            log.warning("render job will be retried", product_id=job.product_id, error=str(error))
+            metrics.preview_jobs.add(1, {"outcome": "retried"})
+            await message.nack(delay=retry_delay_s(message))
+            return
+        metrics.preview_jobs.add(1, {"outcome": outcome})
+        await message.ack()
+
+    async def _handle(self, job: RenderPreviewJob, message: NatsMessage) -> str:
+        product = await self._outcomes.product(job.product_id)
+        if product is None:
+            raise PermanentJobError("the product was deleted before its preview was rendered")
+        key = preview_key(job.product_id, job.original_sha256)
+        if product.original_sha256 != job.original_sha256:
+            return "stale"
+        if product.status is ProductStatus.READY and product.preview_key == key:
+            await self._announce_ready(job, key)
+            return "duplicate"
+        if product.status is not ProductStatus.RENDERING:
+            return "stale"
+        await self._render_and_store(product, key, message)
+        if await self._outcomes.ready(job.product_id, job.original_sha256, key):
+            log.info("preview ready", product_id=job.product_id)
+        await self._announce_ready(job, key)
+        return "rendered"
+
+    async def _render_and_store(self, product: Product, key: str, message: NatsMessage) -> None:
+        try:
+            size = await self._store.original_size(product.original_key)
+        except ObjectNotStoredError:
+            raise PermanentJobError("the original file is missing from storage") from None
+        if size > self._limits.max_original_bytes:
+            raise PermanentJobError(
+                f"the file is {size / 2**20:.0f} MB; the limit is "
+                f"{self._limits.max_original_bytes / 2**20:.0f} MB"
+            )
+        async with heartbeat(message, self._limits.ack_wait_s / 3):
+            data = await self._store.get_original(product.original_key)
+            started = time.perf_counter()
+            try:
+                preview = await self._pool.render(data, self._options)
+            except UnusableImageError as error:
+                raise PermanentJobError(str(error)) from None
+            metrics.render_seconds.record(time.perf_counter() - started)
+            await self._store.put_preview(key, preview)
+
+    async def _announce_ready(self, job: RenderPreviewJob, key: str) -> None:
+        await publish(
+            self._js,
+            PreviewReady(
+                product_id=job.product_id,
+                original_sha256=job.original_sha256,
+                preview_key=key,
+                notify_chat_id=job.notify_chat_id,
+            ),
+        )
+
+    async def _fail(self, job: RenderPreviewJob, reason: str) -> None:
+        log.warning("preview failed", product_id=job.product_id, reason=reason)
+        metrics.preview_jobs.add(1, {"outcome": "failed"})
+        await self._outcomes.failed(job.product_id, job.original_sha256, reason)
+        await publish(
+            self._js,
+            PreviewFailed(
+                product_id=job.product_id,
+                original_sha256=job.original_sha256,
+                reason=reason,
+                notify_chat_id=job.notify_chat_id,
+            ),
+        )

@@ -1,0 +1,15 @@
+"""Worker metrics (OpenTelemetry instruments, exported at /metrics)."""
+
+from __future__ import annotations
+
+from opentelemetry import metrics
+
+_meter = metrics.get_meter("vitrina.worker")
+
+# outcome: rendered | duplicate | stale | failed | retried
+preview_jobs = _meter.create_counter(
+    "vitrina.preview.jobs", description="Preview render jobs handled, by outcome"
+)
+render_seconds = _meter.create_histogram(
+    "vitrina.preview.render.duration", unit="s", description="Time to render one preview"
+)

@@ -1,0 +1,1 @@
+"""Preview rendering: decode safely, scale, watermark, encode. Pure functions on bytes."""

@@ -1,0 +1,141 @@
+"""Original bytes → watermarked JPEG preview bytes, or a reason a person can read.
+
+Hostile input is expected: anything that is not a JPEG, PNG or WebP is refused before a
+decoder runs, oversized images are refused from their header (decompression bombs), and
+damaged files end as ``UnusableImageError`` with a sentence for the admin, never a crash.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, UnidentifiedImageError
+
+from vitrina_worker.rendering.sniff import describe_unsupported
+from vitrina_worker.rendering.watermark import apply_watermark
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
+_SRGB = ImageCms.createProfile("sRGB")
+_WHITE = (255, 255, 255)
+
+
+class UnusableImageError(ValueError):
+    """The file can never become a preview; ``str(error)`` says why, for the admin."""
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How previews look and what input is acceptable."""
+
+    long_side: int = 1280
+    jpeg_quality: int = 85
+    max_pixels: int = 100_000_000
+    watermark_text: str = "Vitrina"
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    if not data:
+        raise UnusableImageError("the file is empty")
+    # Pillow's own bomb guard, at our limit: it warns above it and raises above twice it;
+    # both become a refusal here, decided from the header before any pixel is decoded.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError:
+        raise UnusableImageError(describe_unsupported(data)) from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise UnusableImageError(_too_big_message(data, max_pixels)) from None
+    width, height = image.size
+    if width * height > max_pixels:
+        raise UnusableImageError(_too_big_message(data, max_pixels, (width, height)))
+    return image
+
+
+def _too_big_message(data: bytes, max_pixels: int, size: tuple[int, int] | None = None) -> str:
+    if size is None:
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            size = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS).size
+        finally:
+            Image.MAX_IMAGE_PIXELS = max_pixels
+    width, height = size
+    return (
+        f"the image is {width}×{height} ({width * height / 1e6:.0f} MP), over the limit "
+        f"of {max_pixels / 1e6:.0f} MP"
+    )
+
+
+def _decode(image: Image.Image, long_side: int) -> Image.Image:
+    # JPEG shrink-on-decode: the IDCT scales by 1/2, 1/4 or 1/8 to at least the target.
+    scale = long_side / max(image.size)
+    if scale < 1:
+        image.draft("RGB", (int(image.width * scale) + 1, int(image.height * scale) + 1))
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise UnusableImageError(f"the image is damaged or truncated ({error})") from None
+    return image
+
+
+def _to_resizable(image: Image.Image) -> Image.Image:
+    if image.mode in ("P", "PA"):
+        return image.convert("RGBA")
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and float greyscale: scale to 8 bits instead of clipping at 255.
+        return image.convert("I").point(lambda value: value / 256).convert("L")
+    if image.mode == "1":
+        return image.convert("L")
+    return image
+
+
+def _to_srgb(image: Image.Image) -> Image.Image:
+    profile = image.info.get("icc_profile")
+    if profile and image.mode in ("RGB", "CMYK"):
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            converted = None  # a broken profile is ignored, like browsers do
+        if converted is not None:
+            return converted
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, _WHITE)
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def render_preview(data: bytes, options: RenderOptions) -> bytes:
+    """The watermarked JPEG preview of ``data``; raises ``UnusableImageError``."""
+    image = _decode(_open(data, options.max_pixels), options.long_side)
+    orientation = image.getexif().get(0x0112)
+    image = _to_resizable(image)
+    image.thumbnail((options.long_side, options.long_side), Image.Resampling.LANCZOS, 2.0)
+    image = _to_srgb(image)
+    if orientation:
+        # Rotated after scaling (cheaper), and the output carries no EXIF to rotate it twice.
+        image = _apply_orientation(image, int(orientation))
+    apply_watermark(image, options.watermark_text)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=options.jpeg_quality)
+    return out.getvalue()
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE.get(orientation)
+    return image.transpose(method) if method is not None else image
