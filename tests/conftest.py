@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -91,17 +92,24 @@ async def empty_database(postgres: EmbeddedPostgres) -> AsyncIterator[str]:
         await admin.close()
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def database(postgres: EmbeddedPostgres, migrated_template: str) -> AsyncIterator[str]:
-    """A migrated database of this test's own; yields its libpq URL."""
+@asynccontextmanager
+async def created_database(postgres: EmbeddedPostgres, template: str) -> AsyncIterator[str]:
+    """A migrated database cloned from ``template`` for as long as the context lasts."""
     name = f"test_{os.getpid()}_{next(_database_numbers)}"
     admin = await _admin(postgres)
-    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield postgres.dsn(name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def database(postgres: EmbeddedPostgres, migrated_template: str) -> AsyncIterator[str]:
+    """A migrated database of this test's own; yields its libpq URL."""
+    async with created_database(postgres, migrated_template) as dsn:
+        yield dsn
 
 
 def db_settings_for(dsn: str) -> DbSettings:
@@ -136,12 +144,17 @@ async def nats_server(tests_tmp: Path) -> AsyncIterator[NatsServer]:
 async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
     """A connection to a JetStream wiped clean and provisioned for this test."""
     client = await connect_nats(NatsSettings(url=nats_server.url), name="tests")
+    await reset_jetstream(client)
+    yield client
+    await client.close()
+
+
+async def reset_jetstream(client: Client) -> None:
+    """Delete every stream (buckets are streams too) and provision the topology anew."""
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")
     await provision_jetstream(js)
-    yield client
-    await client.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -157,9 +170,14 @@ async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     await runner.cleanup()
 
 
-@pytest.fixture
-def clean_env() -> dict[str, str]:
+def service_base_env() -> dict[str, str]:
     """The environment for a service subprocess: no APP_CONF__ leaking from the developer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("APP_CONF")}
     env["APP_CONF_SECRETS_DIR"] = "/nonexistent"
     return env
+
+
+@pytest.fixture
+def clean_env() -> dict[str, str]:
+    """See ``service_base_env``."""
+    return service_base_env()

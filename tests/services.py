@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
@@ -64,6 +67,7 @@ async def start_service(
 ) -> tuple[ManagedProcess, int]:
     """Start ``vitrina-<service>``; returns the process and its health port."""
     port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
+    log_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (test setup, instant)
     process = await spawn(
         service,
         [sys.executable, "-m", f"vitrina_{service}"],
@@ -72,3 +76,22 @@ async def start_service(
         stop_signal=signal.SIGTERM,
     )
     return process, port
+
+
+def kill_process_group(process: ManagedProcess) -> None:
+    """SIGKILL the process and its children (render pool), as an OOM kill or node loss would."""
+    os.killpg(process.pid, signal.SIGKILL)
+
+
+def process_tree_rss(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in bytes."""
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for member in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += member.memory_info().rss
+    return total

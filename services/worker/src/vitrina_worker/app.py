@@ -55,20 +55,28 @@ def render_options(settings: Settings) -> RenderOptions:
 def subscribe_render_preview(
     broker: NatsBroker, settings: Settings, handler: RenderPreviewHandler
 ) -> None:
-    """Bind the shared durable pull consumer. Ack policy is MANUAL on purpose: FastStream's
-    default (REJECT_ON_ERROR) would *term* a job on any exception, losing it on a DB blip."""
-    spec = RENDER_PREVIEW_CONSUMER
+    """Bind ``max_concurrent_jobs`` fetch loops to the shared durable pull consumer.
 
-    @broker.subscriber(
-        spec.filter_subject,
-        stream=JStream(spec.stream, declare=False),
-        durable=spec.durable,
-        pull_sub=PullSub(batch_size=1, timeout=5.0),
-        ack_policy=AckPolicy.MANUAL,
-        max_workers=settings.worker.max_concurrent_jobs,
-    )
-    async def render_preview(message: NatsMessage) -> None:
-        await handler(message)
+    Several one-at-a-time subscribers rather than FastStream's ``max_workers``: that one
+    prefetches into an in-memory queue, and on SIGTERM the queued jobs would be dropped
+    un-acked (back only after ack_wait); a plain fetch loop holds only what it is running,
+    which the graceful stop lets finish.
+
+    Ack policy is MANUAL on purpose: FastStream's default (REJECT_ON_ERROR) would *term* a
+    job on any exception, losing it to a database blip; the handler settles every message.
+    """
+    spec = RENDER_PREVIEW_CONSUMER
+    for _ in range(settings.worker.max_concurrent_jobs):
+
+        @broker.subscriber(
+            spec.filter_subject,
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            pull_sub=PullSub(batch_size=1, timeout=2.0),
+            ack_policy=AckPolicy.MANUAL,
+        )
+        async def render_preview(message: NatsMessage) -> None:
+            await handler(message)
 
 
 async def run_worker(settings: Settings) -> None:
