@@ -48,6 +48,9 @@ class FakeTelegram:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     confirmed_offset: int = 0
+    # file_id → bytes, served by getFile and /file/bot<token>/<path> like the real API.
+    files: dict[str, bytes] = field(default_factory=dict)
+    _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update (its ``update_id`` is assigned here) and return the id."""
@@ -70,6 +73,55 @@ class FakeTelegram:
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self.push_update({"message": message})
+
+    def add_file(self, data: bytes) -> str:
+        """Make ``data`` downloadable; returns its file_id."""
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    def push_document(
+        self,
+        user_id: int,
+        data: bytes,
+        caption: str | None,
+        *,
+        file_name: str = "original.jpg",
+        mime_type: str = "image/jpeg",
+        claimed_size: int | None = None,
+    ) -> int:
+        """Queue a private message carrying ``data`` as a document (a file, not a photo)."""
+        file_id = self.add_file(data)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": claimed_size if claimed_size is not None else len(data),
+        }
+        return self._push_media(user_id, {"document": document}, caption)
+
+    def push_photo(self, user_id: int, data: bytes, caption: str | None) -> int:
+        """Queue a private message carrying ``data`` as a (recompressed) photo."""
+        file_id = self.add_file(data)
+        sizes = [
+            {"file_id": f"{file_id}-thumb", "file_unique_id": "t", "width": 90, "height": 60},
+            {"file_id": file_id, "file_unique_id": "p", "width": 1280, "height": 853,
+             "file_size": len(data)},
+        ]  # fmt: skip
+        return self._push_media(user_id, {"photo": sizes}, caption)
+
+    def _push_media(self, user_id: int, media: dict[str, Any], caption: str | None) -> int:
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"},
+            **media,
+        }
+        if caption is not None:
+            message["caption"] = caption
         return self.push_update({"message": message})
 
     def calls_of(self, method: str) -> list[RecordedCall]:
@@ -106,6 +158,25 @@ class FakeTelegram:
                 "first_name": "Vitrina",
                 "username": "vitrina_bot",
             }
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"documents/{file_id}",
+            }
+        if method == "sendPhoto":
+            photo = params.get("photo")
+            file_id = photo if isinstance(photo, str) else self.add_file(b"uploaded")
+            return {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(params["chat_id"]), "type": "private"},
+                "photo": [
+                    {"file_id": file_id, "file_unique_id": "x", "width": 1280, "height": 960}
+                ],
+            }
         if method == "sendMessage":
             return {
                 "message_id": next(self._message_ids),
@@ -124,17 +195,34 @@ class FakeTelegram:
             )
         method = request.match_info["method"]
         form = await request.post()
-        params = {key: _decode(str(value)) for key, value in form.items()}
+        params = {
+            key: _decode(value)
+            if isinstance(value, str)
+            else {"upload": getattr(value, "filename", None)}
+            for key, value in form.items()
+        }
         if request.content_type == "application/json":
             params = await request.json()
+        # Uploads travel as separate form fields that "attach://<field>" values point to.
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[key] = params.pop(value.removeprefix("attach://"))
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
         self.calls.append(RecordedCall(method, params))
         self._new_call.set()
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
+    async def download(self, request: web.Request) -> web.Response:
+        """Serve a file's bytes, as ``/file/bot<token>/<file_path>`` does."""
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if request.match_info["token"] != TOKEN or file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
+
     def app(self) -> web.Application:
         """The aiohttp application serving the fake API."""
-        application = web.Application()
+        application = web.Application(client_max_size=100 * 2**20)
         application.router.add_route("*", "/bot{token}/{method}", self.handle)
+        application.router.add_get("/file/bot{token}/{path:.+}", self.download)
         return application

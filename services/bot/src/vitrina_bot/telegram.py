@@ -16,7 +16,9 @@ from vitrina_common.config import BotSettings
 def create_bot(settings: BotSettings) -> Bot:
     """A Bot whose session talks to ``settings.api_url`` when set (local server, tests)."""
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url))
+        AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.api_url, is_local=settings.api_is_local)
+        )
         if settings.api_url
         else AiohttpSession()
     )

@@ -23,6 +23,8 @@ class UploadedOriginal:
     sha256: str
     size: int
     mime: str
+    # Telegram's id of the same file, when it came as a document: sending it later is free.
+    telegram_file_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class RegisterUpload:
                     original_sha256=original.sha256,
                     original_size=original.size,
                     original_mime=original.mime,
+                    original_file_id=original.telegram_file_id,
                 )
             )
             job = RenderPreviewJob(

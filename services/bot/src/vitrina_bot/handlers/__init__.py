@@ -2,11 +2,12 @@
 
 from aiogram import Router
 
-from vitrina_bot.handlers import start
+from vitrina_bot.handlers import admin_upload, start
 
 
 def build_root_router() -> Router:
     """All routers in the order they should see updates."""
     root = Router(name="root")
     root.include_router(start.router)
+    root.include_router(admin_upload.router)
     return root

@@ -1,0 +1,125 @@
+"""The bot's side of ``events.preview.*``: upload a ready preview to Telegram once and cache
+its file_id; tell the admin about a failure. A durable consumer, so nothing is missed while
+the bot is down; Telegram's flood limits are honoured by retrying after ``retry_after``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.types import BufferedInputFile
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import FetchTimeoutError
+from pydantic import ValidationError
+
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady
+from vitrina_common.messaging.provisioning import ensure_pull_consumer
+from vitrina_common.messaging.topology import BOT_PREVIEW_EVENTS_CONSUMER
+from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
+from vitrina_common.storage.objects import ImageStore
+
+log = get_logger(__name__)
+
+ACK_WAIT_S = 60.0
+MAX_DELIVER = 10
+RETRY_DELAY_S = 5.0
+
+
+class PreviewEventsConsumer:
+    """Consumes preview events until cancelled."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        bot: Bot,
+        products: RecordPreviewOutcome,
+        cache_file_id: CachePreviewFileId,
+        storage_chat_id: int | None,
+    ) -> None:
+        self._js = js
+        self._bot = bot
+        self._store = ImageStore(js)
+        self._products = products
+        self._cache_file_id = cache_file_id
+        self._storage_chat_id = storage_chat_id
+
+    async def run(self) -> None:
+        """Bind the durable consumer and handle events forever."""
+        spec = BOT_PREVIEW_EVENTS_CONSUMER
+        await ensure_pull_consumer(self._js, spec, ack_wait_s=ACK_WAIT_S, max_deliver=MAX_DELIVER)
+        subscription = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
+        while True:
+            with contextlib.suppress(FetchTimeoutError, TimeoutError):
+                for message in await subscription.fetch(batch=10, timeout=5):
+                    await self._settle(message)
+
+    async def _settle(self, message: Msg) -> None:
+        try:
+            if message.subject == PreviewReady.subject:
+                await self._on_ready(PreviewReady.model_validate_json(message.data))
+            elif message.subject == PreviewFailed.subject:
+                await self._on_failed(PreviewFailed.model_validate_json(message.data))
+        except ValidationError as error:
+            log.error("malformed preview event dropped", error=str(error))  # noqa: TRY400
+            await message.term()
+        except TelegramRetryAfter as error:
+            await message.nak(delay=float(error.retry_after))
+        except Exception as error:  # noqa: BLE001  (retried; max_deliver bounds it)
+            log.warning("preview event will be retried", error=str(error))
+            await message.nak(delay=RETRY_DELAY_S)
+        else:
+            await message.ack()
+
+    async def _on_ready(self, event: PreviewReady) -> None:
+        product = await self._products.product(event.product_id)
+        if product is None or product.preview_key != event.preview_key:
+            return  # deleted or re-rendered since: a newer event will follow
+        chat_id = self._storage_chat_id or event.notify_chat_id
+        caption = f"Preview of #{product.id} «{product.title}», {product.price_stars} ⭐"
+        if product.preview_file_id is None:
+            if chat_id is None:
+                log.warning("no chat to upload the preview to", product_id=product.id)
+                return
+            data = await self._store.get_preview(event.preview_key)
+            sent = await self._bot.send_photo(
+                chat_id, BufferedInputFile(data, f"preview-{product.id}.jpg"), caption=caption
+            )
+            file_id = max(sent.photo or [], key=lambda size: size.width).file_id
+            await self._cache_file_id(product.id, event.preview_key, file_id)
+            if chat_id == event.notify_chat_id:
+                return
+            photo = file_id
+        else:
+            photo = product.preview_file_id
+        if event.notify_chat_id is not None:
+            await self._bot.send_photo(event.notify_chat_id, photo, caption=caption)
+
+    async def _on_failed(self, event: PreviewFailed) -> None:
+        if event.notify_chat_id is None:
+            return
+        try:
+            await self._bot.send_message(
+                event.notify_chat_id,
+                f"Product #{event.product_id} failed: {event.reason}.",
+                parse_mode=None,
+            )
+        except TelegramAPIError as error:
+            if isinstance(error, TelegramRetryAfter):
+                raise
+            log.warning("could not tell the admin", error=str(error))
+
+
+async def run_forever(consumer: PreviewEventsConsumer) -> None:
+    """Run the consumer, restarting it after unexpected errors (NATS outage) with a pause."""
+    while True:
+        try:
+            await consumer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            log.warning("preview events consumer restarting", error=str(error))
+            await asyncio.sleep(RETRY_DELAY_S)
