@@ -4,12 +4,14 @@ reason, and a job still failing on its last delivery is dead-lettered as failed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
+from nats.js.errors import FetchTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
@@ -18,9 +20,10 @@ from tests.pipeline import jpeg_bytes, settled, upload, wait_until
 from vitrina_common.config import BotSettings, Settings, WorkerSettings
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
-from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER
+from vitrina_common.messaging.topology import JOBS_STREAM, RENDER_PREVIEW_CONSUMER
 from vitrina_common.services.catalog import RecordPreviewOutcome
 from vitrina_worker.app import build_broker, render_options, subscribe_render_preview
+from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.rendering.pool import RenderPool
 
@@ -137,3 +140,39 @@ async def test_permanent_failure_is_not_retried(
     assert product.failure_reason is not None
     assert "not an image" in product.failure_reason
     assert outcomes.lookups == 1
+
+
+async def test_job_that_kills_its_worker_every_time_is_dead_lettered(
+    session_factory: SessionFactory,
+    nats_client: Client,
+) -> None:
+    """No handler ever settles the job (each delivery "crashes"): after max_deliver, the
+    MAX_DELIVERIES advisory fails the product and removes the job from the queue."""
+    js = nats_client.jetstream()
+    await ensure_pull_consumer(js, RENDER_PREVIEW_CONSUMER, ack_wait_s=1, max_deliver=2)
+    dead = DeadRenderJobs(js, RecordPreviewOutcome(session_factory), JOBS_STREAM.name)
+    await nats_client.subscribe(max_deliveries_subject(RENDER_PREVIEW_CONSUMER), cb=dead.handle)
+    subscription = await js.pull_subscribe_bind(
+        RENDER_PREVIEW_CONSUMER.durable, stream=RENDER_PREVIEW_CONSUMER.stream
+    )
+    await upload(nats_client, session_factory, [("killer", jpeg_bytes(3))])
+    deliveries = 0
+    for _ in range(2):
+        deliveries += len(await subscription.fetch(1, timeout=10))  # taken, never acked
+    # A waiting pull (as live workers always have) is what makes the server find the
+    # exhausted message and emit the advisory instead of a third delivery.
+    with contextlib.suppress(FetchTimeoutError, TimeoutError):
+        deliveries += len(await subscription.fetch(1, timeout=5))
+
+    await wait_until(lambda: settled(session_factory, 1), timeout_s=30)
+
+    product = await _product(session_factory)
+    assert deliveries == 2
+    assert product.status is ProductStatus.FAILED
+    assert product.failure_reason is not None
+    assert product.failure_reason.startswith("gave up after 2 attempts: the worker stopped")
+    await wait_until(lambda: _stream_empty(nats_client), timeout_s=10)
+
+
+async def _stream_empty(client: Client) -> bool:
+    return (await client.jetstream().stream_info(JOBS_STREAM.name)).state.messages == 0

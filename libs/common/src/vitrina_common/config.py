@@ -98,12 +98,20 @@ class BotSettings(BaseModel):
         return value
 
 
+class RenderPool(StrEnum):
+    THREAD = "thread"
+    PROCESS = "process"
+
+
 class WorkerSettings(BaseModel):
     """Job processing in the worker service."""
 
     health_port: Port = 8081
-    # Renders run in a process pool of this size, off the event loop.
-    render_processes: int = Field(default=1, ge=1, le=64)
+    # Renders run off the event loop: in threads (Pillow releases the GIL while decoding,
+    # resizing and encoding; no copying of image bytes) or in processes (a decoder crash
+    # kills a child, not the worker, at the cost of shipping every image to it).
+    render_pool: RenderPool = RenderPool.THREAD
+    render_concurrency: int = Field(default=1, ge=1, le=64)
     # Jobs one worker process holds at once (fetched, rendering or storing).
     max_concurrent_jobs: int = Field(default=2, ge=1, le=256)
     # JetStream redelivers a job nobody acked within this time (a killed worker's job).

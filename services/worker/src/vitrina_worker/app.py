@@ -15,6 +15,7 @@ from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import RecordPreviewOutcome
+from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions
@@ -84,7 +85,7 @@ async def run_worker(settings: Settings) -> None:
     stop = stop_event_on_signals()
     runtime = ServiceRuntime(settings, "worker", settings.worker.health_port)
     broker = build_broker(settings)
-    pool = RenderPool(settings.worker.render_processes)
+    pool = RenderPool(settings.worker.render_concurrency, settings.worker.render_pool)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
@@ -107,6 +108,14 @@ async def run_worker(settings: Settings) -> None:
             ),
         )
         subscribe_render_preview(broker, settings, handler)
+        # Every replica listens; a queue group makes one of them handle each advisory.
+        await runtime.nats.subscribe(
+            max_deliveries_subject(RENDER_PREVIEW_CONSUMER),
+            queue="worker-dead-letters",
+            cb=DeadRenderJobs(
+                js, RecordPreviewOutcome(runtime.session_factory), RENDER_PREVIEW_CONSUMER.stream
+            ).handle,
+        )
         pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return

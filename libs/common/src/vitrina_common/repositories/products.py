@@ -40,6 +40,8 @@ class ProductRepository:
                 Product.status == ProductStatus.RENDERING,
             )
             .values(status=ProductStatus.READY, preview_key=preview_key, failure_reason=None)
+            # No ORM objects to refresh in these short sessions: skip the evaluation pass.
+            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -53,6 +55,7 @@ class ProductRepository:
                 Product.status == ProductStatus.RENDERING,
             )
             .values(status=ProductStatus.FAILED, failure_reason=reason)
+            .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -62,6 +65,7 @@ class ProductRepository:
             update(Product)
             .where(Product.id == product_id, Product.preview_key == preview_key)
             .values(preview_file_id=file_id)
+            .execution_options(synchronize_session=False)
         )
 
     async def status_counts(self) -> dict[ProductStatus, int]:

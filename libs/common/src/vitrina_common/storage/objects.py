@@ -10,6 +10,7 @@ import hashlib
 
 from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
+from nats.js.object_store import ObjectStore
 
 from vitrina_common.messaging.topology import ORIGINALS_BUCKET, PREVIEWS_BUCKET
 
@@ -33,11 +34,19 @@ class ImageStore:
 
     def __init__(self, js: JetStreamContext) -> None:
         self._js = js
+        # Looking a bucket up is a JetStream API round trip; the handles are reusable.
+        self._buckets: dict[str, ObjectStore] = {}
+
+    async def _bucket(self, name: str) -> ObjectStore:
+        store = self._buckets.get(name)
+        if store is None:
+            store = self._buckets[name] = await self._js.object_store(name)
+        return store
 
     async def put_original(self, data: bytes) -> str:
         """Store ``data`` under its sha256 unless already there; returns the key (the sha)."""
         key = sha256_hex(data)
-        store = await self._js.object_store(ORIGINALS_BUCKET.name)
+        store = await self._bucket(ORIGINALS_BUCKET.name)
         try:
             await store.get_info(key)
         except ObjectNotFoundError:
@@ -54,7 +63,7 @@ class ImageStore:
 
     async def put_preview(self, key: str, data: bytes) -> None:
         """Store (or replace) a preview."""
-        store = await self._js.object_store(PREVIEWS_BUCKET.name)
+        store = await self._bucket(PREVIEWS_BUCKET.name)
         await store.put(key, data)
 
     async def get_preview(self, key: str) -> bytes:
@@ -62,7 +71,7 @@ class ImageStore:
         return await self._get(PREVIEWS_BUCKET.name, key)
 
     async def _size(self, bucket: str, key: str) -> int:
-        store = await self._js.object_store(bucket)
+        store = await self._bucket(bucket)
         try:
             info = await store.get_info(key)
         except ObjectNotFoundError as error:
@@ -70,7 +79,7 @@ class ImageStore:
         return int(info.size or 0)
 
     async def _get(self, bucket: str, key: str) -> bytes:
-        store = await self._js.object_store(bucket)
+        store = await self._bucket(bucket)
         try:
             result = await store.get(key)
         except ObjectNotFoundError as error:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from faststream.nats import NatsMessage
 from nats.js import JetStreamContext
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
 from vitrina_common.db.models import Product, ProductStatus
@@ -32,6 +34,7 @@ from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions, UnusableImageError
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer("vitrina.worker")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,15 @@ class RenderPreviewHandler:
         self._limits = limits
 
     async def __call__(self, message: NatsMessage) -> None:
-        """Settle ``message``: ack, nak with delay, or record the failure and term."""
+        """Settle ``message`` inside a span that continues the publisher's trace."""
+        parent = propagate.extract(dict(message.headers or {}))
+        with _tracer.start_as_current_span(
+            "render preview", context=parent, kind=SpanKind.CONSUMER
+        ) as span:
+            span.set_attribute("messaging.message.id", str(message.message_id))
+            await self._settle(message)
+
+    async def _settle(self, message: NatsMessage) -> None:
         try:
             job = RenderPreviewJob.model_validate_json(message.body)
         except ValidationError as error:
@@ -107,17 +118,18 @@ class RenderPreviewHandler:
         return "rendered"
 
     async def _render_and_store(self, product: Product, key: str, message: NatsMessage) -> None:
-        try:
-            size = await self._store.original_size(product.original_key)
-        except ObjectNotStoredError:
-            raise PermanentJobError("the original file is missing from storage") from None
+        # The size recorded at upload: refusing a 60 MB file must not cost downloading it.
+        size = product.original_size
         if size > self._limits.max_original_bytes:
             raise PermanentJobError(
                 f"the file is {size / 2**20:.0f} MB; the limit is "
                 f"{self._limits.max_original_bytes / 2**20:.0f} MB"
             )
         async with heartbeat(message, self._limits.ack_wait_s / 3):
-            data = await self._store.get_original(product.original_key)
+            try:
+                data = await self._store.get_original(product.original_key)
+            except ObjectNotStoredError:
+                raise PermanentJobError("the original file is missing from storage") from None
             started = time.perf_counter()
             try:
                 preview = await self._pool.render(data, self._options)
