@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata
+.PHONY: help run test lint typecheck pytest lock install clean-devdata bench bench-preview bench-pipeline
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -36,6 +36,14 @@ pytest: $(VENV)/.synced
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
+
+bench: bench-preview bench-pipeline  ## run every benchmark (minutes; prints ratios against peers)
+
+bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
+	$(PY) -m bench.preview
+
+bench-pipeline: $(VENV)/.synced  ## JetStream + worker processes vs in-process renders; 2 workers vs 1
+	$(PY) -m bench.pipeline
 
 # uv is bootstrapped from the package registry with plain pip, never with a curl-to-shell script.
 $(CURDIR)/.tools/bin/uv:
