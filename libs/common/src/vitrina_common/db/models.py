@@ -97,7 +97,21 @@ class Product(Timestamped, Base):
         CheckConstraint("price_stars > 0", name="price_positive"),
         CheckConstraint("edition_size IS NULL OR edition_size > 0", name="edition_size_positive"),
         CheckConstraint("original_size >= 0", name="original_size_not_negative"),
-        Index(None, "category_id", "status"),
+        # The catalog page query: one category's ready products in id order.
+        Index(None, "category_id", "status", "id"),
+        # Search: ILIKE '%words%' on title or description, served by trigram GIN indexes.
+        Index(
+            "ix_products_title_trgm",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_products_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -179,3 +193,22 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     available_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     delivered_at: Mapped[datetime | None]
+
+
+class TelegramUpdate(Base):
+    """The inbox: updates seen, by Telegram's update_id.
+
+    Money-carrying updates (pre_checkout_query, successful_payment) are written here before
+    Telegram is told they were received, and marked processed after their transaction; a
+    crash in between leaves them here to be processed at the next start. Every update's id
+    is recorded so a repeated delivery (webhook retry, polling replay) is recognised.
+    """
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index(None, "received_at", postgresql_where=text("processed_at IS NULL")),)
+
+    update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    processed_at: Mapped[datetime | None]
