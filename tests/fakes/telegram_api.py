@@ -48,6 +48,9 @@ class FakeTelegram:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     _new_call: asyncio.Event = field(default_factory=asyncio.Event)
     confirmed_offset: int = 0
+    # Messages the bot sent or edited, by (chat, message id): callbacks carry them back.
+    messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _charges: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # file_id → bytes, served by getFile and /file/bot<token>/<path> like the real API.
     files: dict[str, bytes] = field(default_factory=dict)
     _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -124,6 +127,79 @@ class FakeTelegram:
             message["caption"] = caption
         return self.push_update({"message": message})
 
+    def _user(self, user_id: int, language_code: str = "en") -> dict[str, Any]:
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": f"User{user_id}",
+            "language_code": language_code,
+        }
+
+    def push_callback(self, user_id: int, message: dict[str, Any], data: str) -> int:
+        """Queue a button press on ``message`` (one the bot sent) with callback ``data``."""
+        query = {
+            "id": f"cb-{next(self._update_ids)}",
+            "from": self._user(user_id),
+            "chat_instance": str(user_id),
+            "message": message,
+            "data": data,
+        }
+        return self.push_update({"callback_query": query})
+
+    def push_pre_checkout(
+        self, user_id: int, payload: str, total_amount: int, currency: str = "XTR"
+    ) -> int:
+        """Queue the pre_checkout_query Telegram sends when the user confirms an invoice."""
+        query = {
+            "id": f"pcq-{next(self._update_ids)}",
+            "from": self._user(user_id),
+            "currency": currency,
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+        }
+        return self.push_update({"pre_checkout_query": query})
+
+    def successful_payment_update(
+        self, user_id: int, payload: str, total_amount: int, charge_id: str | None = None
+    ) -> dict[str, Any]:
+        """A successful_payment message update (not queued: tests may send it twice)."""
+        payment = {
+            "currency": "XTR",
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id or f"charge-{next(self._charges)}",
+            "provider_payment_charge_id": "",
+        }
+        return {
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": self._user(user_id),
+                "successful_payment": payment,
+            }
+        }
+
+    def last_message_to(self, chat_id: int, with_keyboard: bool = True) -> dict[str, Any]:
+        """The newest message the bot sent or edited in ``chat_id`` (with buttons, by default)."""
+        candidates = [
+            message
+            for (chat, _), message in self.messages.items()
+            if chat == chat_id and (not with_keyboard or message.get("reply_markup"))
+        ]
+        if not candidates:
+            raise LookupError(f"no message to {chat_id}")
+        return max(candidates, key=lambda message: message["_seq"])
+
+    @staticmethod
+    def button(message: dict[str, Any], text_part: str) -> str:
+        """The callback data of the button on ``message`` whose text contains ``text_part``."""
+        for row in message["reply_markup"]["inline_keyboard"]:
+            for button in row:
+                if text_part in button["text"]:
+                    return str(button["callback_data"])
+        raise LookupError(f"no button with {text_part!r}: {message['reply_markup']}")
+
     def calls_of(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one method, oldest first."""
         return [call for call in self.calls if call.method == method]
@@ -150,7 +226,42 @@ class FakeTelegram:
                 return []
         return list(self._updates)
 
-    def _result(self, method: str, params: dict[str, Any]) -> Any:
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message_id = int(params.get("message_id") or next(self._message_ids))
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina"},
+            **content,
+        }
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        stored = {**message, "_seq": next(self._message_ids)}
+        self.messages[(chat_id, message_id)] = stored
+        return message
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:  # noqa: PLR0911  (one per method)
+        if method in ("sendMessage", "editMessageText"):
+            return self._message(params, text=params.get("text", ""))
+        if method == "sendDocument":
+            document = params.get("document")
+            file_id = document if isinstance(document, str) else self.add_file(b"uploaded")
+            return self._message(
+                params, document={"file_id": file_id, "file_unique_id": f"u{file_id}"}
+            )
+        if method == "sendInvoice":
+            invoice = {
+                "title": params["title"],
+                "description": params["description"],
+                "start_parameter": "",
+                "currency": params["currency"],
+                "total_amount": sum(int(p["amount"]) for p in params["prices"]),
+            }
+            return self._message(params, invoice=invoice)
+        if method in ("editMessageMedia", "editMessageCaption", "editMessageReplyMarkup"):
+            return self._message(params, text="")
         if method == "getMe":
             return {
                 "id": BOT_ID,
@@ -176,14 +287,6 @@ class FakeTelegram:
                 "photo": [
                     {"file_id": file_id, "file_unique_id": "x", "width": 1280, "height": 960}
                 ],
-            }
-        if method == "sendMessage":
-            return {
-                "message_id": next(self._message_ids),
-                "date": int(time.time()),
-                "chat": {"id": int(params["chat_id"]), "type": "private"},
-                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina"},
-                "text": params.get("text", ""),
             }
         return True
 

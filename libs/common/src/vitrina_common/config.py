@@ -16,7 +16,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NestedSecretsSettingsSource,
@@ -74,6 +81,11 @@ class NatsSettings(BaseModel):
         return [part.strip() for part in self.url.split(",") if part.strip()]
 
 
+class BotMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
 class BotSettings(BaseModel):
     """Telegram side of the bot service."""
 
@@ -87,6 +99,24 @@ class BotSettings(BaseModel):
     # Where previews are uploaded once to get a reusable file_id; default: the uploader.
     storage_chat_id: int | None = None
     health_port: Port = 8080
+    # polling: one instance asks Telegram for updates. webhook: Telegram posts them to
+    # webhook_url; any number of replicas behind a Service answer.
+    mode: BotMode = BotMode.POLLING
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_port: Port = 8443
+    webhook_path: str = "/telegram/webhook"
+    # Updates per second one user may send before the bot ignores them for a moment.
+    throttle_rate: float = Field(default=3.0, gt=0)
+    throttle_burst: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> BotSettings:
+        if self.mode is BotMode.WEBHOOK and not (self.webhook_url and self.webhook_secret):
+            raise ValueError(
+                "webhook mode needs APP_CONF__BOT__WEBHOOK_URL and APP_CONF__BOT__WEBHOOK_SECRET"
+            )
+        return self
 
     @field_validator("token")
     @classmethod
@@ -152,6 +182,8 @@ class ShopSettings(BaseModel):
     """What shoppers see of the shop."""
 
     name: str = Field(default="Vitrina", min_length=1, max_length=64)
+    # Shown by /paysupport and /terms (Telegram requires a payment support contact).
+    support_contact: str = "@support"
 
 
 class _AppSettings(BaseSettings):

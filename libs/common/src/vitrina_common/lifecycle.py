@@ -28,7 +28,7 @@ def init_observability(settings: Settings, service: str) -> Telemetry:
     return setup_telemetry(settings.telemetry, service)
 
 
-async def run_unless_stopped(startup: Awaitable[None], stop: asyncio.Event) -> bool:
+async def run_unless_stopped(startup: Awaitable[object], stop: asyncio.Event) -> bool:
     """Run ``startup`` unless ``stop`` is set first; True when startup finished.
 
     A SIGTERM while the database is still unreachable must end the process promptly,

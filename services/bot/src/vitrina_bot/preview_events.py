@@ -15,11 +15,14 @@ from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
 
+from vitrina_bot.i18n import Translator, translator_for
+from vitrina_common.db.models import Language
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.topology import BOT_PREVIEW_EVENTS_CONSUMER
 from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
+from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore
 
 log = get_logger(__name__)
@@ -39,6 +42,7 @@ class PreviewEventsConsumer:
         products: RecordPreviewOutcome,
         cache_file_id: CachePreviewFileId,
         storage_chat_id: int | None,
+        profiles: Profiles,
     ) -> None:
         self._js = js
         self._bot = bot
@@ -46,6 +50,7 @@ class PreviewEventsConsumer:
         self._products = products
         self._cache_file_id = cache_file_id
         self._storage_chat_id = storage_chat_id
+        self._profiles = profiles
 
     async def run(self) -> None:
         """Bind the durable consumer and handle events forever."""
@@ -74,12 +79,19 @@ class PreviewEventsConsumer:
         else:
             await message.ack()
 
+    async def _translator_for(self, chat_id: int | None) -> Translator:
+        context = await self._profiles.context(chat_id) if chat_id is not None else None
+        return translator_for(context.language if context is not None else Language.EN)
+
     async def _on_ready(self, event: PreviewReady) -> None:
         product = await self._products.product(event.product_id)
         if product is None or product.preview_key != event.preview_key:
             return  # deleted or re-rendered since: a newer event will follow
         chat_id = self._storage_chat_id or event.notify_chat_id
-        caption = f"Preview of #{product.id} «{product.title}», {product.price_stars} ⭐"
+        translate = await self._translator_for(event.notify_chat_id)
+        caption = translate(
+            "upload.preview_caption", id=product.id, title=product.title, price=product.price_stars
+        )
         if product.preview_file_id is None:
             if chat_id is None:
                 log.warning("no chat to upload the preview to", product_id=product.id)
@@ -102,9 +114,10 @@ class PreviewEventsConsumer:
         if event.notify_chat_id is None:
             return
         try:
+            translate = await self._translator_for(event.notify_chat_id)
             await self._bot.send_message(
                 event.notify_chat_id,
-                f"Product #{event.product_id} failed: {event.reason}.",
+                translate("upload.preview_failed", id=event.product_id, reason=event.reason),
                 parse_mode=None,
             )
         except TelegramAPIError as error:

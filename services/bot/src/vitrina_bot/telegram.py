@@ -10,6 +10,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import User
 
+from vitrina_bot.retries import RetryMiddleware
 from vitrina_common.config import BotSettings
 
 
@@ -22,6 +23,7 @@ def create_bot(settings: BotSettings) -> Bot:
         if settings.api_url
         else AiohttpSession()
     )
+    session.middleware(RetryMiddleware())
     return Bot(
         token=settings.token.get_secret_value(),
         session=session,

@@ -2,12 +2,19 @@
 
 from aiogram import Router
 
-from vitrina_bot.handlers import admin_upload, start
+from vitrina_bot.handlers import admin_upload, commands, errors, payments, refund, start
 
 
 def build_root_router() -> Router:
-    """All routers in the order they should see updates."""
+    """Every command and event router in the order they should see updates (dialogs and
+    the fallback come after these, see ``wiring.build_dispatcher``)."""
     root = Router(name="root")
-    root.include_router(start.router)
-    root.include_router(admin_upload.router)
+    root.include_routers(
+        errors.router,
+        payments.router,
+        start.router,
+        commands.router,
+        refund.router,
+        admin_upload.router,
+    )
     return root

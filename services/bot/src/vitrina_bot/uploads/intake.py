@@ -20,7 +20,13 @@ CLOUD_DOWNLOAD_LIMIT = 20 * 1024 * 1024
 
 
 class UploadRefusedError(ValueError):
-    """The file cannot be taken; ``str(error)`` says why, for the admin."""
+    """The file cannot be taken; ``code`` names the reason in the catalogs
+    (``upload.reason.<code>``), ``arguments`` fill it in."""
+
+    def __init__(self, code: str, **arguments: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.arguments = arguments
 
 
 @dataclass(frozen=True)
@@ -63,16 +69,12 @@ class UploadIntake:
         """Refuse early what could never be downloaded or rendered."""
         if size is None:
             return
+        megabytes = f"{size / 2**20:.0f}"
         if self._limits.cloud_api and size > CLOUD_DOWNLOAD_LIMIT:
-            raise UploadRefusedError(
-                f"the file is {size / 2**20:.0f} MB, and Telegram's cloud Bot API hands bots "
-                "files up to 20 MB only; send a smaller file, or run a local Bot API server "
-                "(--local) and set APP_CONF__BOT__API_URL and APP_CONF__BOT__API_IS_LOCAL=true"
-            )
+            raise UploadRefusedError("cloud_limit", size=megabytes)
         if size > self._limits.max_bytes:
             raise UploadRefusedError(
-                f"the file is {size / 2**20:.0f} MB; the limit is "
-                f"{self._limits.max_bytes / 2**20:.0f} MB"
+                "too_big", size=megabytes, limit=f"{self._limits.max_bytes / 2**20:.0f}"
             )
 
     async def accept(self, incoming: IncomingFile, product: NewProduct, chat_id: int) -> int:

@@ -1,0 +1,106 @@
+"""Orders: one per invoice, found by its random payload."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NamedTuple
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitrina_common.db.models import Order, OrderStatus, Product, User
+
+
+class OrderContext(NamedTuple):
+    """An order with what checking or recording a payment for it needs, in one query."""
+
+    order: Order
+    product: Product
+    payer_telegram_id: int
+    # Judged by the database clock, the one every replica shares.
+    is_live: bool
+
+
+class OrderRepository:
+    """Reads and writes ``orders`` inside the caller's transaction."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_pending(
+        self, user_id: int, product_id: int, price_stars: int, invoice_payload: str, ttl: timedelta
+    ) -> Order:
+        """A new pending order that expires ``ttl`` after now (database clock)."""
+        result = await self._session.execute(
+            insert(Order)
+            .values(
+                user_id=user_id,
+                product_id=product_id,
+                price_stars=price_stars,
+                invoice_payload=invoice_payload,
+                expires_at=func.now() + ttl,
+            )
+            .returning(Order)
+        )
+        return result.scalar_one()
+
+    async def add_paid(
+        self, user_id: int, product_id: int, price_stars: int, invoice_payload: str
+    ) -> int:
+        """An order born paid; holds a charge that cannot attach to its own (already paid) order."""
+        result = await self._session.execute(
+            insert(Order)
+            .values(
+                user_id=user_id,
+                product_id=product_id,
+                price_stars=price_stars,
+                invoice_payload=invoice_payload,
+                status=OrderStatus.PAID,
+                expires_at=func.now(),
+                paid_at=func.now(),
+            )
+            .returning(Order.id)
+        )
+        return result.scalar_one()
+
+    async def by_payload(self, invoice_payload: str, *, lock: bool = False) -> OrderContext | None:
+        """The order with this payload, its product and payer; ``lock`` holds the order row.
+
+        Two indexed lookups joined (payload is unique, the rest are primary keys), so it is
+        cheap enough for pre-checkout's deadline.
+        """
+        statement = (
+            select(Order, Product, User.telegram_id, (Order.expires_at > func.now()))
+            .join(Product, Product.id == Order.product_id)
+            .join(User, User.id == Order.user_id)
+            .where(Order.invoice_payload == invoice_payload)
+        )
+        if lock:
+            # Only the order row: payments for one order queue up, the product stays free.
+            statement = statement.with_for_update(of=Order)
+        row = (await self._session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        order, product, payer_telegram_id, is_live = row
+        return OrderContext(order, product, payer_telegram_id, bool(is_live))
+
+    async def mark_expired(self, order_id: int) -> bool:
+        """Pending → expired; False when it was no longer pending."""
+        result = await self._session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status == OrderStatus.PENDING)
+            .values(status=OrderStatus.EXPIRED)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def mark_paid(self, order_id: int) -> bool:
+        """Any state → paid (money was taken whatever the order said); False if already paid."""
+        result = await self._session.execute(
+            update(Order)
+            .where(Order.id == order_id, Order.status != OrderStatus.PAID)
+            .values(status=OrderStatus.PAID, paid_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

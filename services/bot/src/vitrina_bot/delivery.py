@@ -1,0 +1,52 @@
+"""The outbox handler that delivers a paid original to its buyer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.exceptions import TelegramForbiddenError
+
+from vitrina_bot.files import FileSender, OriginalFile
+from vitrina_bot.i18n import translator_for
+from vitrina_common.db.models import Language
+from vitrina_common.logging import get_logger
+from vitrina_common.outbox import OutboxHandler
+from vitrina_common.services.checkout import DeliveryQueries
+from vitrina_common.services.profile import Profiles
+
+log = get_logger(__name__)
+
+
+def send_original_handler(
+    queries: DeliveryQueries, sender: FileSender, profiles: Profiles
+) -> OutboxHandler:
+    """Deliver ``{"purchase_id": …}``: the document, by cached file_id after the first send.
+
+    Raising makes the relay retry with backoff; a refunded purchase or a buyer who blocked
+    the bot ends the row without a send.
+    """
+
+    async def deliver(payload: dict[str, Any]) -> None:
+        target = await queries.delivery_target(int(payload["purchase_id"]))
+        if target is None:
+            return
+        context = await profiles.context(target.chat_id)
+        translate = translator_for(context.language if context else Language.EN)
+        download = target.download
+        try:
+            await sender.send(
+                target.chat_id,
+                OriginalFile(
+                    download.product_id,
+                    download.title,
+                    download.original_file_id,
+                    download.original_key,
+                    download.original_mime,
+                ),
+                caption=translate("delivery.caption", title=download.title),
+            )
+        except TelegramForbiddenError:
+            log.warning("buyer blocked the bot; delivery dropped", purchase=download.purchase_id)
+            await profiles.mark_blocked(target.chat_id)
+
+    return deliver

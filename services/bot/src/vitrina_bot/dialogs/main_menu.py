@@ -1,0 +1,50 @@
+"""The main menu: catalog, search, purchases, profile, language, help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram_dialog import Dialog, Window
+from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
+
+from vitrina_bot.dialogs.states import (
+    CatalogSG,
+    LanguageSG,
+    MainMenu,
+    ProfileSG,
+    PurchasesSG,
+    SearchSG,
+)
+from vitrina_bot.dialogs.widgets import T
+
+
+async def get_shop(shop_name: str, support_contact: str, **_: Any) -> dict[str, Any]:
+    """The shop's name and support contact for the texts."""
+    return {"shop": shop_name, "support": support_contact}
+
+
+dialog = Dialog(
+    Window(
+        T("menu.greeting"),
+        Row(
+            Start(T("menu.catalog"), id="catalog", state=CatalogSG.categories),
+            Start(T("menu.search"), id="search", state=SearchSG.query),
+        ),
+        Row(
+            Start(T("menu.purchases"), id="purchases", state=PurchasesSG.listing),
+            Start(T("menu.profile"), id="profile", state=ProfileSG.main),
+        ),
+        Row(
+            Start(T("menu.language"), id="language", state=LanguageSG.choose),
+            SwitchTo(T("menu.help"), id="help", state=MainMenu.help),
+        ),
+        getter=get_shop,
+        state=MainMenu.main,
+    ),
+    Window(
+        T("help.text"),
+        SwitchTo(T("menu.back"), id="back", state=MainMenu.main),
+        getter=get_shop,
+        state=MainMenu.help,
+    ),
+)

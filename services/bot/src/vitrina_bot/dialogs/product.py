@@ -1,0 +1,143 @@
+"""The product card: preview, text, price, and Buy — or Download for an owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.enums import ContentType
+from aiogram.types import CallbackQuery, LabeledPrice
+from aiogram_dialog import Dialog, DialogManager, StartMode, Window
+from aiogram_dialog.api.entities import MediaAttachment, MediaId
+from aiogram_dialog.widgets.kbd import Button, Cancel
+from aiogram_dialog.widgets.media import DynamicMedia
+
+from vitrina_bot.dialogs.states import ProductSG
+from vitrina_bot.dialogs.widgets import T, sender_id
+from vitrina_bot.files import FileSender, OriginalFile
+from vitrina_bot.i18n import Translator
+from vitrina_common.services.browse import Browse
+from vitrina_common.services.checkout import (
+    CheckoutRefusal,
+    Invoice,
+    PurchaseQueries,
+    StartCheckout,
+)
+
+STARS = "XTR"
+
+
+async def open_product(
+    event: CallbackQuery, _widget: Any, manager: DialogManager, product_id: str
+) -> None:
+    """Open a product card from any list; a forged id shows "not found" on the card."""
+    await manager.start(
+        ProductSG.card, data={"product_id": _as_id(product_id)}, mode=StartMode.NORMAL
+    )
+    del event
+
+
+def _as_id(raw: object) -> int:
+    try:
+        return int(str(raw))
+    except ValueError:
+        return 0
+
+
+def _product_id(manager: DialogManager) -> int:
+    start_data = manager.start_data if isinstance(manager.start_data, dict) else {}
+    return _as_id(start_data.get("product_id", 0))
+
+
+async def get_card(
+    dialog_manager: DialogManager, browse: Browse, purchase_queries: PurchaseQueries, **_: Any
+) -> dict[str, Any]:
+    """The card of a ready product; ``found`` is False for anything else."""
+    card = await browse.card(_product_id(dialog_manager))
+    user_id = sender_id(dialog_manager)
+    if card is None or user_id is None:
+        return {"found": False, "owned": False, "preview": None}
+    owned = await purchase_queries.owns(user_id, card.id)
+    preview = (
+        MediaAttachment(ContentType.PHOTO, file_id=MediaId(card.preview_file_id))
+        if card.preview_file_id
+        else None
+    )
+    return {
+        "found": True,
+        "owned": owned,
+        "preview": preview,
+        "title": card.title,
+        "description": card.description,
+        "price": card.price_stars,
+    }
+
+
+async def on_buy(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    """Create the order and send a Telegram Stars invoice for it."""
+    data = manager.middleware_data
+    translate: Translator = data["t"]
+    start_checkout: StartCheckout = data["start_checkout"]
+    result = await start_checkout(event.from_user.id, _product_id(manager))
+    if isinstance(result, CheckoutRefusal):
+        await event.answer(translate(f"checkout.refused.{result.value}"), show_alert=True)
+        return
+    await _send_invoice(event, result)
+    await event.answer()
+
+
+async def _send_invoice(event: CallbackQuery, invoice: Invoice) -> None:
+    if event.bot is None or event.message is None:
+        return
+    await event.bot.send_invoice(
+        chat_id=event.message.chat.id,
+        title=invoice.title,
+        description=invoice.description,
+        payload=invoice.payload,
+        currency=STARS,
+        prices=[LabeledPrice(label=invoice.title, amount=invoice.price_stars)],
+        provider_token="",  # Telegram Stars: no payment provider
+    )
+
+
+async def on_download(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    """Send the original again to its owner."""
+    data = manager.middleware_data
+    translate: Translator = data["t"]
+    queries: PurchaseQueries = data["purchase_queries"]
+    sender: FileSender = data["file_sender"]
+    download = await queries.downloadable_product(event.from_user.id, _product_id(manager))
+    if download is None or event.message is None:
+        await event.answer(translate("purchases.not_found"), show_alert=True)
+        return
+    await event.answer()
+    await sender.send(
+        event.message.chat.id,
+        OriginalFile(
+            download.product_id,
+            download.title,
+            download.original_file_id,
+            download.original_key,
+            download.original_mime,
+        ),
+        caption=translate("delivery.caption", title=download.title),
+    )
+
+
+dialog = Dialog(
+    Window(
+        DynamicMedia("preview", when="preview"),
+        T("product.card", when="found"),
+        T("product.owned", when="owned"),
+        T("product.not_found", when=lambda data, *_: not data["found"]),
+        Button(
+            T("product.buy"),
+            id="buy",
+            on_click=on_buy,
+            when=lambda data, *_: data["found"] and not data["owned"],
+        ),
+        Button(T("product.download"), id="download", on_click=on_download, when="owned"),
+        Cancel(T("menu.back")),
+        getter=get_card,
+        state=ProductSG.card,
+    ),
+)

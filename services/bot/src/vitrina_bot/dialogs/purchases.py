@@ -1,0 +1,84 @@
+"""My purchases: every paid product, a page at a time; tap one to download it again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.kbd import Cancel, Column, NextPage, PrevPage, Row, Select, StubScroll
+from aiogram_dialog.widgets.text import Format
+
+from vitrina_bot.dialogs.states import PurchasesSG
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pages, sender_id
+from vitrina_bot.files import FileSender, OriginalFile
+from vitrina_bot.i18n import Translator
+from vitrina_common.services.checkout import PurchaseQueries
+
+SCROLL = "purchases_scroll"
+
+
+async def get_purchases(
+    dialog_manager: DialogManager, purchase_queries: PurchaseQueries, **_: Any
+) -> dict[str, Any]:
+    """The shopper's own purchases, newest first."""
+    user_id = sender_id(dialog_manager)
+    page = current_page(dialog_manager, SCROLL)
+    items, total = (
+        await purchase_queries.list_for_user(user_id, page * PAGE_SIZE, PAGE_SIZE)
+        if user_id is not None
+        else ([], 0)
+    )
+    return {"purchases": items, "count": total, "pages": pages(total), "page": page + 1}
+
+
+async def on_purchase(
+    event: CallbackQuery, _widget: Any, manager: DialogManager, purchase_id: str
+) -> None:
+    """Send the file again; another user's or a refunded purchase id gets "not found"."""
+    data = manager.middleware_data
+    translate: Translator = data["t"]
+    queries: PurchaseQueries = data["purchase_queries"]
+    sender: FileSender = data["file_sender"]
+    download = (
+        await queries.downloadable(event.from_user.id, int(purchase_id))
+        if purchase_id.isdigit()
+        else None
+    )
+    if download is None or event.message is None:
+        await event.answer(translate("purchases.not_found"), show_alert=True)
+        return
+    await event.answer()
+    await sender.send(
+        event.message.chat.id,
+        OriginalFile(
+            download.product_id,
+            download.title,
+            download.original_file_id,
+            download.original_key,
+            download.original_mime,
+        ),
+        caption=translate("delivery.caption", title=download.title),
+    )
+
+
+dialog = Dialog(
+    Window(
+        T("purchases.title"),
+        StubScroll(id=SCROLL, pages="pages"),
+        Column(
+            Select(
+                Format("⬇️ {item.title}"),
+                id="purchase",
+                item_id_getter=lambda purchase: purchase.purchase_id,
+                items="purchases",
+                type_factory=str,
+                on_click=on_purchase,
+            )
+        ),
+        Row(PrevPage(scroll=SCROLL), NextPage(scroll=SCROLL)),
+        Cancel(T("menu.back")),
+        getter=get_purchases,
+        state=PurchasesSG.listing,
+    ),
+)

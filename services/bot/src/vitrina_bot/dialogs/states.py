@@ -1,0 +1,35 @@
+"""Every dialog's states, in one place (aiogram-dialog resolves them by group)."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class MainMenu(StatesGroup):
+    main = State()
+    help = State()
+
+
+class CatalogSG(StatesGroup):
+    categories = State()
+    products = State()
+
+
+class SearchSG(StatesGroup):
+    query = State()
+    results = State()
+
+
+class ProductSG(StatesGroup):
+    card = State()
+
+
+class PurchasesSG(StatesGroup):
+    listing = State()
+
+
+class ProfileSG(StatesGroup):
+    main = State()
+    email = State()
+
+
+class LanguageSG(StatesGroup):
+    choose = State()

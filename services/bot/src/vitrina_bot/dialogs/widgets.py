@@ -1,0 +1,42 @@
+"""Widgets that take their text from the translation catalogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import User
+from aiogram_dialog import DialogManager
+from aiogram_dialog.widgets.text import Text
+
+from vitrina_bot.i18n import Translator
+
+PAGE_SIZE = 8
+
+
+class T(Text):
+    """The catalog entry ``key`` in the user's language, formatted with the getter's data."""
+
+    def __init__(self, key: str, when: Any = None) -> None:
+        super().__init__(when=when)
+        self.key = key
+
+    async def _render_text(self, data: dict[str, Any], manager: DialogManager) -> str:
+        translate: Translator = manager.middleware_data["t"]
+        return translate(self.key, **data)
+
+
+def current_page(manager: DialogManager, scroll_id: str) -> int:
+    """The 0-based page a StubScroll shows."""
+    scroll = manager.find(scroll_id)
+    return int(scroll.get_page()) if scroll is not None else 0
+
+
+def pages(total: int) -> int:
+    """How many pages ``total`` items fill."""
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def sender_id(manager: DialogManager) -> int | None:
+    """The Telegram id of whoever caused this update."""
+    user: User | None = manager.middleware_data.get("event_from_user")
+    return user.id if user is not None else None

@@ -1,0 +1,49 @@
+"""Sending originals to buyers: by cached file_id when Telegram already has the file,
+otherwise uploaded once from the Object Store and its file_id cached for every later send."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.types import BufferedInputFile
+
+from vitrina_common.storage.objects import ImageStore
+
+
+@dataclass(frozen=True)
+class OriginalFile:
+    """Which file to send and how to name it."""
+
+    product_id: int
+    title: str
+    original_file_id: str | None
+    original_key: str
+    original_mime: str
+
+
+class FileSender:
+    """Sends originals as documents (never as photos: those would be recompressed)."""
+
+    def __init__(
+        self, bot: Bot, store: ImageStore, cache_file_id: Callable[[int, str], Awaitable[object]]
+    ) -> None:
+        self._bot = bot
+        self._store = store
+        self._cache_file_id = cache_file_id
+
+    async def send(self, chat_id: int, original: OriginalFile, caption: str) -> None:
+        """Send ``original`` to ``chat_id``; the first upload's file_id is remembered."""
+        if original.original_file_id:
+            await self._bot.send_document(chat_id, original.original_file_id, caption=caption)
+            return
+        data = await self._store.get_original(original.original_key)
+        extension = mimetypes.guess_extension(original.original_mime) or ".bin"
+        name = "".join(c if c.isalnum() or c in " -_" else "_" for c in original.title)[:60]
+        message = await self._bot.send_document(
+            chat_id, BufferedInputFile(data, f"{name or 'image'}{extension}"), caption=caption
+        )
+        if message.document is not None:
+            await self._cache_file_id(original.product_id, message.document.file_id)

@@ -1,0 +1,5 @@
+"""Translations: every user-visible string comes from ``locales/<language>.toml``."""
+
+from vitrina_bot.i18n.catalog import Translator, load_catalogs, translator_for
+
+__all__ = ["Translator", "load_catalogs", "translator_for"]

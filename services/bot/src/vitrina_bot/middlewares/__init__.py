@@ -1,0 +1,1 @@
+"""Outer middlewares: per-update context (language, translator) and throttling."""

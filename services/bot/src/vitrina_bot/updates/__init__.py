@@ -1,0 +1,1 @@
+"""Getting updates from Telegram without losing the ones that carry money."""

@@ -1,0 +1,90 @@
+"""Building the bot's dependencies and dispatcher from a started ServiceRuntime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram_dialog import setup_dialogs
+
+from vitrina_bot.delivery import send_original_handler
+from vitrina_bot.dialogs import build_dialogs_router
+from vitrina_bot.files import FileSender
+from vitrina_bot.handlers import build_root_router
+from vitrina_bot.handlers.fallback import router as fallback_router
+from vitrina_bot.middlewares.context import UserContextMiddleware
+from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
+from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
+from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
+from vitrina_common.runtime import ServiceRuntime
+from vitrina_common.services.browse import Browse
+from vitrina_common.services.catalog import RegisterUpload
+from vitrina_common.services.checkout import (
+    SEND_ORIGINAL,
+    CheckPreCheckout,
+    DeliveryQueries,
+    PurchaseQueries,
+    RecordSuccessfulPayment,
+    RefundPurchase,
+    StartCheckout,
+)
+from vitrina_common.services.profile import Profiles
+from vitrina_common.services.users import RegisterUser
+from vitrina_common.storage.objects import ImageStore
+
+
+def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
+    """Every use case and service a handler may ask for by name, plus the outbox relay."""
+    settings, sessions = runtime.settings, runtime.session_factory
+    js = runtime.nats.jetstream()
+    store = ImageStore(js)
+    profiles = Profiles(sessions)
+    delivery_queries = DeliveryQueries(sessions)
+    file_sender = FileSender(bot, store, delivery_queries.cache_original_file_id)
+    relay = OutboxRelay(
+        sessions,
+        {
+            NATS_PUBLISH: nats_publish_handler(js),
+            SEND_ORIGINAL: send_original_handler(delivery_queries, file_sender, profiles),
+        },
+    )
+    upload_intake = UploadIntake(
+        bot,
+        store,
+        RegisterUpload(sessions),
+        relay,
+        UploadLimits(
+            max_bytes=settings.worker.max_original_bytes, cloud_api=not settings.bot.api_is_local
+        ),
+    )
+    return {
+        "shop_name": settings.shop.name,
+        "support_contact": settings.shop.support_contact,
+        "admin_ids": frozenset(settings.bot.admin_ids),
+        "register_user": RegisterUser(sessions),
+        "profiles": profiles,
+        "browse": Browse(sessions),
+        "start_checkout": StartCheckout(sessions),
+        "check_pre_checkout": CheckPreCheckout(sessions),
+        "record_payment": RecordSuccessfulPayment(sessions),
+        "refund_purchase": RefundPurchase(sessions),
+        "purchase_queries": PurchaseQueries(sessions),
+        "file_sender": file_sender,
+        "upload_intake": upload_intake,
+        "outbox_relay": relay,
+    }
+
+
+def build_dispatcher(
+    dependencies: dict[str, Any], storage: BaseStorage, throttle_rate: float, throttle_burst: int
+) -> Dispatcher:
+    """Routers in the order they see updates, middlewares, and aiogram-dialog."""
+    dispatcher = Dispatcher(storage=storage, **dependencies)
+    dispatcher.update.outer_middleware(UserContextMiddleware(dependencies["profiles"]))
+    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
+    dispatcher.include_router(build_root_router())
+    dispatcher.include_router(build_dialogs_router())
+    dispatcher.include_router(fallback_router)
+    setup_dialogs(dispatcher)
+    return dispatcher
