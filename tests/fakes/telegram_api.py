@@ -260,8 +260,12 @@ class FakeTelegram:
                 "total_amount": sum(int(p["amount"]) for p in params["prices"]),
             }
             return self._message(params, invoice=invoice)
-        if method in ("editMessageMedia", "editMessageCaption", "editMessageReplyMarkup"):
-            return self._message(params, text="")
+        if method == "editMessageMedia":
+            media = params.get("media") or {}
+            caption = media.get("caption", "") if isinstance(media, dict) else ""
+            return self._message(params, caption=caption)
+        if method in ("editMessageCaption", "editMessageReplyMarkup"):
+            return self._message(params, caption=params.get("caption", ""))
         if method == "getMe":
             return {
                 "id": BOT_ID,

@@ -10,9 +10,6 @@ from aiogram_dialog.widgets.kbd import (
     Back,
     Cancel,
     Column,
-    NextPage,
-    PrevPage,
-    Row,
     Select,
     StubScroll,
 )
@@ -20,7 +17,7 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import CatalogSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
 from vitrina_common.services.browse import Browse
 
 SCROLL = "products_scroll"
@@ -44,12 +41,13 @@ async def on_category(
 async def get_products(dialog_manager: DialogManager, browse: Browse, **_: Any) -> dict[str, Any]:
     """One page of the chosen category, straight from an indexed LIMIT/OFFSET query."""
     category_id = int(dialog_manager.dialog_data.get("category_id", 0))
-    page = await browse.category_page(category_id, current_page(dialog_manager, SCROLL), PAGE_SIZE)
+    index = await current_page(dialog_manager, SCROLL)
+    page = await browse.category_page(category_id, index, PAGE_SIZE)
     return {
         "products": page.items,
         "count": page.total,
         "pages": pages(page.total),
-        "page": current_page(dialog_manager, SCROLL) + 1,
+        "page": index + 1,
     }
 
 
@@ -83,7 +81,7 @@ dialog = Dialog(
                 on_click=open_product,
             )
         ),
-        Row(PrevPage(scroll=SCROLL), NextPage(scroll=SCROLL)),
+        pager(SCROLL),
         Back(T("menu.back")),
         getter=get_products,
         state=CatalogSG.products,

@@ -6,11 +6,11 @@ from typing import Any
 
 from aiogram.types import CallbackQuery
 from aiogram_dialog import Dialog, DialogManager, Window
-from aiogram_dialog.widgets.kbd import Cancel, Column, NextPage, PrevPage, Row, Select, StubScroll
+from aiogram_dialog.widgets.kbd import Cancel, Column, Select, StubScroll
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.states import PurchasesSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pages, sender_id
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages, sender_id
 from vitrina_bot.files import FileSender, OriginalFile
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.checkout import PurchaseQueries
@@ -23,7 +23,7 @@ async def get_purchases(
 ) -> dict[str, Any]:
     """The shopper's own purchases, newest first."""
     user_id = sender_id(dialog_manager)
-    page = current_page(dialog_manager, SCROLL)
+    page = await current_page(dialog_manager, SCROLL)
     items, total = (
         await purchase_queries.list_for_user(user_id, page * PAGE_SIZE, PAGE_SIZE)
         if user_id is not None
@@ -76,7 +76,7 @@ dialog = Dialog(
                 on_click=on_purchase,
             )
         ),
-        Row(PrevPage(scroll=SCROLL), NextPage(scroll=SCROLL)),
+        pager(SCROLL),
         Cancel(T("menu.back")),
         getter=get_purchases,
         state=PurchasesSG.listing,

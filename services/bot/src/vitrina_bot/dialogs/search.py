@@ -11,9 +11,6 @@ from aiogram_dialog.widgets.kbd import (
     Back,
     Cancel,
     Column,
-    NextPage,
-    PrevPage,
-    Row,
     Select,
     StubScroll,
 )
@@ -21,7 +18,7 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import SearchSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
 from vitrina_common.services.browse import MAX_SEARCH_LENGTH, MIN_SEARCH_LENGTH, Browse
 
 SCROLL = "results_scroll"
@@ -39,13 +36,14 @@ async def on_query(
 async def get_results(dialog_manager: DialogManager, browse: Browse, **_: Any) -> dict[str, Any]:
     """One page of matches for the stored query."""
     query = str(dialog_manager.dialog_data.get("query", ""))
-    page = await browse.search(query, current_page(dialog_manager, SCROLL), PAGE_SIZE)
+    index = await current_page(dialog_manager, SCROLL)
+    page = await browse.search(query, index, PAGE_SIZE)
     return {
         "query": query,
         "products": page.items,
         "count": page.total,
         "pages": pages(page.total),
-        "page": current_page(dialog_manager, SCROLL) + 1,
+        "page": index + 1,
         "too_short": len(query) < MIN_SEARCH_LENGTH,
     }
 
@@ -71,7 +69,7 @@ dialog = Dialog(
                 on_click=open_product,
             )
         ),
-        Row(PrevPage(scroll=SCROLL), NextPage(scroll=SCROLL)),
+        pager(SCROLL),
         Back(T("search.again")),
         Cancel(T("menu.back")),
         getter=get_results,

@@ -6,7 +6,8 @@ from typing import Any
 
 from aiogram.types import User
 from aiogram_dialog import DialogManager
-from aiogram_dialog.widgets.text import Text
+from aiogram_dialog.widgets.kbd import NextPage, PrevPage, Row
+from aiogram_dialog.widgets.text import Const, Text
 
 from vitrina_bot.i18n import Translator
 
@@ -25,10 +26,10 @@ class T(Text):
         return translate(self.key, **data)
 
 
-def current_page(manager: DialogManager, scroll_id: str) -> int:
+async def current_page(manager: DialogManager, scroll_id: str) -> int:
     """The 0-based page a StubScroll shows."""
     scroll = manager.find(scroll_id)
-    return int(scroll.get_page()) if scroll is not None else 0
+    return int(await scroll.get_page()) if scroll is not None else 0
 
 
 def pages(total: int) -> int:
@@ -40,3 +41,16 @@ def sender_id(manager: DialogManager) -> int | None:
     """The Telegram id of whoever caused this update."""
     user: User | None = manager.middleware_data.get("event_from_user")
     return user.id if user is not None else None
+
+
+def pager(scroll_id: str) -> Row:
+    """◀️ / ▶️ for a StubScroll, each shown only where there is a page to go to."""
+    return Row(
+        # A pager button renders with its own data: 0-based current_page and pages.
+        PrevPage(scroll=scroll_id, text=Const("◀️"), when=lambda data, *_: data["current_page"] > 0),
+        NextPage(
+            scroll=scroll_id,
+            text=Const("▶️"),
+            when=lambda data, *_: data["current_page"] < data["pages"] - 1,
+        ),
+    )

@@ -1,0 +1,256 @@
+"""A shopper's way through the real bot process (polling a fake Bot API over HTTP), on real
+Postgres and NATS: /start → catalog → product → Buy → pre-checkout → payment → the original,
+once. Then what must not happen: double delivery, stale invoices, forged buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devstack.nats import NatsServer
+from devstack.ports import LOOPBACK, free_port
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import ManagedProcess
+from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.services import service_env, start_service, wait_for_status
+from tests.storefront import Stocked, click, press, screen, stock_shop
+from vitrina_common.config import NatsSettings
+from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.db.models import Order, Product, Purchase
+from vitrina_common.messaging.connection import connect_nats
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
+
+ADMIN = 900
+SessionFactory = async_sessionmaker[AsyncSession]
+_shoppers = itertools.count(1000)
+
+
+@dataclass
+class Shop:
+    telegram: FakeTelegram
+    sessions: SessionFactory
+    stock: Stocked
+    bot: ManagedProcess
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shop(
+    postgres: EmbeddedPostgres,
+    migrated_template: str,
+    nats_server: NatsServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Shop]:
+    logs = tmp_path_factory.mktemp("storefront")
+    async with created_database(postgres, migrated_template) as dsn:
+        engine = create_engine(db_settings_for(dsn))
+        sessions = create_session_factory(engine)
+        client = await connect_nats(NatsSettings(url=nats_server.url), name="storefront")
+        await reset_jetstream(client)
+        await client.close()
+        stock = await stock_shop(sessions, "Landscapes", [f"View {n}" for n in range(1, 12)])
+        telegram = FakeTelegram()
+        runner = web.AppRunner(telegram.app(), access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, LOOPBACK, port).start()
+        telegram.url = f"http://{LOOPBACK}:{port}"
+        env = service_env(
+            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
+            telegram_url=telegram.url, token=TOKEN,
+        )  # fmt: skip
+        env["APP_CONF__BOT__ADMIN_IDS"] = f"[{ADMIN}]"
+        bot, health = await start_service("bot", env, logs)
+        try:
+            await wait_for_status(health, "/readyz", 200, bot)
+            yield Shop(telegram, sessions, stock, bot)
+        finally:
+            await bot.stop(20)
+            await runner.cleanup()
+            await engine.dispose()
+
+
+async def open_first_product(shop: Shop, user: int) -> dict[str, object]:
+    telegram = shop.telegram
+    telegram.push_message(user, "/start")
+    menu = await screen(telegram, user, "Welcome to")
+    categories = await click(telegram, user, menu, "Catalog", "Choose a category")
+    products = await click(telegram, user, categories, "Landscapes", "11 images · page 1 of 2")
+    return await click(telegram, user, products, "View 1 ", "Price: 50 ⭐")
+
+
+async def buy(shop: Shop, user: int) -> str:
+    """Open the first product, press Buy; the invoice payload."""
+    card = await open_first_product(shop, user)
+    before = len(shop.telegram.calls_of("sendInvoice"))
+    press(shop.telegram, user, card, shop.telegram.button(card, "Buy for 50"))
+    await shop.telegram.wait_for_call("sendInvoice", count=before + 1)
+    invoice = shop.telegram.calls_of("sendInvoice")[-1]
+    assert invoice.params["chat_id"] == user
+    assert invoice.params["currency"] == "XTR"
+    assert invoice.params["prices"] == [{"label": "View 1", "amount": 50}]
+    return str(invoice.params["payload"])
+
+
+async def pre_checkout(shop: Shop, user: int, payload: str, amount: int = 50) -> dict[str, object]:
+    before = len(shop.telegram.calls_of("answerPreCheckoutQuery"))
+    shop.telegram.push_pre_checkout(user, payload, amount)
+    await shop.telegram.wait_for_call("answerPreCheckoutQuery", count=before + 1)
+    return shop.telegram.calls_of("answerPreCheckoutQuery")[-1].params
+
+
+def documents_to(shop: Shop, user: int) -> list[str]:
+    return [
+        str(call.params["document"])
+        for call in shop.telegram.calls_of("sendDocument")
+        if call.params["chat_id"] == user
+    ]
+
+
+async def purchases_of_product(shop: Shop, product_id: int) -> int:
+    async with shop.sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count()).select_from(Purchase).where(Purchase.product_id == product_id)
+            )
+            or 0
+        )
+
+
+async def test_shopper_buys_and_receives_the_original_exactly_once(shop: Shop) -> None:
+    user = next(_shoppers)
+    payload = await buy(shop, user)
+
+    assert await pre_checkout(shop, user, payload) == {
+        "pre_checkout_query_id": shop.telegram.calls_of("answerPreCheckoutQuery")[-1].params[
+            "pre_checkout_query_id"
+        ],
+        "ok": True,
+    }
+    shop.telegram.push_update(shop.telegram.successful_payment_update(user, payload, 50))
+    await asyncio.wait_for(_documents(shop, user, 1), 20)
+    await asyncio.sleep(1)
+
+    product_id = shop.stock.product_ids[0]
+    async with shop.sessions() as session:
+        original = (await session.get(Product, product_id)).original_file_id  # type: ignore[union-attr]
+    assert documents_to(shop, user) == [original]
+
+
+async def _documents(shop: Shop, user: int, count: int) -> None:
+    while len(documents_to(shop, user)) < count:  # noqa: ASYNC110  (the bot is another process)
+        await asyncio.sleep(0.05)
+
+
+async def test_repeated_and_concurrent_payment_updates_deliver_once(shop: Shop) -> None:
+    user = next(_shoppers)
+    payload = await buy(shop, user)
+    await pre_checkout(shop, user, payload)
+    payment = shop.telegram.successful_payment_update(user, payload, 50, charge_id=f"ch-{user}")
+
+    for _ in range(4):  # the same payment, as Telegram might repeat it
+        shop.telegram.push_update(payment)
+    await asyncio.wait_for(_documents(shop, user, 1), 20)
+    await asyncio.sleep(2)
+
+    assert len(documents_to(shop, user)) == 1
+    async with shop.sessions() as session:
+        purchases = await session.scalar(
+            select(func.count())
+            .select_from(Purchase)
+            .where(Purchase.telegram_payment_charge_id == f"ch-{user}")
+        )
+    assert purchases == 1
+
+
+async def test_expired_order_is_refused_at_pre_checkout(shop: Shop) -> None:
+    user = next(_shoppers)
+    payload = await buy(shop, user)
+    async with shop.sessions() as session, session.begin():
+        order = await session.scalar(select(Order).where(Order.invoice_payload == payload))
+        assert order is not None
+        order.expires_at = order.created_at
+
+    answer = await pre_checkout(shop, user, payload)
+
+    assert answer["ok"] is False
+    assert (
+        answer["error_message"] == "This invoice has expired. Open the product and tap Buy again."
+    )
+
+
+async def test_changed_price_is_refused_at_pre_checkout(shop: Shop) -> None:
+    user = next(_shoppers)
+    payload = await buy(shop, user)
+    product_id = shop.stock.product_ids[0]
+    async with shop.sessions() as session, session.begin():
+        product = await session.get(Product, product_id)
+        assert product is not None
+        product.price_stars = 75
+    try:
+        answer = await pre_checkout(shop, user, payload)
+    finally:
+        async with shop.sessions() as session, session.begin():
+            product = await session.get(Product, product_id)
+            assert product is not None
+            product.price_stars = 50
+
+    assert answer["ok"] is False
+    assert "price has changed" in str(answer["error_message"])
+
+
+async def test_another_users_invoice_is_refused(shop: Shop) -> None:
+    owner, thief = next(_shoppers), next(_shoppers)
+    payload = await buy(shop, owner)
+    shop.telegram.push_message(thief, "/start")
+    await screen(shop.telegram, thief, "Welcome to")
+
+    answer = await pre_checkout(shop, thief, payload)
+
+    assert answer["ok"] is False
+    assert "not valid" in str(answer["error_message"])
+
+
+async def test_forged_purchase_button_gets_not_found_and_no_file(shop: Shop) -> None:
+    buyer, forger = next(_shoppers), next(_shoppers)
+    payload = await buy(shop, buyer)
+    await pre_checkout(shop, buyer, payload)
+    shop.telegram.push_update(shop.telegram.successful_payment_update(buyer, payload, 50))
+    await asyncio.wait_for(_documents(shop, buyer, 1), 20)
+    async with shop.sessions() as session:
+        purchase_id = await session.scalar(select(func.max(Purchase.id)))
+    shop.telegram.push_message(forger, "/start")
+    menu = await screen(shop.telegram, forger, "Welcome to")
+    listing = await click(shop.telegram, forger, menu, "My purchases", "You own 0 images")
+    # The forger rewrites a purchases button to name the buyer's purchase.
+    intent = shop.telegram.button(listing, "Back").split("\x1d")[0]
+    before = len(shop.telegram.calls_of("answerCallbackQuery"))
+    press(shop.telegram, forger, listing, f"{intent}\x1dpurchase:{purchase_id}")
+    await shop.telegram.wait_for_call("answerCallbackQuery", count=before + 1)
+    await asyncio.sleep(0.5)
+
+    answers = [c.params.get("text") for c in shop.telegram.calls_of("answerCallbackQuery")]
+    assert "Purchase not found." in answers
+    assert documents_to(shop, forger) == []
+
+
+async def test_button_from_another_dialog_stack_is_refused_as_outdated(shop: Shop) -> None:
+    user = next(_shoppers)
+    shop.telegram.push_message(user, "/start")
+    menu = await screen(shop.telegram, user, "Welcome to")
+    before = len(shop.telegram.calls_of("answerCallbackQuery"))
+
+    press(shop.telegram, user, menu, "forgedintent\x1dcatalog")
+    await shop.telegram.wait_for_call("answerCallbackQuery", count=before + 1)
+
+    answers = [c.params.get("text") for c in shop.telegram.calls_of("answerCallbackQuery")]
+    assert "This menu is out of date; here is a fresh one." in answers
