@@ -254,3 +254,95 @@ async def test_button_from_another_dialog_stack_is_refused_as_outdated(shop: Sho
 
     answers = [c.params.get("text") for c in shop.telegram.calls_of("answerCallbackQuery")]
     assert "This menu is out of date; here is a fresh one." in answers
+
+
+async def test_admin_refund_returns_the_stars_and_revokes_the_download(shop: Shop) -> None:
+    buyer = next(_shoppers)
+    payload = await buy(shop, buyer)
+    await pre_checkout(shop, buyer, payload)
+    shop.telegram.push_update(
+        shop.telegram.successful_payment_update(buyer, payload, 50, charge_id=f"refund-{buyer}")
+    )
+    await asyncio.wait_for(_documents(shop, buyer, 1), 20)
+    async with shop.sessions() as session:
+        purchase = await session.scalar(
+            select(Purchase).where(Purchase.telegram_payment_charge_id == f"refund-{buyer}")
+        )
+    assert purchase is not None
+    shop.telegram.push_message(ADMIN, "/start")
+    await screen(shop.telegram, ADMIN, "Welcome to")
+
+    shop.telegram.push_message(ADMIN, f"/refund {purchase.id}")
+    await shop.telegram.wait_for_call("refundStarPayment")
+    await _told(shop, buyer, "was refunded")
+
+    [refund] = shop.telegram.calls_of("refundStarPayment")
+    assert refund.params == {"user_id": buyer, "telegram_payment_charge_id": f"refund-{buyer}"}
+    async with shop.sessions() as session:
+        refunded = await session.get(Purchase, purchase.id)
+    assert refunded is not None
+    assert refunded.status.value == "refunded"
+    menu = await _fresh_menu(shop, buyer)
+    listing = await click(shop.telegram, buyer, menu, "My purchases", "You own 0 images")
+    assert "⬇️" not in str(listing["reply_markup"])
+
+
+async def _told(shop: Shop, chat_id: int, phrase: str) -> None:
+    async with asyncio.timeout(15):
+        while not any(  # noqa: ASYNC110  (the bot is another process)
+            call.params.get("chat_id") == chat_id and phrase in str(call.params.get("text"))
+            for call in shop.telegram.calls_of("sendMessage")
+        ):
+            await asyncio.sleep(0.05)
+
+
+async def _fresh_menu(shop: Shop, user: int) -> dict[str, object]:
+    shop.telegram.push_message(user, "/start")
+    await asyncio.sleep(0.3)
+    return await screen(shop.telegram, user, "Welcome to")
+
+
+async def test_refund_from_a_non_admin_looks_like_an_unknown_command(shop: Shop) -> None:
+    user = next(_shoppers)
+    shop.telegram.push_message(user, "/start")
+    await screen(shop.telegram, user, "Welcome to")
+    before = len(shop.telegram.calls_of("refundStarPayment"))
+
+    shop.telegram.push_message(user, "/refund 1")
+    await asyncio.sleep(1)
+
+    assert len(shop.telegram.calls_of("refundStarPayment")) == before
+    await screen(shop.telegram, user, "Welcome to")
+
+
+async def test_search_finds_products_by_words_in_their_title(shop: Shop) -> None:
+    user = next(_shoppers)
+    menu = await _fresh_menu(shop, user)
+    prompt = await click(shop.telegram, user, menu, "Search", "What are you looking for?")
+    del prompt
+
+    shop.telegram.push_message(user, "view 1")
+    results = await screen(shop.telegram, user, "«view 1»: 3 matches")
+
+    labels = str(results["reply_markup"])
+    assert "View 10" in labels
+    assert "View 11" in labels
+    assert "View 2 " not in labels
+
+
+async def test_email_is_validated_and_unique_regardless_of_case(shop: Shop) -> None:
+    first, second = next(_shoppers), next(_shoppers)
+    for user, address in ((first, "not-an-email"), (first, "Ann@Example.com")):
+        menu = await _fresh_menu(shop, user)
+        profile = await click(shop.telegram, user, menu, "Profile", "Profile")
+        await click(shop.telegram, user, profile, "Set email", "Send your email address")
+        shop.telegram.push_message(user, address)
+        await asyncio.sleep(0.5)
+    menu = await _fresh_menu(shop, second)
+    profile = await click(shop.telegram, second, menu, "Profile", "Profile")
+    await click(shop.telegram, second, profile, "Set email", "Send your email address")
+    shop.telegram.push_message(second, "ann@example.COM")
+
+    await _told(shop, first, "does not look like an email")
+    await _told(shop, first, "Email saved.")
+    await _told(shop, second, "already used by another account")

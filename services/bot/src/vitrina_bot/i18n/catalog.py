@@ -55,7 +55,7 @@ def plural_form(language: Language, count: int) -> str:
 
 
 class Translator:
-    """Renders keys in one language: ``t("product.price", price=150)``."""
+    """Renders keys in one language: ``t("product.buy", price=150)``."""
 
     def __init__(self, language: Language, entries: Mapping[str, Entry]) -> None:
         self.language = language

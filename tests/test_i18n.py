@@ -1,0 +1,68 @@
+"""Every user-visible string comes from the ru and en catalogs, and they stay in step."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from vitrina_bot.i18n.catalog import load_catalogs, plural_form, translator_for
+from vitrina_common.db.models import Language
+from vitrina_common.services.checkout import CheckoutRefusal, PreCheckoutRefusal
+from vitrina_common.services.profile import EmailOutcome
+
+BOT_SOURCE = Path(__file__).resolve().parents[1] / "services" / "bot" / "src" / "vitrina_bot"
+LITERAL_KEY = re.compile(r"""\b(?:t|T|translate|buyer)\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""")
+REASON_CODE = re.compile(r"""(?:CaptionError|UploadRefusedError)\(\s*["']([a-z_]+)["']""")
+PLURAL_FORMS = {Language.EN: {"one", "other"}, Language.RU: {"one", "few", "many"}}
+
+
+def test_a_key_in_one_language_exists_in_the_other() -> None:
+    catalogs = load_catalogs()
+
+    assert set(catalogs[Language.EN]) == set(catalogs[Language.RU])
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_plural_entries_have_every_form_the_language_needs(language: Language) -> None:
+    plurals = {k: v for k, v in load_catalogs()[language].items() if not isinstance(v, str)}
+
+    assert plurals
+    assert {key: set(forms) for key, forms in plurals.items()} == dict.fromkeys(
+        plurals, PLURAL_FORMS[language]
+    )
+
+
+def _source_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in BOT_SOURCE.rglob("*.py"):
+        source = path.read_text()
+        keys |= set(LITERAL_KEY.findall(source))
+        keys |= {f"upload.reason.{code}" for code in REASON_CODE.findall(source)}
+    return keys
+
+
+def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
+    used = _source_keys()
+    used |= {f"checkout.refused.{reason.value}" for reason in CheckoutRefusal}
+    used |= {f"precheckout.{reason.value}" for reason in PreCheckoutRefusal}
+    used |= {f"profile.email_{outcome.value}" for outcome in EmailOutcome}
+    used |= {f"language.{language.value}" for language in Language}
+
+    assert len(used) > 40
+    assert used - set(load_catalogs()[Language.EN]) == set()
+
+
+@pytest.mark.parametrize(
+    ("count", "form"), [(1, "one"), (2, "few"), (5, "many"), (11, "many"), (21, "one"), (22, "few")]
+)
+def test_russian_plural_rules(count: int, form: str) -> None:
+    assert plural_form(Language.RU, count) == form
+
+
+def test_translator_fills_placeholders_and_picks_the_plural() -> None:
+    russian = translator_for(Language.RU)
+
+    assert russian("purchases.title", count=3).startswith("У вас 3 изображения")
+    assert translator_for(Language.EN)("product.buy", price=150) == "Buy for 150 ⭐"
