@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata bench bench-preview bench-pipeline
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ lock: $(UV)  ## re-resolve dependencies and rewrite the hashed locks (uv.lock st
 	$(EXPORT) --all-groups -o requirements.lock
 	$(EXPORT) --package vitrina-bot --no-dev -o services/bot/requirements.lock
 	$(EXPORT) --package vitrina-worker --no-dev -o services/worker/requirements.lock
+
+demo-data: $(VENV)/.synced  ## load a demo catalog into the running `make run` stack
+	$(PY) -m devstack.demo
 
 clean-devdata:  ## delete the dev stack's data (Postgres and NATS) under .devdata/
 	rm -rf .devdata

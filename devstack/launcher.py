@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 import sys
@@ -38,6 +39,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "APP_CONF__BOT__TOKEN"  # noqa: S105  (a variable name, not a secret)
 DATA_DIR_ENV = "VITRINA_DEV_DATA_DIR"
 DATABASE = "vitrina"
+STATE_FILE = "stack.json"
 SERVICES_STOP_TIMEOUT_S = 5.0
 SERVERS_STOP_TIMEOUT_S = 4.0
 READY_TIMEOUT_S = 120.0
@@ -187,6 +189,9 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
         "worker": f"http://{LOOPBACK}:{env['APP_CONF__WORKER__HEALTH_PORT']}/readyz",
     }
     await _wait_ready(stack, health)
+    # Where the stack is, for `make demo-data` and other tools; removed when we stop.
+    state = {"database_dsn": pg.dsn(DATABASE), "nats_url": nats.url, "probes": health}
+    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
     say("vitrina", f"ready: postgres {pg.dsn(DATABASE)}, nats {nats.url}, probes {health}")
     say("vitrina", "press Ctrl-C to stop")
     exited = await stack.wait_first_exit()
@@ -229,5 +234,6 @@ async def main() -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await stack.stop()
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
     say("vitrina", "stopped")
     return code

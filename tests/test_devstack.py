@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 
@@ -118,6 +120,7 @@ async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
             assert {"postgres", "nats-server"} <= names
             assert sum("vitrina_bot" in " ".join(c.cmdline()) for c in children) == 1
             assert sum("vitrina_worker" in " ".join(c.cmdline()) for c in children) == 1
+            await _load_demo_catalog_and_see_it_rendered(env, tmp_path, data_dir)
             await _stop_and_assert_no_orphans(launcher, children, signal.SIGTERM)
 
     # A crashed run leaves postmaster.pid behind; the second run reuses the data anyway.
@@ -127,6 +130,29 @@ async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
         assert "removed a stale postmaster.pid" in launcher.output
         assert "Running upgrade" not in launcher.output  # schema already at head: reused
         await _stop_and_assert_no_orphans(launcher, children, signal.SIGINT)
+
+
+async def _load_demo_catalog_and_see_it_rendered(
+    env: dict[str, str], cwd: Path, data_dir: Path
+) -> None:
+    demo = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "devstack.demo", cwd=cwd, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await demo.communicate()
+    assert demo.returncode == 0, output
+    assert b"10 products added" in output
+    dsn = json.loads((data_dir / "stack.json").read_text())["database_dsn"]
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with asyncio.timeout(90):
+            while (
+                await connection.fetchval("SELECT count(*) FROM products WHERE status = 'ready'")
+                < 10
+            ):
+                await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
 
 
 async def test_launcher_without_token_says_how_to_get_one(
