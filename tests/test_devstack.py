@@ -146,10 +146,8 @@ async def _load_demo_catalog_and_see_it_rendered(
     connection = await asyncpg.connect(dsn)
     try:
         async with asyncio.timeout(90):
-            while (
-                await connection.fetchval("SELECT count(*) FROM products WHERE status = 'ready'")
-                < 10
-            ):
+            query = "SELECT count(*) FROM products WHERE status = 'ready'"
+            while await connection.fetchval(query) < 10:  # noqa: ASYNC110  (another process)
                 await asyncio.sleep(0.2)
     finally:
         await connection.close()
