@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,3 +46,23 @@ class UserRepository:
         """The user with this Telegram id, if they ever started the bot."""
         result = await self._session.execute(select(User).where(User.telegram_id == telegram_id))
         return result.scalar_one_or_none()
+
+    async def context(self, telegram_id: int) -> tuple[int, Language, bool] | None:
+        """(id, language, is_blocked) of a registered user: the per-update lookup."""
+        row = (
+            await self._session.execute(
+                select(User.id, User.language, User.is_blocked).where(
+                    User.telegram_id == telegram_id
+                )
+            )
+        ).one_or_none()
+        return None if row is None else (int(row[0]), row[1], bool(row[2]))
+
+    async def set_fields(self, telegram_id: int, **values: object) -> None:
+        """Change profile columns (email, language, is_blocked) of one user."""
+        await self._session.execute(
+            update(User)
+            .where(User.telegram_id == telegram_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )

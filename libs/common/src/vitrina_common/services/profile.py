@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import Language, User
+from vitrina_common.db.models import Language
+from vitrina_common.repositories.users import UserRepository
 
 # Deliberately simple: one @, something before it, a dot in the domain, no spaces. The
 # only real check of an address is mail arriving; this catches typos like "ann.example.com".
@@ -51,19 +51,13 @@ class Profiles:
     async def context(self, telegram_id: int) -> UserContext | None:
         """Language and status of a registered user, None before their first /start."""
         async with self._session_factory() as session:
-            row = (
-                await session.execute(
-                    select(User.id, User.language, User.is_blocked).where(
-                        User.telegram_id == telegram_id
-                    )
-                )
-            ).one_or_none()
-        return None if row is None else UserContext(int(row[0]), row[1], bool(row[2]))
+            row = await UserRepository(session).context(telegram_id)
+        return None if row is None else UserContext(*row)
 
     async def view(self, telegram_id: int) -> ProfileView | None:
         """The profile of a registered user."""
         async with self._session_factory() as session:
-            user = await session.scalar(select(User).where(User.telegram_id == telegram_id))
+            user = await UserRepository(session).get_by_telegram_id(telegram_id)
         return None if user is None else ProfileView(user.first_name, user.email, user.language)
 
     async def set_email(self, telegram_id: int, email: str) -> EmailOutcome:
@@ -73,12 +67,7 @@ class Profiles:
             return EmailOutcome.INVALID
         try:
             async with self._session_factory() as session, session.begin():
-                await session.execute(
-                    update(User)
-                    .where(User.telegram_id == telegram_id)
-                    .values(email=address)
-                    .execution_options(synchronize_session=False)
-                )
+                await UserRepository(session).set_fields(telegram_id, email=address)
         except IntegrityError:
             return EmailOutcome.TAKEN
         return EmailOutcome.SAVED
@@ -86,19 +75,9 @@ class Profiles:
     async def set_language(self, telegram_id: int, language: Language) -> None:
         """Remember the language the user chose."""
         async with self._session_factory() as session, session.begin():
-            await session.execute(
-                update(User)
-                .where(User.telegram_id == telegram_id)
-                .values(language=language)
-                .execution_options(synchronize_session=False)
-            )
+            await UserRepository(session).set_fields(telegram_id, language=language)
 
     async def mark_blocked(self, telegram_id: int, blocked: bool = True) -> None:
         """The user blocked the bot (Telegram said 403): stop sending them anything."""
         async with self._session_factory() as session, session.begin():
-            await session.execute(
-                update(User)
-                .where(User.telegram_id == telegram_id)
-                .values(is_blocked=blocked)
-                .execution_options(synchronize_session=False)
-            )
+            await UserRepository(session).set_fields(telegram_id, is_blocked=blocked)
