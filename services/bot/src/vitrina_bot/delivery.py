@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram.exceptions import TelegramForbiddenError
 
-from vitrina_bot.files import FileSender, OriginalFile
+from vitrina_bot.files import FileSender
 from vitrina_bot.i18n import translator_for
 from vitrina_common.db.models import Language
 from vitrina_common.logging import get_logger
@@ -36,13 +36,7 @@ def send_original_handler(
         try:
             await sender.send(
                 target.chat_id,
-                OriginalFile(
-                    download.product_id,
-                    download.title,
-                    download.original_file_id,
-                    download.original_key,
-                    download.original_mime,
-                ),
+                download,
                 caption=translate("delivery.caption", title=download.title),
             )
         except TelegramForbiddenError:

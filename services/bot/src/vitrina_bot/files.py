@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import mimetypes
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.types import BufferedInputFile
+from aiogram.types import BufferedInputFile, CallbackQuery
+from aiogram_dialog import DialogManager
 
+from vitrina_bot.i18n import Translator
+from vitrina_common.services.checkout import Download
 from vitrina_common.storage.objects import ImageStore
-
-
-@dataclass(frozen=True)
-class OriginalFile:
-    """Which file to send and how to name it."""
-
-    product_id: int
-    title: str
-    original_file_id: str | None
-    original_key: str
-    original_mime: str
 
 
 class FileSender:
@@ -34,7 +25,7 @@ class FileSender:
         self._store = store
         self._cache_file_id = cache_file_id
 
-    async def send(self, chat_id: int, original: OriginalFile, caption: str) -> None:
+    async def send(self, chat_id: int, original: Download, caption: str) -> None:
         """Send ``original`` to ``chat_id``; the first upload's file_id is remembered."""
         if original.original_file_id:
             await self._bot.send_document(chat_id, original.original_file_id, caption=caption)
@@ -47,3 +38,17 @@ class FileSender:
         )
         if message.document is not None:
             await self._cache_file_id(original.product_id, message.document.file_id)
+
+
+async def send_download(
+    event: CallbackQuery, manager: DialogManager, download: Download | None
+) -> None:
+    """A dialog button asked for a file: send it, or say the purchase is not there."""
+    translate: Translator = manager.middleware_data["t"]
+    sender: FileSender = manager.middleware_data["file_sender"]
+    if download is None or event.message is None:
+        await event.answer(translate("purchases.not_found"), show_alert=True)
+        return
+    await event.answer()
+    caption = translate("delivery.caption", title=download.title)
+    await sender.send(event.message.chat.id, download, caption=caption)

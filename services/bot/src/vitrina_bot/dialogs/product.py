@@ -13,7 +13,7 @@ from aiogram_dialog.widgets.media import DynamicMedia
 
 from vitrina_bot.dialogs.states import ProductSG
 from vitrina_bot.dialogs.widgets import T, sender_id
-from vitrina_bot.files import FileSender, OriginalFile
+from vitrina_bot.files import send_download
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.checkout import (
@@ -101,26 +101,9 @@ async def _send_invoice(event: CallbackQuery, invoice: Invoice) -> None:
 
 async def on_download(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     """Send the original again to its owner."""
-    data = manager.middleware_data
-    translate: Translator = data["t"]
-    queries: PurchaseQueries = data["purchase_queries"]
-    sender: FileSender = data["file_sender"]
+    queries: PurchaseQueries = manager.middleware_data["purchase_queries"]
     download = await queries.downloadable_product(event.from_user.id, _product_id(manager))
-    if download is None or event.message is None:
-        await event.answer(translate("purchases.not_found"), show_alert=True)
-        return
-    await event.answer()
-    await sender.send(
-        event.message.chat.id,
-        OriginalFile(
-            download.product_id,
-            download.title,
-            download.original_file_id,
-            download.original_key,
-            download.original_mime,
-        ),
-        caption=translate("delivery.caption", title=download.title),
-    )
+    await send_download(event, manager, download)
 
 
 dialog = Dialog(

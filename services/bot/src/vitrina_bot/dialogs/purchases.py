@@ -11,8 +11,7 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.states import PurchasesSG
 from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages, sender_id
-from vitrina_bot.files import FileSender, OriginalFile
-from vitrina_bot.i18n import Translator
+from vitrina_bot.files import send_download
 from vitrina_common.services.checkout import PurchaseQueries
 
 SCROLL = "purchases_scroll"
@@ -36,30 +35,13 @@ async def on_purchase(
     event: CallbackQuery, _widget: Any, manager: DialogManager, purchase_id: str
 ) -> None:
     """Send the file again; another user's or a refunded purchase id gets "not found"."""
-    data = manager.middleware_data
-    translate: Translator = data["t"]
-    queries: PurchaseQueries = data["purchase_queries"]
-    sender: FileSender = data["file_sender"]
+    queries: PurchaseQueries = manager.middleware_data["purchase_queries"]
     download = (
         await queries.downloadable(event.from_user.id, int(purchase_id))
         if purchase_id.isdigit()
         else None
     )
-    if download is None or event.message is None:
-        await event.answer(translate("purchases.not_found"), show_alert=True)
-        return
-    await event.answer()
-    await sender.send(
-        event.message.chat.id,
-        OriginalFile(
-            download.product_id,
-            download.title,
-            download.original_file_id,
-            download.original_key,
-            download.original_mime,
-        ),
-        caption=translate("delivery.caption", title=download.title),
-    )
+    await send_download(event, manager, download)
 
 
 dialog = Dialog(
