@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
-from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.services import service_env
 from vitrina_common.config import DbSettings, NatsSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.messaging.connection import connect_nats
@@ -181,3 +182,18 @@ def service_base_env() -> dict[str, str]:
 def clean_env() -> dict[str, str]:
     """See ``service_base_env``."""
     return service_base_env()
+
+
+@pytest.fixture
+def stack_env(
+    database: str, nats_server: NatsServer, fake_telegram: FakeTelegram, clean_env: dict[str, str]
+) -> dict[str, str]:
+    """Environment for a bot or worker process on this test's database, the session's NATS
+    and this test's fake Telegram."""
+    return service_env(
+        clean_env,
+        database_dsn=database,
+        nats_url=nats_server.url,
+        telegram_url=fake_telegram.url,
+        token=TOKEN,
+    )

@@ -14,11 +14,10 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from devstack.nats import NatsServer
 from devstack.processes import ManagedProcess
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_api import FakeTelegram
 from tests.pipeline import jpeg_bytes, settled, status_counts, wait_until
-from tests.services import service_env, start_service, wait_for_status
+from tests.services import start_service, wait_for_status
 from vitrina_common.db.models import Product, ProductStatus
 
 pytestmark = [
@@ -41,20 +40,12 @@ class Stack:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def stack(
-    database: str,
+    stack_env: dict[str, str],
     session_factory: SessionFactory,
-    nats_server: NatsServer,
     fake_telegram: FakeTelegram,
-    clean_env: dict[str, str],
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
-    env = service_env(
-        clean_env,
-        database_dsn=database,
-        nats_url=nats_server.url,
-        telegram_url=fake_telegram.url,
-        token=TOKEN,
-    )
+    env = dict(stack_env)
     env["APP_CONF__BOT__ADMIN_IDS"] = f"[{ADMIN}]"
     processes: list[ManagedProcess] = []
     try:

@@ -28,19 +28,10 @@ pytestmark = [
 @pytest.mark.parametrize("service", ["bot", "worker"])
 async def test_service_becomes_ready_and_stops_on_sigterm(
     service: str,
-    database: str,
-    nats_server: NatsServer,
-    fake_telegram: FakeTelegram,
-    clean_env: dict[str, str],
+    stack_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    env = service_env(
-        clean_env,
-        database_dsn=database,
-        nats_url=nats_server.url,
-        telegram_url=fake_telegram.url,
-        token=TOKEN,
-    )
+    env = dict(stack_env)
     process, port = await start_service(service, env, tmp_path)
     try:
         await wait_for_status(port, "/readyz", 200, process)
@@ -106,20 +97,12 @@ async def test_unmigrated_database_is_reported_and_not_ready(
 
 
 async def test_start_registers_the_user_and_answers_in_their_language(
-    database: str,
+    stack_env: dict[str, str],
     session_factory: async_sessionmaker[AsyncSession],
-    nats_server: NatsServer,
     fake_telegram: FakeTelegram,
-    clean_env: dict[str, str],
     tmp_path: Path,
 ) -> None:
-    env = service_env(
-        clean_env,
-        database_dsn=database,
-        nats_url=nats_server.url,
-        telegram_url=fake_telegram.url,
-        token=TOKEN,
-    )
+    env = dict(stack_env)
     process, port = await start_service("bot", env, tmp_path)
     try:
         await wait_for_status(port, "/readyz", 200, process)
