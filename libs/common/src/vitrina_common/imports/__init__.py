@@ -1,0 +1,38 @@
+"""Bulk import: a CSV in whatever encoding Excel wrote plus a ZIP of images, checked row by
+row before anything touches the database.
+
+Pure Python: no database, no NATS, no Telegram. The worker turns a plan into jobs.
+"""
+
+from vitrina_common.imports.archive import ImageArchive, find_csv, open_archive
+from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv
+from vitrina_common.imports.encoding import DecodedText, decode_csv_bytes
+from vitrina_common.imports.model import (
+    EntryError,
+    ImportFileError,
+    ImportLimits,
+    ImportRow,
+    RowError,
+    row_key,
+)
+from vitrina_common.imports.plan import ImportPlan, PlannedRow, failed_rows_csv, plan_import
+
+__all__ = [
+    "DecodedText",
+    "EntryError",
+    "ImageArchive",
+    "ImportFileError",
+    "ImportLimits",
+    "ImportPlan",
+    "ImportRow",
+    "ParsedCsv",
+    "PlannedRow",
+    "RowError",
+    "decode_csv_bytes",
+    "failed_rows_csv",
+    "find_csv",
+    "open_archive",
+    "parse_csv",
+    "plan_import",
+    "row_key",
+]

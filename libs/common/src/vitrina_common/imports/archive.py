@@ -1,0 +1,259 @@
+"""Reading the ZIP of images an admin sent, trusting nothing it says about itself.
+
+Sizes are judged from the central directory when the ZIP is opened and enforced again
+while an entry is read, chunk by chunk, since the directory can lie. Nothing is ever
+written to disk, so a name like ``../evil.jpg`` could not escape anywhere; such entries
+are refused anyway, because a ZIP carrying them was made to attack someone.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections import defaultdict
+from typing import Self
+
+from vitrina_common.imports.model import MIB, EntryError, ImportFileError, ImportLimits
+from vitrina_common.imports.zip_directory import count_entries
+
+_CHUNK = MIB
+_JUNK = "junk"  # folders, macOS resource forks, thumbnails caches: silently skipped
+_JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
+_SUPPORTED = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
+_UTF8_NAMES = 0x800  # general purpose flag: the name is UTF-8
+_ENCRYPTED = 0x1
+_DRIVE = re.compile(r"[a-z]:", re.IGNORECASE)
+_CSV_SUFFIXES = (".csv", ".tsv")
+# What can go wrong decompressing a damaged or hostile entry.
+# NotImplementedError: a feature flag or version zipfile lacks; RuntimeError: encryption
+# the local header claims and the directory did not.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+class ImageArchive:
+    """The usable entries of a ZIP, found the way admins name them in the CSV."""
+
+    def __init__(self, zip_file: zipfile.ZipFile, limits: ImportLimits) -> None:
+        """Sort the ZIP's entries into usable, refused and junk (see ``open_archive``)."""
+        self._zip = zip_file
+        self._limits = limits
+        self._entries: dict[str, zipfile.ZipInfo] = {}
+        self._refused: dict[str, str] = {}
+        self._by_base: defaultdict[str, list[str]] = defaultdict(list)
+        keys: set[str] = set()
+        for info in zip_file.infolist():
+            name = _entry_name(info)
+            problem = _entry_problem(name, info)
+            if problem is None and _key(name) in keys:
+                problem = "the ZIP holds two files with this name"
+            if problem is None:
+                keys.add(_key(name))
+                self._entries[name] = info
+                self._by_base[_base(name)].append(name)
+            elif problem != _JUNK:
+                self._refused[name] = problem
+
+    def names(self) -> list[str]:
+        """The usable entries (files with safe paths, junk and folders left out)."""
+        return list(self._entries)
+
+    def refused(self) -> dict[str, str]:
+        """Entries that cannot be used, with the reason (e.g. "unsafe path")."""
+        return dict(self._refused)
+
+    def size(self, name: str) -> int:
+        """An entry's uncompressed size as the ZIP's directory states it."""
+        return self._info(name).file_size
+
+    def read(self, name: str, max_bytes: int | None = None) -> bytes:
+        """An entry's bytes, at most ``max_bytes`` (default: the image limit).
+
+        Raises ``EntryError`` when the entry is unknown, too large or damaged.
+        """
+        info = self._info(name)
+        cap = max_bytes or self._limits.max_image_bytes
+        if info.file_size > cap:
+            raise EntryError(f"'{name}' is larger than {_megabytes(cap)}")
+        try:
+            return _read_bounded(self._zip, info, name)
+        except _DAMAGED as error:
+            raise EntryError(f"'{name}' is damaged in the ZIP ({error})") from error
+
+    def locate(self, file_name: str) -> str:
+        """The entry a CSV's file name means, or ``EntryError`` saying why there is none.
+
+        Case-insensitive; tried in order: the same path, an entry whose path ends with
+        it (the admin zipped the parent folder), the same base name anywhere.
+        """
+        key = _key(file_name)
+        candidates = self._by_base.get(_base(key), [])
+        for matches in (
+            [name for name in candidates if _key(name) == key],
+            [name for name in candidates if _key(name).endswith("/" + key)],
+            candidates,
+        ):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                listed = ", ".join(sorted(matches)[:5])
+                raise EntryError(
+                    f"image file '{file_name}' matches several files in the ZIP ({listed}):"
+                    " give its folder too"
+                )
+        raise EntryError(self._missing_reason(file_name))
+
+    def close(self) -> None:
+        """Release the ZIP."""
+        self._zip.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = self._entries.get(name)
+        if info is None:
+            raise EntryError(f"'{name}' is not in the ZIP")
+        return info
+
+    def _missing_reason(self, file_name: str) -> str:
+        base = _base(file_name)
+        for name, reason in self._refused.items():
+            if _base(name) == base:
+                return f"image file '{file_name}' is refused in the ZIP ('{name}': {reason})"
+        return f"image file '{file_name}' is not in the ZIP"
+
+
+def open_archive(data: bytes, limits: ImportLimits | None = None) -> ImageArchive:
+    """Open an import ZIP, or raise ``ImportFileError`` when the whole ZIP is refused.
+
+    Refused: not a ZIP; more than ``max_zip_entries`` entries; any usable entry over
+    ``max_image_bytes`` or all of them over ``max_zip_total_bytes`` uncompressed. Unsafe
+    or password-protected entries are refused one by one (``refused()``).
+    """
+    limits = limits or ImportLimits()
+    if count_entries(data, limits.max_zip_entries) > limits.max_zip_entries:
+        raise ImportFileError(f"the ZIP has more than {limits.max_zip_entries} files")
+    try:
+        zip_file = zipfile.ZipFile(io.BytesIO(data))
+    except _DAMAGED as error:
+        raise ImportFileError(f"this is not a readable ZIP archive ({error})") from error
+    archive = ImageArchive(zip_file, limits)
+    try:
+        _check_sizes(archive, limits)
+    except ImportFileError:
+        archive.close()
+        raise
+    return archive
+
+
+def find_csv(archive: ImageArchive) -> str:
+    """The one CSV in a ZIP that carries both the CSV and the images."""
+    found = [name for name in archive.names() if name.casefold().endswith(_CSV_SUFFIXES)]
+    if not found:
+        raise ImportFileError("the ZIP has no .csv file: send the CSV too")
+    if len(found) > 1:
+        listed = ", ".join(sorted(found))
+        raise ImportFileError(f"the ZIP has several CSV files ({listed}): keep one")
+    return found[0]
+
+
+def _check_sizes(archive: ImageArchive, limits: ImportLimits) -> None:
+    total = 0
+    for name in archive.names():
+        size = archive.size(name)
+        if size > limits.max_image_bytes:
+            raise ImportFileError(
+                f"'{name}' is {_megabytes(size)} uncompressed; the limit per file is"
+                f" {_megabytes(limits.max_image_bytes)}"
+            )
+        total += size
+    if total > limits.max_zip_total_bytes:
+        raise ImportFileError(
+            f"the ZIP unpacks to {_megabytes(total)}; the limit is"
+            f" {_megabytes(limits.max_zip_total_bytes)}"
+        )
+
+
+def _read_bounded(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
+    # Chunk by chunk, never past the size the directory stated (and the limits checked):
+    # a lying directory costs at most one chunk more.
+    chunks: list[bytes] = []
+    size = 0
+    with zip_file.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > info.file_size:
+                raise EntryError(f"'{name}' unpacks to more than its ZIP directory says")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _entry_name(info: zipfile.ZipInfo) -> str:
+    # Without the UTF-8 flag zipfile reads names as cp437. Most tools wrote UTF-8 anyway;
+    # Windows' own "Send to ZIP" on a Russian system writes cp866.
+    name = info.filename
+    if info.flag_bits & _UTF8_NAMES or name.isascii():
+        return name
+    raw = name.encode("cp437")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp866")
+
+
+def _entry_problem(name: str, info: zipfile.ZipInfo) -> str | None:
+    """Why an entry is not used: ``_JUNK`` (skipped quietly) or a reason for the admin."""
+    path = name.replace("\\", "/")
+    parts = path.split("/")
+    junk = (
+        path.endswith("/")  # a folder
+        or "__macosx" in (part.casefold() for part in parts)
+        or parts[-1].casefold() in _JUNK_NAMES
+        or parts[-1].startswith("._")  # macOS AppleDouble companions
+    )
+    unsafe = (
+        not path
+        or path.startswith("/")
+        or _DRIVE.match(path) is not None
+        or ".." in parts
+        or any(ord(char) < 32 for char in name)
+    )
+    problems = (
+        (junk, _JUNK),
+        (unsafe, "unsafe path"),
+        (bool(info.flag_bits & _ENCRYPTED), "password-protected"),
+        (info.compress_type not in _SUPPORTED, "compressed with a method the importer lacks"),
+    )
+    return next((reason for applies, reason in problems if applies), None)
+
+
+def _key(name: str) -> str:
+    """How names compare: case-insensitive, composed Unicode, "/" between folders."""
+    path = unicodedata.normalize("NFC", name.strip()).replace("\\", "/").casefold()
+    return path.removeprefix("./").lstrip("/")
+
+
+def _base(name: str) -> str:
+    return _key(name).rsplit("/", 1)[-1]
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MIB:.1f} MB"

@@ -1,0 +1,49 @@
+"""Counting a ZIP's entries before ``zipfile`` parses them.
+
+``zipfile`` builds an object per central-directory record, however many the directory
+holds; the entry count in the end record is not what it loops on, so it can lie. Walking
+the records here (a few bytes each, stopping past the limit) bounds that work up front.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from vitrina_common.imports.model import ImportFileError
+
+_END = struct.Struct("<4s4H2LH")  # end of central directory record
+_END64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64 end of central directory record
+_END64_LOCATOR_SIZE = 20
+# One central directory record up to its name; fields 12-14 are the name, extra field and
+# comment lengths that follow it.
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_MAX_COMMENT = 65_535
+
+
+def count_entries(data: bytes, stop_after: int) -> int:
+    """Records in the central directory, counting no further than ``stop_after`` + 1.
+
+    Finds the directory the way ``zipfile`` does (the last end record, ZIP64 when its
+    locator precedes it, the directory right before), so both see the same records.
+    """
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - _END.size - _MAX_COMMENT))
+    if end < 0 or end + _END.size > len(data):
+        raise ImportFileError("this is not a ZIP archive")
+    directory_size = _END.unpack_from(data, end)[5]
+    directory_end = end
+    record = end - _END64_LOCATOR_SIZE - _END64.size
+    locator = data[end - _END64_LOCATOR_SIZE : end]
+    if record >= 0 and locator.startswith(b"PK\x06\x07") and data.startswith(b"PK\x06\x06", record):
+        directory_size = _END64.unpack_from(data, record)[8]
+        directory_end = record
+    position = directory_end - directory_size
+    if position < 0:
+        raise ImportFileError("the ZIP is damaged: its directory points outside the file")
+    count = 0
+    while count <= stop_after and position + _CENTRAL.size <= directory_end:
+        if not data.startswith(b"PK\x01\x02", position):
+            break
+        name, extra, comment = _CENTRAL.unpack_from(data, position)[12:15]
+        position += _CENTRAL.size + name + extra + comment
+        count += 1
+    return count
