@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,13 +37,16 @@ pytest: $(VENV)/.synced
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
-bench: bench-preview bench-pipeline  ## run every benchmark (minutes; prints ratios against peers)
+bench: bench-preview bench-pipeline bench-bot  ## run every benchmark (minutes; prints ratios against peers)
 
 bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 	$(PY) -m bench.preview
 
 bench-pipeline: $(VENV)/.synced  ## JetStream + worker processes vs in-process renders; 2 workers vs 1
 	$(PY) -m bench.pipeline
+
+bench-bot: $(VENV)/.synced  ## our bot vs a bare aiogram echo bot: 20 shoppers browsing 10 000 products
+	$(PY) -m bench.bot
 
 # uv is bootstrapped from the package registry with plain pip, never with a curl-to-shell script.
 $(CURDIR)/.tools/bin/uv:
