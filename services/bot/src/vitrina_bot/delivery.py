@@ -7,8 +7,7 @@ from typing import Any
 from aiogram.exceptions import TelegramForbiddenError
 
 from vitrina_bot.files import FileSender
-from vitrina_bot.i18n import translator_for
-from vitrina_common.db.models import Language
+from vitrina_bot.i18n import translator_for_chat
 from vitrina_common.logging import get_logger
 from vitrina_common.outbox import OutboxHandler
 from vitrina_common.services.checkout import DeliveryQueries
@@ -30,8 +29,7 @@ def send_original_handler(
         target = await queries.delivery_target(int(payload["purchase_id"]))
         if target is None:
             return
-        context = await profiles.context(target.chat_id)
-        translate = translator_for(context.language if context else Language.EN)
+        translate = await translator_for_chat(profiles, target.chat_id)
         download = target.download
         try:
             await sender.send(

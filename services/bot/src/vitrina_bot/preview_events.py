@@ -15,8 +15,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
 
-from vitrina_bot.i18n import Translator, translator_for
-from vitrina_common.db.models import Language
+from vitrina_bot.i18n import translator_for_chat
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
@@ -79,16 +78,12 @@ class PreviewEventsConsumer:
         else:
             await message.ack()
 
-    async def _translator_for(self, chat_id: int | None) -> Translator:
-        context = await self._profiles.context(chat_id) if chat_id is not None else None
-        return translator_for(context.language if context is not None else Language.EN)
-
     async def _on_ready(self, event: PreviewReady) -> None:
         product = await self._products.product(event.product_id)
         if product is None or product.preview_key != event.preview_key:
             return  # deleted or re-rendered since: a newer event will follow
         chat_id = self._storage_chat_id or event.notify_chat_id
-        translate = await self._translator_for(event.notify_chat_id)
+        translate = await translator_for_chat(self._profiles, event.notify_chat_id)
         caption = translate(
             "upload.preview_caption", id=product.id, title=product.title, price=product.price_stars
         )
@@ -114,7 +109,7 @@ class PreviewEventsConsumer:
         if event.notify_chat_id is None:
             return
         try:
-            translate = await self._translator_for(event.notify_chat_id)
+            translate = await translator_for_chat(self._profiles, event.notify_chat_id)
             await self._bot.send_message(
                 event.notify_chat_id,
                 translate("upload.preview_failed", id=event.product_id, reason=event.reason),
