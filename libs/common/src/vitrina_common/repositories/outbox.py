@@ -37,15 +37,6 @@ class OutboxRepository:
         )
         return list(result.scalars())
 
-    async def claim_by_key(self, dedup_key: str) -> OutboxMessage | None:
-        """The row with this key if undelivered and not locked by another relay."""
-        result = await self._session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.dedup_key == dedup_key, OutboxMessage.delivered_at.is_(None))
-            .with_for_update(skip_locked=True)
-        )
-        return result.scalar_one_or_none()
-
     async def mark_delivered(self, message_id: int) -> None:
         """Done: the relay will not look at it again."""
         await self._session.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import Product, ProductStatus
@@ -67,10 +67,3 @@ class ProductRepository:
             .values(preview_file_id=file_id)
             .execution_options(synchronize_session=False)
         )
-
-    async def status_counts(self) -> dict[ProductStatus, int]:
-        """How many products are in each status."""
-        rows = await self._session.execute(
-            select(Product.status, func.count()).group_by(Product.status)
-        )
-        return {status: count for status, count in rows}  # noqa: C416  (Row → typed pair)

@@ -53,10 +53,6 @@ class ImageStore:
             await store.put(key, data)
         return key
 
-    async def original_size(self, key: str) -> int:
-        """Size in bytes of an original, without downloading it."""
-        return await self._size(ORIGINALS_BUCKET.name, key)
-
     async def get_original(self, key: str) -> bytes:
         """The original's bytes."""
         return await self._get(ORIGINALS_BUCKET.name, key)
@@ -69,14 +65,6 @@ class ImageStore:
     async def get_preview(self, key: str) -> bytes:
         """The preview's bytes."""
         return await self._get(PREVIEWS_BUCKET.name, key)
-
-    async def _size(self, bucket: str, key: str) -> int:
-        store = await self._bucket(bucket)
-        try:
-            info = await store.get_info(key)
-        except ObjectNotFoundError as error:
-            raise ObjectNotStoredError(f"{bucket}/{key}") from error
-        return int(info.size or 0)
 
     async def _get(self, bucket: str, key: str) -> bytes:
         store = await self._bucket(bucket)
