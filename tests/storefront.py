@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.fakes.telegram_api import FakeTelegram
+from devstack.nats import NatsServer
+from devstack.ports import LOOPBACK, free_port
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import ManagedProcess
+from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
+from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.services import service_env, start_service, wait_for_status
+from vitrina_common.config import NatsSettings
+from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Category, Product, ProductStatus
+from vitrina_common.messaging.connection import connect_nats
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -19,6 +32,67 @@ SessionFactory = async_sessionmaker[AsyncSession]
 class Stocked:
     category_id: int
     product_ids: list[int]
+
+
+@dataclass
+class Shop:
+    """A running shop: the fake Telegram, the database, what was stocked, the processes."""
+
+    telegram: FakeTelegram
+    sessions: SessionFactory
+    stock: Stocked
+    bot: ManagedProcess
+    worker: ManagedProcess | None = None
+    nats_url: str = ""
+
+
+@contextlib.asynccontextmanager
+async def running_shop(
+    postgres: EmbeddedPostgres,
+    template: str,
+    nats_server: NatsServer,
+    logs: Path,
+    *,
+    admin_ids: list[int],
+    stock: Callable[[SessionFactory], Awaitable[Stocked]],
+    with_worker: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[Shop]:
+    """A fresh database stocked by ``stock``, a fake Bot API, the bot polling it (and the
+    worker if asked), on a JetStream reset for this shop; everything stopped on exit."""
+    async with created_database(postgres, template) as dsn:
+        engine = create_engine(db_settings_for(dsn))
+        sessions = create_session_factory(engine)
+        client = await connect_nats(NatsSettings(url=nats_server.url), name="shop-setup")
+        await reset_jetstream(client)
+        await client.close()
+        stocked = await stock(sessions)
+        telegram = FakeTelegram()
+        runner = web.AppRunner(telegram.app(), access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, LOOPBACK, port).start()
+        telegram.url = f"http://{LOOPBACK}:{port}"
+        env = service_env(
+            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
+            telegram_url=telegram.url, token=TOKEN,
+        )  # fmt: skip
+        env["APP_CONF__BOT__ADMIN_IDS"] = str(admin_ids)
+        env.update(extra_env or {})
+        bot, health = await start_service("bot", env, logs)
+        worker: ManagedProcess | None = None
+        try:
+            await wait_for_status(health, "/readyz", 200, bot)
+            if with_worker:
+                worker, worker_health = await start_service("worker", env, logs)
+                await wait_for_status(worker_health, "/readyz", 200, worker)
+            yield Shop(telegram, sessions, stocked, bot, worker, nats_server.url)
+        finally:
+            if worker is not None:
+                await worker.stop(20)
+            await bot.stop(20)
+            await runner.cleanup()
+            await engine.dispose()
 
 
 async def stock_shop(

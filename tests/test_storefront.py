@@ -7,40 +7,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
-from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
-from devstack.processes import ManagedProcess
-from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.services import service_env, start_service, wait_for_status
-from tests.storefront import Stocked, click, press, screen, stock_shop
-from vitrina_common.config import NatsSettings
-from vitrina_common.db.engine import create_engine, create_session_factory
+from tests.storefront import Shop, click, press, running_shop, screen, stock_shop
 from vitrina_common.db.models import Order, Product, Purchase
-from vitrina_common.messaging.connection import connect_nats
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 ADMIN = 900
 SessionFactory = async_sessionmaker[AsyncSession]
 _shoppers = itertools.count(1000)
-
-
-@dataclass
-class Shop:
-    telegram: FakeTelegram
-    sessions: SessionFactory
-    stock: Stocked
-    bot: ManagedProcess
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
@@ -50,33 +32,14 @@ async def shop(
     nats_server: NatsServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Shop]:
-    logs = tmp_path_factory.mktemp("storefront")
-    async with created_database(postgres, migrated_template) as dsn:
-        engine = create_engine(db_settings_for(dsn))
-        sessions = create_session_factory(engine)
-        client = await connect_nats(NatsSettings(url=nats_server.url), name="storefront")
-        await reset_jetstream(client)
-        await client.close()
-        stock = await stock_shop(sessions, "Landscapes", [f"View {n}" for n in range(1, 12)])
-        telegram = FakeTelegram()
-        runner = web.AppRunner(telegram.app(), access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        telegram.url = f"http://{LOOPBACK}:{port}"
-        env = service_env(
-            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
-            telegram_url=telegram.url, token=TOKEN,
-        )  # fmt: skip
-        env["APP_CONF__BOT__ADMIN_IDS"] = f"[{ADMIN}]"
-        bot, health = await start_service("bot", env, logs)
-        try:
-            await wait_for_status(health, "/readyz", 200, bot)
-            yield Shop(telegram, sessions, stock, bot)
-        finally:
-            await bot.stop(20)
-            await runner.cleanup()
-            await engine.dispose()
+    async with running_shop(
+        postgres, migrated_template, nats_server, tmp_path_factory.mktemp("storefront"),
+        admin_ids=[ADMIN],
+        stock=lambda sessions: stock_shop(
+            sessions, "Landscapes", [f"View {n}" for n in range(1, 12)]
+        ),
+    ) as running:  # fmt: skip
+        yield running
 
 
 async def open_first_product(shop: Shop, user: int) -> dict[str, object]:

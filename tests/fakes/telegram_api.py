@@ -191,6 +191,11 @@ class FakeTelegram:
             raise LookupError(f"no message to {chat_id}")
         return max(candidates, key=lambda message: message["_seq"])
 
+    def messages_to(self, chat_id: int) -> list[dict[str, Any]]:
+        """Every message the bot sent to ``chat_id`` (as last edited), oldest first."""
+        found = [message for (chat, _), message in self.messages.items() if chat == chat_id]
+        return sorted(found, key=lambda message: message["_seq"])
+
     @staticmethod
     def button(message: dict[str, Any], text_part: str) -> str:
         """The callback data of the button on ``message`` whose text contains ``text_part``."""

@@ -7,6 +7,7 @@ import contextlib
 
 from aiogram import Bot, Dispatcher
 
+from vitrina_bot.artifact_events import ArtifactEventsConsumer
 from vitrina_bot.handlers.commands import register_commands
 from vitrina_bot.preview_events import PreviewEventsConsumer, run_forever
 from vitrina_bot.storage import NatsKVStorage
@@ -33,7 +34,7 @@ _FINAL = (TelegramRejectedTokenError,)
 def start_background(
     runtime: ServiceRuntime, bot: Bot, relay: OutboxRelay, feeder: UpdateFeeder, profiles: Profiles
 ) -> list[asyncio.Task[None]]:
-    """Outbox relay, preview events, inbox sweep: tasks cancelled on stop."""
+    """Outbox relay, preview and artifact events, inbox sweep: tasks cancelled on stop."""
     consumer = PreviewEventsConsumer(
         runtime.nats.jetstream(),
         bot,
@@ -45,6 +46,10 @@ def start_background(
     return [
         asyncio.create_task(relay.run(), name="outbox-relay"),
         asyncio.create_task(run_forever(consumer), name="preview-events"),
+        asyncio.create_task(
+            run_forever(ArtifactEventsConsumer(runtime.nats.jetstream(), bot, profiles)),
+            name="artifact-events",
+        ),
         asyncio.create_task(feeder.sweep_forever(), name="inbox-sweep"),
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
@@ -121,13 +122,19 @@ class PreviewEventsConsumer:
             log.warning("could not tell the admin", error=str(error))
 
 
-async def run_forever(consumer: PreviewEventsConsumer) -> None:
-    """Run the consumer, restarting it after unexpected errors (NATS outage) with a pause."""
+class Consumer(Protocol):
+    async def run(self) -> None: ...
+
+
+async def run_forever(consumer: Consumer) -> None:
+    """Run a consumer, restarting it after unexpected errors (NATS outage) with a pause."""
     while True:
         try:
             await consumer.run()
         except asyncio.CancelledError:
             raise
         except Exception as error:  # noqa: BLE001
-            log.warning("preview events consumer restarting", error=str(error))
+            log.warning(
+                "event consumer restarting", consumer=type(consumer).__name__, error=str(error)
+            )
             await asyncio.sleep(RETRY_DELAY_S)

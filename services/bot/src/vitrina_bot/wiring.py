@@ -10,6 +10,7 @@ from aiogram_dialog import setup_dialogs
 
 from vitrina_bot.delivery import send_original_handler
 from vitrina_bot.dialogs import build_dialogs_router
+from vitrina_bot.dialogs.admin import build_admin_router
 from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
@@ -84,6 +85,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(UserContextMiddleware(dependencies["profiles"]))
     dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     dispatcher.include_router(build_root_router())
+    dispatcher.include_router(build_admin_router())
     dispatcher.include_router(build_dialogs_router())
     dispatcher.include_router(fallback_router)
     setup_dialogs(dispatcher)

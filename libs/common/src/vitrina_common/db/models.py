@@ -70,6 +70,8 @@ class PurchaseStatus(StrEnum):
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    # New users per day (sales charts) aggregate over created_at.
+    __table_args__ = (Index(None, "created_at"),)
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     telegram_id: Mapped[int] = mapped_column(unique=True)
@@ -80,7 +82,12 @@ class User(Timestamped, Base):
     language: Mapped[Language] = mapped_column(
         _str_enum(Language, "language"), server_default=Language.EN.value
     )
+    # The user blocked the bot (Telegram said so): nothing more is sent to them.
     is_blocked: Mapped[bool] = mapped_column(server_default=text("false"))
+    # The shop banned the user: the bot ignores their updates until unbanned.
+    is_banned: Mapped[bool] = mapped_column(server_default=text("false"))
+    # A shop admin's private note about the user (never shown to the user).
+    admin_comment: Mapped[str | None] = mapped_column(Text)
 
 
 class Category(Timestamped, Base):
@@ -132,6 +139,9 @@ class Product(Timestamped, Base):
     original_file_id: Mapped[str | None] = mapped_column(String(256))
     preview_key: Mapped[str | None] = mapped_column(String(128))
     preview_file_id: Mapped[str | None] = mapped_column(String(256))
+    # Set by a bulk import: a stable key of the CSV row and its image, so importing the
+    # same files again creates nothing (NULL for products uploaded one by one).
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     category: Mapped[Category] = relationship(lazy="raise")
 
@@ -156,7 +166,11 @@ class Order(Timestamped, Base):
 
 class Purchase(Timestamped, Base):
     __tablename__ = "purchases"
-    __table_args__ = (CheckConstraint("price_stars > 0", name="price_positive"),)
+    __table_args__ = (
+        CheckConstraint("price_stars > 0", name="price_positive"),
+        # Sales charts and summaries aggregate purchases by day.
+        Index(None, "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"), unique=True)

@@ -6,7 +6,7 @@ drops a repeated publish (a retried upload, an outbox relay retry) and the work 
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,3 +68,27 @@ class PreviewFailed(Contract):
     def msg_id(self) -> str:
         """One event per failed render."""
         return f"preview-failed:{self.product_id}:{self.original_sha256}"
+
+
+class ArtifactReady(Contract):
+    """A file the worker made for a chat (an export, a chart, a failed-rows CSV) is in the
+    artifacts bucket; the bot sends it, with a caption from its catalogs, and acks.
+
+    The worker makes files, the bot talks to Telegram: the worker needs no bot token.
+    """
+
+    subject: ClassVar[str] = "events.artifact.ready"
+    version: Literal[1] = 1
+    # Unique per artifact (e.g. "export:products:<job id>"): the object's key and the dedup id.
+    artifact_key: str = Field(min_length=1, max_length=200)
+    chat_id: int
+    filename: str = Field(min_length=1, max_length=128)
+    # "document" for CSV and other files, "photo" for a chart PNG (shown inline).
+    kind: Literal["document", "photo"] = "document"
+    # A catalog key rendered in the recipient's language with caption_args, or None.
+    caption_key: str | None = None
+    caption_args: dict[str, Any] = Field(default_factory=dict)
+
+    def msg_id(self) -> str:
+        """One send per artifact."""
+        return f"artifact-ready:{self.artifact_key}"

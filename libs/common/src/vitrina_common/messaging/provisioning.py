@@ -61,7 +61,10 @@ async def provision_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
             await js.create_object_store(
                 bucket.name,
                 ObjectStoreConfig(
-                    description=bucket.description, storage=STORAGE, replicas=replicas
+                    description=bucket.description,
+                    storage=STORAGE,
+                    replicas=replicas,
+                    ttl=bucket.ttl.total_seconds() if bucket.ttl else None,
                 ),
             )
             log.info("object store created", bucket=bucket.name)

@@ -58,7 +58,11 @@ STREAMS = (JOBS_STREAM, EVENTS_STREAM)
 
 ORIGINALS_BUCKET = BucketSpec("originals", "Original images as uploaded, keyed by sha256")
 PREVIEWS_BUCKET = BucketSpec("previews", "Watermarked previews, keyed by product and sha256")
-OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET)
+# Files made for one admin (exports, charts, failed-rows CSVs): sent once, kept a day.
+ARTIFACTS_BUCKET = BucketSpec(
+    "artifacts", "Exports, charts and reports waiting to be sent", ttl=timedelta(days=1)
+)
+OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET, ARTIFACTS_BUCKET)
 
 FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas")
 KV_BUCKETS = (FSM_BUCKET,)
@@ -77,3 +81,4 @@ class ConsumerSpec:
 
 RENDER_PREVIEW_CONSUMER = ConsumerSpec("JOBS", "render-preview", "jobs.preview.render")
 BOT_PREVIEW_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-preview-events", "events.preview.>")
+BOT_ARTIFACT_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-artifact-events", "events.artifact.>")

@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
-from vitrina_common.messaging.topology import ORIGINALS_BUCKET, PREVIEWS_BUCKET
+from vitrina_common.messaging.topology import ARTIFACTS_BUCKET, ORIGINALS_BUCKET, PREVIEWS_BUCKET
 
 
 def sha256_hex(data: bytes) -> str:
@@ -65,6 +65,15 @@ class ImageStore:
     async def get_preview(self, key: str) -> bytes:
         """The preview's bytes."""
         return await self._get(PREVIEWS_BUCKET.name, key)
+
+    async def put_artifact(self, key: str, data: bytes) -> None:
+        """Store (or replace) a file made for an admin; the bucket expires it after a day."""
+        store = await self._bucket(ARTIFACTS_BUCKET.name)
+        await store.put(key, data)
+
+    async def get_artifact(self, key: str) -> bytes:
+        """An artifact's bytes."""
+        return await self._get(ARTIFACTS_BUCKET.name, key)
 
     async def _get(self, bucket: str, key: str) -> bytes:
         store = await self._bucket(bucket)

@@ -1,9 +1,11 @@
-"""TOML message catalogs with plural forms, one file per language.
+"""TOML message catalogs with plural forms: ``locales/<language>/<area>.toml``.
 
 A key maps to a string with ``{placeholders}`` (``str.format`` syntax), or to a table of
 plural forms (``one``/``few``/``many``/``other``) chosen by the ``count`` argument with the
 CLDR rules of the language. Catalogs are plain data files: translators edit them without
-a build step, and a test fails when a key exists in one language only.
+a build step, and a test fails when a key exists in one language only. A language's files
+are merged (one per feature area, so areas are edited independently); a key defined in two
+files of one language is an error rather than a silent override.
 """
 
 from __future__ import annotations
@@ -34,13 +36,20 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Entry]:
     return entries
 
 
+def _load_language(directory: Path) -> dict[str, Entry]:
+    entries: dict[str, Entry] = {}
+    for path in sorted(directory.glob("*.toml")):
+        area = _flatten(tomllib.loads(path.read_text()))
+        if clash := entries.keys() & area.keys():
+            raise ValueError(f"{path}: keys defined in another file too: {sorted(clash)}")
+        entries.update(area)
+    return entries
+
+
 @cache
 def load_catalogs(directory: Path = LOCALES) -> dict[Language, dict[str, Entry]]:
     """Every language's entries by dotted key (``menu.catalog``)."""
-    return {
-        language: _flatten(tomllib.loads((directory / f"{language.value}.toml").read_text()))
-        for language in Language
-    }
+    return {language: _load_language(directory / language.value) for language in Language}
 
 
 def plural_form(language: Language, count: int) -> str:

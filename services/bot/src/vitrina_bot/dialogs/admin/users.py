@@ -1,0 +1,22 @@
+"""Admin area: users (placeholder screen until the area is built)."""
+
+from __future__ import annotations
+
+from aiogram.fsm.state import State, StatesGroup
+from aiogram_dialog import Dialog, Window
+from aiogram_dialog.widgets.kbd import Cancel
+
+from vitrina_bot.dialogs.widgets import T
+
+
+class AdminUsersSG(StatesGroup):
+    main = State()
+
+
+ENTRY = AdminUsersSG.main
+
+dialogs = (
+    Dialog(
+        Window(T("admin.menu.users"), Cancel(T("admin.menu.back")), state=AdminUsersSG.main),
+    ),
+)
