@@ -49,7 +49,8 @@ class DbSettings(BaseModel):
     password: SecretStr = SecretStr("")
     name: str = "vitrina"
     dsn: SecretStr | None = None
-    pool_size: int = Field(default=5, ge=1, le=100)
+    # Steady connections per process; up to 10 more open under bursts and close after.
+    pool_size: int = Field(default=10, ge=1, le=100)
     connect_timeout_s: float = Field(default=5.0, gt=0)
 
     def sqlalchemy_url(self) -> str:

@@ -12,7 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
-from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.db.engine import (
+    create_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
 from vitrina_common.health import HealthServer
 from vitrina_common.logging import get_logger
@@ -35,6 +39,9 @@ class ServiceRuntime:
         self.service = service
         self.engine: AsyncEngine = create_engine(settings.db)
         self.session_factory: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
+        self.read_session_factory: async_sessionmaker[AsyncSession] = create_read_session_factory(
+            self.engine
+        )
         self._nats: Client | None = None
         self.health = HealthServer(
             "0.0.0.0",  # noqa: S104  (probes come from the kubelet, not from loopback)

@@ -15,6 +15,7 @@ from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
 from vitrina_bot.middlewares.context import UserContextMiddleware
+from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
@@ -38,9 +39,11 @@ from vitrina_common.storage.objects import ImageStore
 def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     """Every use case and service a handler may ask for by name, plus the outbox relay."""
     settings, sessions = runtime.settings, runtime.session_factory
+    # Autocommit sessions for the read-only queries of every tap (catalog, cards, owns).
+    reads = runtime.read_session_factory
     js = runtime.nats.jetstream()
     store = ImageStore(js)
-    profiles = Profiles(sessions)
+    profiles = Profiles(sessions, reads)
     delivery_queries = DeliveryQueries(sessions)
     file_sender = FileSender(bot, store, delivery_queries.cache_original_file_id)
     relay = OutboxRelay(
@@ -65,12 +68,12 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_ids": frozenset(settings.bot.admin_ids),
         "register_user": RegisterUser(sessions),
         "profiles": profiles,
-        "browse": Browse(sessions),
+        "browse": Browse(reads),
         "start_checkout": StartCheckout(sessions),
         "check_pre_checkout": CheckPreCheckout(sessions),
         "record_payment": RecordSuccessfulPayment(sessions),
         "refund_purchase": RefundPurchase(sessions),
-        "purchase_queries": PurchaseQueries(sessions),
+        "purchase_queries": PurchaseQueries(reads),
         "file_sender": file_sender,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
@@ -82,7 +85,10 @@ def build_dispatcher(
 ) -> Dispatcher:
     """Routers in the order they see updates, middlewares, and aiogram-dialog."""
     dispatcher = Dispatcher(storage=storage, **dependencies)
-    dispatcher.update.outer_middleware(UserContextMiddleware(dependencies["profiles"]))
+    dispatcher.update.outer_middleware(ChatOrderingMiddleware())
+    dispatcher.update.outer_middleware(
+        UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])
+    )
     dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     dispatcher.include_router(build_root_router())
     dispatcher.include_router(build_admin_router())

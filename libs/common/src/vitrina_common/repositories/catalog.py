@@ -33,10 +33,25 @@ class CatalogRepository:
     async def page(
         self, query: Select[int, str, int], offset: int, limit: int
     ) -> tuple[list[tuple[int, str, int]], int]:
-        """One page of (id, title, price) rows and the total count of the query."""
-        total = await self._session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await self._session.execute(query.order_by(Product.id).offset(offset).limit(limit))
-        return [(int(id_), str(title), int(price)) for id_, title, price in rows], int(total or 0)
+        """One page of (id, title, price) rows and the total count of the query.
+
+        One round trip for both: the window count rides along with the page rows. Only a
+        page past the end (no rows to carry it) costs a second, counting query.
+        """
+        rows = (
+            await self._session.execute(
+                query.add_columns(func.count().over())
+                .order_by(Product.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+        if rows:
+            total = int(rows[0][3])
+        else:
+            counted = await self._session.scalar(select(func.count()).select_from(query.subquery()))
+            total = int(counted or 0)
+        return [(int(row[0]), str(row[1]), int(row[2])) for row in rows], total
 
     @staticmethod
     def in_category(category_id: int) -> Select[int, str, int]:

@@ -47,16 +47,16 @@ class UserRepository:
         result = await self._session.execute(select(User).where(User.telegram_id == telegram_id))
         return result.scalar_one_or_none()
 
-    async def context(self, telegram_id: int) -> tuple[int, Language, bool] | None:
-        """(id, language, is_blocked) of a registered user: the per-update lookup."""
+    async def context(self, telegram_id: int) -> tuple[int, Language, bool, bool] | None:
+        """(id, language, is_blocked, is_banned) of a registered user: the per-update lookup."""
         row = (
             await self._session.execute(
-                select(User.id, User.language, User.is_blocked).where(
+                select(User.id, User.language, User.is_blocked, User.is_banned).where(
                     User.telegram_id == telegram_id
                 )
             )
         ).one_or_none()
-        return None if row is None else (int(row[0]), row[1], bool(row[2]))
+        return None if row is None else (int(row[0]), row[1], bool(row[2]), bool(row[3]))
 
     async def set_fields(self, telegram_id: int, **values: object) -> None:
         """Change profile columns (email, language, is_blocked) of one user."""
