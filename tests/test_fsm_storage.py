@@ -237,3 +237,62 @@ async def test_dialog_continues_on_its_second_window_after_a_restart(
     await restarted.click(second, InlineButtonTextLocator("Finish"))
 
     assert finished == [client.user.id]
+
+
+# --- one writer (polling mode): local copies ----------------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def single_writer(nats_client: Client) -> NatsKVStorage:
+    """The storage of the one polling bot: it may trust its own copies."""
+    return await NatsKVStorage.create(nats_client.jetstream(), single_writer=True)
+
+
+class CountingKV:
+    """Counts the bucket round trips a storage makes."""
+
+    def __init__(self, storage: NatsKVStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        for name in ("get", "put", "delete", "update"):
+            original = getattr(storage.kv, name)
+            monkeypatch.setattr(storage.kv, name, self._counted(name, original))
+
+    def _counted(self, name: str, original: Any) -> Any:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return await original(*args, **kwargs)
+
+        return call
+
+
+async def test_one_writer_reads_its_own_copy_and_skips_writes_that_change_nothing(
+    single_writer: NatsKVStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kv = CountingKV(single_writer, monkeypatch)
+
+    await single_writer.set_data(USER, {"page": 2})
+    await single_writer.set_state(USER, Checkout.email)
+    assert await single_writer.get_data(USER) == {"page": 2}
+    assert await single_writer.get_state(USER) == "Checkout:email"
+    await single_writer.set_data(USER, {"page": 2})
+    await single_writer.set_state(USER, Checkout.email)
+
+    assert kv.calls == ["put", "put"]
+
+
+async def test_one_writers_records_survive_a_restart_and_clearing_works(
+    single_writer: NatsKVStorage, other_connection: Client
+) -> None:
+    await single_writer.set_state(USER, Checkout.confirm)
+    await single_writer.set_data(USER, {"email": "a@example.com"})
+    restarted = await NatsKVStorage.create(other_connection.jetstream(), single_writer=True)
+
+    assert await restarted.get_state(USER) == "Checkout:confirm"
+    assert await restarted.get_data(USER) == {"email": "a@example.com"}
+    await restarted.set_state(USER, None)
+    await restarted.set_data(USER, {})
+    again = await NatsKVStorage.create(other_connection.jetstream(), single_writer=True)
+    assert await again.get_state(USER) is None
+    assert await again.get_data(USER) == {}
+    assert await again.update_data(USER, {"n": 1}) == {"n": 1}
+    assert await again.get_data(USER) == {"n": 1}

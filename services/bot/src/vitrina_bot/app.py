@@ -87,7 +87,11 @@ async def run_bot(settings: Settings) -> None:
         if not await run_unless_stopped(telegram, stop):
             return
         dependencies = build_dependencies(runtime, bot)
-        storage = await NatsKVStorage.create(runtime.nats.jetstream())
+        # Polling runs as exactly one process (Telegram allows one poller per token): the
+        # storage may then keep local copies; webhook replicas share records and must not.
+        storage = await NatsKVStorage.create(
+            runtime.nats.jetstream(), single_writer=settings.bot.mode is BotMode.POLLING
+        )
         dispatcher = build_dispatcher(
             dependencies, storage, settings.bot.throttle_rate, settings.bot.throttle_burst
         )

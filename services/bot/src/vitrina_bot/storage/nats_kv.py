@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
@@ -57,12 +58,43 @@ class StorageConflictError(RuntimeError):
     """``update_data`` kept losing the race to other writers of the same record."""
 
 
+class _LocalCopies:
+    """The last value this process read or wrote per key, least recently used dropped.
+
+    Only sound when this process is the only writer of the bucket's records (the one
+    polling bot): then the copy *is* the stored value, reads need no round trip and
+    writing a value that did not change needs none either. aiogram-dialog reads and writes
+    a context and a stack on every update, so that saves up to four round trips a tap.
+    """
+
+    def __init__(self, max_keys: int) -> None:
+        self._max_keys = max_keys
+        self._values: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, kv_key: str) -> bytes | None:
+        value = self._values.get(kv_key)
+        if value is not None:
+            self._values.move_to_end(kv_key)
+        return value
+
+    def put(self, kv_key: str, value: bytes) -> None:
+        """Remember ``value`` (``b""``: known to be absent)."""
+        self._values[kv_key] = value
+        self._values.move_to_end(kv_key)
+        if len(self._values) > self._max_keys:
+            self._values.popitem(last=False)
+
+
 class NatsKVStorage(BaseStorage):
     """FSM state and data in a JetStream KV bucket (the ``fsm`` bucket by default).
 
     ``update_data`` is a compare-and-set on the record's revision, so concurrent updates
     from several replicas merge instead of overwriting each other. ``set_state`` and
     ``set_data`` replace, last writer wins, exactly as with Redis.
+
+    ``single_writer=True`` (polling mode: Telegram lets exactly one process poll a token)
+    keeps a local copy of every record this process touched and serves reads from it.
+    Never set it where several processes write (webhook replicas).
     """
 
     def __init__(
@@ -73,6 +105,8 @@ class NatsKVStorage(BaseStorage):
         json_loads: JsonLoads = json.loads,
         json_dumps: JsonDumps = json.dumps,
         update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
+        single_writer: bool = False,
+        local_copies: int = 100_000,
     ) -> None:
         """Store records in ``kv``; ``key_builder`` defaults to ``default_key_builder()``."""
         self.kv = kv
@@ -80,6 +114,7 @@ class NatsKVStorage(BaseStorage):
         self.json_loads = json_loads
         self.json_dumps = json_dumps
         self.update_attempts = update_attempts
+        self._copies = _LocalCopies(local_copies) if single_writer else None
         # Splitting on the builder's own separator gives one subject token per key part.
         self._separator = (
             self.key_builder.separator
@@ -108,17 +143,15 @@ class NatsKVStorage(BaseStorage):
         """Replace the state; ``None`` deletes the record."""
         kv_key = self.kv_key(key, "state")
         if state is None:
-            await self.kv.delete(kv_key)
+            await self._write(kv_key, b"")
             return
         name = state.state if isinstance(state, State) else state
-        await self.kv.put(kv_key, cast(str, name).encode())
+        await self._write(kv_key, cast(str, name).encode())
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The current state, or ``None`` when there is none."""
-        entry = await self._get(self.kv_key(key, "state"))
-        if entry is None or not entry.value:
-            return None
-        return entry.value.decode()
+        value = await self._read(self.kv_key(key, "state"))
+        return value.decode() if value else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         """Replace the data; an empty mapping deletes the record."""
@@ -126,14 +159,15 @@ class NatsKVStorage(BaseStorage):
             msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
             raise DataNotDictLikeError(msg)
         kv_key = self.kv_key(key, "data")
-        if not data:
-            await self.kv.delete(kv_key)
-            return
-        await self.kv.put(kv_key, self.json_dumps(data).encode())
+        await self._write(kv_key, self.json_dumps(data).encode() if data else b"")
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """The current data (a fresh dict), empty when there is none."""
-        data, _ = await self._read_data(self.kv_key(key, "data"))
+        kv_key = self.kv_key(key, "data")
+        if self._copies is not None:
+            value = await self._read(kv_key)
+            return cast(dict[str, Any], self.json_loads(value)) if value else {}
+        data, _ = await self._read_data(kv_key)
         return data
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -148,19 +182,41 @@ class NatsKVStorage(BaseStorage):
             current.update(data)
             if not current:
                 return {}  # nothing stored and nothing to add: no record to write
+            value = self.json_dumps(current).encode()
             try:
-                await self.kv.update(kv_key, self.json_dumps(current).encode(), last=revision)
+                await self.kv.update(kv_key, value, last=revision)
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(_backoff(attempt))
                 continue
+            if self._copies is not None:
+                self._copies.put(kv_key, value)
             return current.copy()
         raise StorageConflictError(f"{kv_key}: {self.update_attempts} concurrent-update losses")
 
-    async def _get(self, kv_key: str) -> KeyValue.Entry | None:
+    async def _read(self, kv_key: str) -> bytes:
+        """The record's bytes, ``b""`` when there is none."""
+        if self._copies is not None and (known := self._copies.get(kv_key)) is not None:
+            return known
         try:
-            return await self.kv.get(kv_key)
+            entry = await self.kv.get(kv_key)
         except KeyNotFoundError:
-            return None
+            value = b""
+        else:
+            value = entry.value or b""
+        if self._copies is not None:
+            self._copies.put(kv_key, value)
+        return value
+
+    async def _write(self, kv_key: str, value: bytes) -> None:
+        """Store ``value`` (``b""`` deletes), skipping a write that changes nothing."""
+        if self._copies is not None and self._copies.get(kv_key) == value:
+            return
+        if value:
+            await self.kv.put(kv_key, value)
+        else:
+            await self.kv.delete(kv_key)
+        if self._copies is not None:
+            self._copies.put(kv_key, value)
 
     async def _read_data(self, kv_key: str) -> tuple[dict[str, Any], int]:
         """The data and the revision a conditional write must name to replace it."""
