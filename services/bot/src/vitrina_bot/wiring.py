@@ -9,7 +9,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram_dialog import setup_dialogs
 
 from vitrina_bot.delivery import send_original_handler
-from vitrina_bot.dialogs import build_dialogs_router
+from vitrina_bot.dialogs import build_dialogs_router, intent_ids
 from vitrina_bot.dialogs.admin import build_admin_router
 from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
@@ -95,4 +95,5 @@ def build_dispatcher(
     dispatcher.include_router(build_dialogs_router())
     dispatcher.include_router(fallback_router)
     setup_dialogs(dispatcher)
+    intent_ids.install()
     return dispatcher
