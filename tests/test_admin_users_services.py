@@ -216,7 +216,7 @@ async def test_comment_is_saved_then_cleared_and_a_too_long_one_refused(
 ) -> None:
     admin_users = await some_users(session_factory)
 
-    assert await admin_users.set_comment(BOB, "  paid twice, refunded once ") is CommentOutcome.SAVED
+    assert await admin_users.set_comment(BOB, " paid twice, refunded once ") is CommentOutcome.SAVED
     saved = await admin_users.card(BOB)
     too_long = await admin_users.set_comment(BOB, "x" * (MAX_COMMENT_LENGTH + 1))
     kept = await admin_users.card(BOB)

@@ -43,8 +43,13 @@ async def get_card(
     card = await admin_users.card(selected_user(dialog_manager))
     if card is None:
         # Every key the windows format, so a forged button on a missing user renders.
-        return {"found": False, "is_banned": False, "name": "—", "email": "—", "comment": "",
-                "comment_now": "—", "max": MAX_COMMENT_LENGTH}  # fmt: skip
+        return {
+            "found": False,
+            "name": "—",
+            "email": "—",
+            "comment_now": "—",
+            "max": MAX_COMMENT_LENGTH,
+        }
     return {
         "found": True,
         "name": shown_name(card.first_name),
@@ -68,7 +73,8 @@ async def _set_banned(event: CallbackQuery, manager: DialogManager, banned: bool
     admin_users: AdminUsers = manager.middleware_data["admin_users"]
     translate: Translator = manager.middleware_data["t"]
     await admin_users.set_banned(selected_user(manager), banned)
-    await event.answer(translate("admin.users.banned" if banned else "admin.users.unbanned"))
+    notice = translate("admin.users.banned") if banned else translate("admin.users.unbanned")
+    await event.answer(notice)
 
 
 async def on_ban(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
