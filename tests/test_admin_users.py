@@ -193,7 +193,7 @@ async def test_user_card_shows_purchases_count_and_stars_spent(shop: Shop) -> No
     assert "@Ann_Lee" in card
     assert "Email: Ann.Lee@Example.com" in card
     assert "Purchases: 2 · 80 ⭐ spent" in card
-    assert "Banned" not in card
+    assert "✅ Not banned · 🔔 Has not blocked the bot" in card
 
 
 async def test_fixing_an_email_refuses_invalid_and_taken_then_saves(shop: Shop) -> None:
@@ -247,14 +247,14 @@ async def test_comment_is_saved_and_cleared(shop: Shop) -> None:
 
 async def test_ban_then_unban_flips_the_user_and_the_card(shop: Shop) -> None:
     card = await open_card(shop, ELI)
-    assert "Banned" not in text_of(card)
+    assert "✅ Not banned" in text_of(card)
 
     card = await click(shop.telegram, ADMIN, card, "🚫 Ban", "Banned: the bot ignores")
     assert (await user_row(shop, ELI)).is_banned
     assert shop.telegram.button(card, "Unban")
     press(shop.telegram, ADMIN, card, shop.telegram.button(card, "Unban"))
 
-    card = await shown(shop, ADMIN, lambda text: "Banned" not in text and f">{ELI}<" in text)
+    card = await shown(shop, ADMIN, lambda text: "✅ Not banned" in text and f">{ELI}<" in text)
     assert not (await user_row(shop, ELI)).is_banned
     assert shop.telegram.button(card, "🚫 Ban")
 

@@ -19,7 +19,12 @@ from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 from vitrina_bot.dialogs.admin.users_states import AdminUsersSG
 from vitrina_bot.dialogs.widgets import T
 from vitrina_bot.i18n import Translator
-from vitrina_common.services.admin_users import MAX_COMMENT_LENGTH, AdminUsers, CommentOutcome
+from vitrina_common.services.admin_users import (
+    MAX_COMMENT_LENGTH,
+    AdminUsers,
+    CommentOutcome,
+    UserCard,
+)
 from vitrina_common.services.profile import EmailOutcome
 
 USER_KEY = "telegram_id"
@@ -62,11 +67,24 @@ async def get_card(
         "stars": card.stars_spent,
         "refunded": card.refunded,
         "is_banned": card.is_banned,
-        "is_blocked": card.is_blocked,
+        **_standing(card, translate),
         "comment": escape(card.comment or ""),
         "comment_now": escape(card.comment or translate("admin.users.no_comment")),
         "max": MAX_COMMENT_LENGTH,
     }
+
+
+def _standing(card: UserCard, translate: Translator) -> dict[str, str]:
+    """Banned or not, blocked the bot or not: both said, so "no" is visible too."""
+    if card.is_banned:
+        banned = translate("admin.users.banned_yes")
+    else:
+        banned = translate("admin.users.banned_no")
+    if card.is_blocked:
+        blocked = translate("admin.users.blocked_yes")
+    else:
+        blocked = translate("admin.users.blocked_no")
+    return {"banned": banned, "blocked": blocked}
 
 
 async def _set_banned(event: CallbackQuery, manager: DialogManager, banned: bool) -> None:
@@ -140,8 +158,6 @@ def _can_ban(data: dict[str, Any], *_: Any) -> bool:
 card_window = Window(
     T("admin.users.card", when="found"),
     T("admin.users.refunded_line", when="refunded"),
-    T("admin.users.banned_line", when="is_banned"),
-    T("admin.users.blocked_line", when="is_blocked"),
     T("admin.users.comment_line", when="comment"),
     T("admin.users.gone", when=lambda data, *_: not data["found"]),
     Row(
