@@ -17,9 +17,11 @@ from vitrina_bot.handlers.fallback import router as fallback_router
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
+from vitrina_bot.refunds import StarRefunds
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.runtime import ServiceRuntime
+from vitrina_common.services.admin_users import AdminUsers
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
@@ -72,11 +74,12 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "start_checkout": StartCheckout(sessions),
         "check_pre_checkout": CheckPreCheckout(sessions),
         "record_payment": RecordSuccessfulPayment(sessions),
-        "refund_purchase": RefundPurchase(sessions),
         "purchase_queries": PurchaseQueries(reads),
         "file_sender": file_sender,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
+        "admin_users": AdminUsers(sessions),
+        "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
     }
 
 

@@ -1,12 +1,57 @@
-"""Users by Telegram id."""
+"""Users by Telegram id, and the admin's search over them."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import Language, User
+
+
+class UserMatch(NamedTuple):
+    """What an admin looks for; the fields given are alternatives (any may match)."""
+
+    telegram_id: int | None = None
+    # A part of the username, any letter case.
+    username: str | None = None
+    # A part of the address, any letter case.
+    email: str | None = None
+
+
+class UserLine(NamedTuple):
+    """One user in search results."""
+
+    telegram_id: int
+    username: str | None
+    first_name: str | None
+    email: str | None
+    is_banned: bool
+
+
+def _matching(match: UserMatch) -> ColumnElement[bool]:
+    conditions: list[ColumnElement[bool]] = []
+    if match.telegram_id is not None:
+        conditions.append(User.telegram_id == match.telegram_id)
+    if match.username:
+        conditions.append(User.username.icontains(match.username, autoescape=True))
+    if match.email:
+        conditions.append(User.email.icontains(match.email, autoescape=True))
+    return or_(false(), *conditions)
+
+
+def _exact(match: UserMatch) -> ColumnElement[bool]:
+    # Whole-value hits sort first: "@ann" lists ann before joanna.
+    conditions: list[ColumnElement[bool]] = []
+    if match.telegram_id is not None:
+        conditions.append(User.telegram_id == match.telegram_id)
+    if match.username:
+        conditions.append(func.lower(User.username) == match.username.lower())
+    if match.email:
+        conditions.append(User.email == match.email)  # CITEXT compares without case
+    return func.coalesce(or_(false(), *conditions), false())
 
 
 class UserRepository:
@@ -59,10 +104,26 @@ class UserRepository:
         return None if row is None else (int(row[0]), row[1], bool(row[2]), bool(row[3]))
 
     async def set_fields(self, telegram_id: int, **values: object) -> None:
-        """Change profile columns (email, language, is_blocked) of one user."""
+        """Change columns (email, language, is_blocked, is_banned, admin_comment) of one user."""
         await self._session.execute(
             update(User)
             .where(User.telegram_id == telegram_id)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+
+    async def search(self, match: UserMatch, offset: int, limit: int) -> tuple[list[UserLine], int]:
+        """One page of users matching ``match`` (exact hits first, then newest) and the total.
+
+        Substring matches scan the table: fine for an admin's occasional search.
+        """
+        condition = _matching(match)
+        total = await self._session.scalar(select(func.count()).select_from(User).where(condition))
+        rows = await self._session.execute(
+            select(User.telegram_id, User.username, User.first_name, User.email, User.is_banned)
+            .where(condition)
+            .order_by(_exact(match).desc(), User.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [UserLine(*row) for row in rows], int(total or 0)

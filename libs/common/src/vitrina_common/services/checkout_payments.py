@@ -176,6 +176,16 @@ class RefundTarget:
     language: Language
 
 
+@dataclass(frozen=True)
+class RefundConfirmation:
+    """What ``confirm_once`` recorded."""
+
+    target: RefundTarget
+    # False when the purchase was refunded already: a repeated or concurrent confirm, whose
+    # caller must not tell the buyer a second time.
+    newly_refunded: bool
+
+
 class RefundPurchase:
     """Refund in two steps, around Telegram's refundStarPayment.
 
@@ -207,14 +217,19 @@ class RefundPurchase:
 
     async def confirm(self, purchase_id: int) -> RefundTarget:
         """Telegram refunded: mark the purchase refunded (again: no change, same answer)."""
+        return (await self.confirm_once(purchase_id)).target
+
+    async def confirm_once(self, purchase_id: int) -> RefundConfirmation:
+        """Like ``confirm``, and says whether this call was the one that marked it."""
         async with self._session_factory() as session, session.begin():
             purchases = PurchaseRepository(session)
             row = await purchases.for_refund(purchase_id, lock=True)
             if row is None:
                 raise LookupError(f"purchase {purchase_id} does not exist")
-            if await purchases.mark_refunded(purchase_id):
-                log.info("purchase refunded", purchase_id=purchase_id)
-        return _target(row)
+            newly_refunded = await purchases.mark_refunded(purchase_id)
+        if newly_refunded:
+            log.info("purchase refunded", purchase_id=purchase_id)
+        return RefundConfirmation(_target(row), newly_refunded)
 
 
 def _target(row: RefundRow) -> RefundTarget:
