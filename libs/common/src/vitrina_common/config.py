@@ -194,7 +194,7 @@ class ShopSettings(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("must be an IANA time zone name such as Europe/Moscow or UTC") from None
+            raise ValueError("must be an IANA time zone name, e.g. Europe/Moscow or UTC") from None
         return value
 
 

@@ -31,6 +31,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from vitrina_common.db.models import Category, Product, Purchase, PurchaseStatus, User
 
+# A SELECT of any columns (exports stream them without caring which).
+AnySelect = Select[*tuple[Any, ...]]
+
 
 class WindowTotals(NamedTuple):
     """Sales of the purchases made in one window (today, 7 days, 30 days)."""
@@ -133,13 +136,19 @@ class ReportRepository:
         ).one()
         users = (
             await self._session.execute(
-                select(
-                    *(func.count().filter(User.created_at >= start) for start in starts)
-                ).where(User.created_at >= earliest, User.created_at < end)
+                select(*(func.count().filter(User.created_at >= start) for start in starts)).where(
+                    User.created_at >= earliest, User.created_at < end
+                )
             )
         ).one()
         return [
-            WindowTotals(*sales[4 * index : 4 * index + 4], users[index])
+            WindowTotals(
+                revenue_stars=sales[4 * index],
+                units=sales[4 * index + 1],
+                refunded_units=sales[4 * index + 2],
+                refunded_stars=sales[4 * index + 3],
+                new_users=users[index],
+            )
             for index in range(len(starts))
         ]
 
@@ -186,7 +195,7 @@ class ReportRepository:
         )
         return [ProductUnits(*row) for row in rows]
 
-    async def stream(self, statement: Select[Any], chunk_rows: int) -> AsyncIterator[Sequence[Any]]:
+    async def stream(self, statement: AnySelect, chunk_rows: int) -> AsyncIterator[Sequence[Any]]:
         """Rows of ``statement`` a chunk at a time through a server-side cursor."""
         result = await self._session.stream(statement.execution_options(yield_per=chunk_rows))
         async for chunk in result.partitions():
@@ -207,7 +216,7 @@ def _paid_counts() -> Any:
     )
 
 
-def products_export() -> Select[Any]:
+def products_export() -> AnySelect:
     """Every product with its category and sales, in id order."""
     sales = _paid_counts()
     return (
@@ -228,7 +237,7 @@ def products_export() -> Select[Any]:
     )
 
 
-def purchases_export() -> Select[Any]:
+def purchases_export() -> AnySelect:
     """Every purchase (paid and refunded) with its product and buyer, in id order."""
     return (
         select(
@@ -248,7 +257,7 @@ def purchases_export() -> Select[Any]:
     )
 
 
-def users_export() -> Select[Any]:
+def users_export() -> AnySelect:
     """Every user with their paid purchases and stars spent, in id order."""
     spent = (
         select(

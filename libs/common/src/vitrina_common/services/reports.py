@@ -14,13 +14,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.messaging.contracts import ChartTexts, ExportJob, ExportTable, SalesChartsJob
 from vitrina_common.outbox import enqueue_publish
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.reports import (
+    AnySelect,
     DailyValue,
     ProductUnits,
     ReportRepository,
@@ -97,7 +97,8 @@ class ReportQueries:
             totals = await ReportRepository(session).window_totals(
                 self.timezone, firsts, today + timedelta(days=1)
             )
-        return SalesSummary(*totals, timezone=self.timezone)
+        today_totals, week, month = totals
+        return SalesSummary(today_totals, week, month, self.timezone)
 
     async def revenue_per_day(self, period: Period) -> list[DailyValue]:
         """Stars of paid purchases per day; days without sales are zeros."""
@@ -106,7 +107,9 @@ class ReportQueries:
                 self.timezone, period.first_day, period.last_day
             )
 
-    async def units_per_product(self, period: Period, top: int = TOP_PRODUCTS) -> list[ProductUnits]:
+    async def units_per_product(
+        self, period: Period, top: int = TOP_PRODUCTS
+    ) -> list[ProductUnits]:
         """The best sellers of the period by paid copies."""
         async with self._session_factory() as session, session.begin():
             return await ReportRepository(session).units_per_product(
@@ -121,7 +124,7 @@ class ReportQueries:
             )
 
 
-_EXPORTS: dict[ExportTable, Callable[[], Select[Any]]] = {
+_EXPORTS: dict[ExportTable, Callable[[], AnySelect]] = {
     "products": products_export,
     "purchases": purchases_export,
     "users": users_export,
@@ -145,7 +148,9 @@ EXPORT_HEADERS: dict[ExportTable, tuple[str, ...]] = {
 class ExportRows:
     """A whole table for a CSV export, a chunk of rows at a time (never all in memory)."""
 
-    def __init__(self, session_factory: SessionFactory, chunk_rows: int = EXPORT_CHUNK_ROWS) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, chunk_rows: int = EXPORT_CHUNK_ROWS
+    ) -> None:
         self._session_factory = session_factory
         self._chunk_rows = chunk_rows
 
