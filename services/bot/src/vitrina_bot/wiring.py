@@ -31,6 +31,7 @@ from vitrina_common.services.checkout import (
     StartCheckout,
 )
 from vitrina_common.services.profile import Profiles
+from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.objects import ImageStore
 
@@ -74,6 +75,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "file_sender": file_sender,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
+        "report_queries": ReportQueries(sessions, settings.shop.timezone),
+        "report_requests": RequestReports(sessions),
     }
 
 

@@ -115,7 +115,7 @@ class ChartTexts(BaseModel):
     stars_axis: str = ChartText
     units_axis: str = ChartText
     users_axis: str = ChartText
-    nothing_sold: str = ChartText
+    empty_period: str = ChartText
 
 
 class SalesChartsJob(Contract):
