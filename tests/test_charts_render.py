@@ -23,7 +23,7 @@ TEXTS = ChartTexts(
     stars_axis="Звёзды",
     units_axis="Копии",
     users_axis="Покупатели",
-    nothing_sold="За этот период продаж нет",
+    empty_period="За этот период продаж нет",
 )
 
 

@@ -52,17 +52,17 @@ def draw_sales_charts(job: SalesChartsJob, numbers: SalesNumbers) -> list[Chart]
     revenue = daily_bars(
         [point.day for point in numbers.revenue], [point.value for point in numbers.revenue],
         title=texts.revenue_title, day_axis=texts.day_axis, value_axis=texts.stars_axis,
-        empty_note=texts.nothing_sold,
+        empty_note=texts.empty_period,
     )  # fmt: skip
     best = product_bars(
         [line.title for line in numbers.best_sellers],
         [line.units for line in numbers.best_sellers],
-        title=texts.units_title, value_axis=texts.units_axis, empty_note=texts.nothing_sold,
+        title=texts.units_title, value_axis=texts.units_axis, empty_note=texts.empty_period,
     )  # fmt: skip
     users = daily_bars(
         [point.day for point in numbers.new_users], [point.value for point in numbers.new_users],
         title=texts.users_title, day_axis=texts.day_axis, value_axis=texts.users_axis,
-        empty_note=texts.nothing_sold,
+        empty_note=texts.empty_period,
     )  # fmt: skip
     prefix = "admin.reports.chart"
     return [
