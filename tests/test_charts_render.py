@@ -5,10 +5,15 @@ from __future__ import annotations
 import io
 import threading
 from datetime import date, timedelta
+from typing import get_args
 
+import pytest
 from PIL import Image
+from pydantic import ValidationError
 
-from vitrina_common.messaging.contracts import ChartTexts, SalesChartsJob
+from vitrina_bot.i18n import load_catalogs
+from vitrina_common.db.models import Language
+from vitrina_common.messaging.contracts import ChartTexts, ExportTable, SalesChartsJob
 from vitrina_common.repositories.reports import DailyValue, ProductUnits
 from vitrina_worker.charts.render import DPI, SIZE_INCHES, daily_bars, drawable, product_bars
 from vitrina_worker.jobs.charts import SalesNumbers, draw_sales_charts
@@ -110,3 +115,20 @@ def test_charts_drawn_in_parallel_threads_are_all_complete() -> None:
     assert len(results) == 4
     assert len(set(results)) == 1
     assert results[0].startswith(PNG_SIGNATURE)
+
+
+def test_every_caption_the_worker_asks_for_is_in_both_catalogs() -> None:
+    keys = {chart.caption_key for chart in draw_sales_charts(job(7), SalesNumbers([], [], []))}
+    keys |= {f"admin.reports.export.{table}_caption" for table in get_args(ExportTable)}
+    catalogs = load_catalogs()
+
+    assert len(keys) == 6
+    assert keys <= set(catalogs[Language.EN])
+    assert keys <= set(catalogs[Language.RU])
+
+
+def test_a_job_with_an_unknown_time_zone_or_a_backwards_period_is_malformed() -> None:
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        SalesChartsJob.model_validate({**job(7).model_dump(), "timezone": "Mars/Olympus"})
+    with pytest.raises(ValidationError, match="first day first"):
+        SalesChartsJob.model_validate({**job(7).model_dump(), "last_day": date(2025, 3, 1)})

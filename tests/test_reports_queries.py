@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.fakes.telegram_api import TOKEN
 from tests.sales_data import SalesHistory
+from vitrina_common.config import Settings, load_settings
 from vitrina_common.repositories.reports import DailyValue, ProductUnits, WindowTotals
 from vitrina_common.services.reports import Period, ReportQueries
 
@@ -174,3 +177,32 @@ async def test_units_per_product_ranks_paid_copies_of_the_period_and_keeps_the_t
         ProductUnits(products["Canal"], "Canal", 3),
         ProductUnits(products["Dunes"], "Dunes", 2),
     ]
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "../../etc/passwd", "", "UTC+3"])
+def test_shop_time_zone_must_be_an_iana_name(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APP_CONF__BOT__TOKEN", TOKEN)
+    monkeypatch.setenv("APP_CONF__SHOP__TIMEZONE", name)
+
+    with pytest.raises(SystemExit):
+        load_settings("bot", Settings)
+
+    assert capsys.readouterr().err == (
+        "bot: config error: APP_CONF__SHOP__TIMEZONE is invalid: "
+        "must be an IANA time zone name, e.g. Europe/Moscow or UTC\n"
+    )
+
+
+def test_shop_time_zone_defaults_to_utc_and_takes_iana_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("APP_CONF__BOT__TOKEN", TOKEN)
+    assert load_settings("bot", Settings).shop.timezone == "UTC"
+
+    monkeypatch.setenv("APP_CONF__SHOP__TIMEZONE", "America/Sao_Paulo")
+
+    assert load_settings("bot", Settings).shop.timezone == "America/Sao_Paulo"

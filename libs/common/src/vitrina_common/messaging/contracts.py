@@ -7,9 +7,10 @@ drops a repeated publish (a retried upload, an outbox relay retry) and the work 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class Contract(BaseModel):
@@ -101,6 +102,18 @@ ExportTable = Literal["products", "purchases", "users"]
 ChartText = Field(min_length=1, max_length=200)
 
 
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+# An IANA name the worker can resolve; a job with another can never succeed (terminated).
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+
+
 class ChartTexts(BaseModel):
     """Titles and axis labels of the sales charts in the admin's language.
 
@@ -131,8 +144,8 @@ class SalesChartsJob(Contract):
     chat_id: int
     first_day: date
     last_day: date
-    # IANA name (validated by the bot's settings); the days are calendar days there.
-    timezone: str = Field(min_length=1, max_length=64)
+    # The days are calendar days in this zone (the shop's, when the admin asked).
+    timezone: TimeZoneName
     texts: ChartTexts
 
     @model_validator(mode="after")
@@ -155,7 +168,7 @@ class ExportJob(Contract):
     chat_id: int
     table: ExportTable
     # Times in the CSV are local times of this zone.
-    timezone: str = Field(min_length=1, max_length=64)
+    timezone: TimeZoneName
 
     def msg_id(self) -> str:
         """One file per request."""

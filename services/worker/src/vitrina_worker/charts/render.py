@@ -102,7 +102,7 @@ def daily_bars(
     axes.set_xlim(-0.7, len(days) - 0.3)
     # At most ~12 evenly spaced day ticks, counted back from the last day (always shown);
     # day.month reads the same in Russian and English, no month names to translate.
-    step = -(-len(days) // MAX_DAY_TICKS)
+    step = max(1, -(-len(days) // MAX_DAY_TICKS))
     ticks = positions[::-1][::step][::-1]
     axes.set_xticks(ticks, labels=[days[index].strftime("%d.%m") for index in ticks])
     _whole_numbers(axes.yaxis)
