@@ -189,7 +189,20 @@ def print_report(purchases: int, users: int, repeat: int, timings: list[Timing])
         print(f"all three charts of {days} days: {total:.0f} ms")
 
 
-async def run(purchases: int, repeat: int, pictures: Path | None) -> None:
+async def add_covering_index(dsn: str) -> None:
+    """An index the per-day and per-product sums can answer from alone (index-only scans)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "CREATE INDEX ix_purchases_created_at_covering ON purchases (created_at) "
+            "INCLUDE (status, price_stars, product_id)"
+        )
+        await connection.execute("VACUUM ANALYZE purchases")
+    finally:
+        await connection.close()
+
+
+async def run(purchases: int, repeat: int, pictures: Path | None, covering: bool) -> None:
     """Start Postgres, seed, time every chart of every period, print the table."""
     with tempfile.TemporaryDirectory(prefix="vitrina-bench-charts-") as scratch:
         work = Path(scratch)
@@ -205,9 +218,15 @@ async def run(purchases: int, repeat: int, pictures: Path | None) -> None:
             engine = create_engine(DbSettings.model_validate({"dsn": dsn}))
             queries = ReportQueries(create_session_factory(engine), TIMEZONE)
             try:
-                timings = []
+                summary_ms = await median_ms(repeat, queries.summary)
+                timings: list[Timing] = []
+                covered: list[Timing] = []
                 for days in CHART_PERIODS:
                     timings += await time_period(queries, queries.period(days), repeat)
+                if covering:
+                    await add_covering_index(dsn)
+                    for days in CHART_PERIODS:
+                        covered += await time_period(queries, queries.period(days), repeat)
                 if pictures is not None:
                     for path in await write_pictures(queries, pictures):
                         print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
@@ -216,6 +235,12 @@ async def run(purchases: int, repeat: int, pictures: Path | None) -> None:
         finally:
             await pg_process.stop(10)
     print_report(purchases, users, repeat, timings)
+    if covered:
+        print("\nwith purchases (created_at) INCLUDE (status, price_stars, product_id) indexed:")
+        for before, after in zip(timings, covered, strict=True):
+            print(f"{before.chart:<19} {before.days:>3} days  SQL {before.sql_ms:7.1f} ms → "
+                  f"{after.sql_ms:7.1f} ms")  # fmt: skip
+    print(f"screen summary (today, 7 and 30 days: two SQL statements): {summary_ms:.1f} ms")
 
 
 def main() -> None:
@@ -225,10 +250,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20 000 purchases, 1 run each")
     parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
     parser.add_argument("--pictures", type=Path, help="also write the 30-day charts here")
+    parser.add_argument(
+        "--covering-index", action="store_true", help="then time the SQL again with one more index"
+    )
     args = parser.parse_args()
     configure_logging(TelemetrySettings(log_level="WARNING"), "bench", sys.stderr)
     purchases, repeat = (20_000, 1) if args.quick else (args.purchases, args.repeat)
-    asyncio.run(run(purchases, repeat, args.pictures))
+    asyncio.run(run(purchases, repeat, args.pictures, args.covering_index))
 
 
 if __name__ == "__main__":
