@@ -1,4 +1,4 @@
-"""Sales aggregates and export rows, computed by Postgres.
+"""Sales aggregates by local day, and streaming of export rows, computed by Postgres.
 
 Every aggregate is one SQL statement (``sum``/``count`` with ``FILTER``, ``GROUP BY`` the
 local day): a million purchases never cross the wire. Days are calendar days in the shop's
@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from vitrina_common.db.models import Category, Product, Purchase, PurchaseStatus, User
+from vitrina_common.db.models import Product, Purchase, PurchaseStatus, User
 
 # A SELECT of any columns (exports stream them without caring which).
 AnySelect = Select[*tuple[Any, ...]]
@@ -66,7 +66,7 @@ def day_start(tz: str, day: date) -> ColumnElement[datetime]:
     return func.timezone(tz, midnight)
 
 
-_PAID = Purchase.status == PurchaseStatus.PAID
+PAID = Purchase.status == PurchaseStatus.PAID
 _REFUNDED = Purchase.status == PurchaseStatus.REFUNDED
 
 # Every local day of the period, joined to per-day sums: days without a row get zero.
@@ -121,8 +121,8 @@ class ReportRepository:
         for start in starts:
             inside = Purchase.created_at >= start
             purchase_columns += [
-                func.coalesce(func.sum(Purchase.price_stars).filter(_PAID, inside), 0),
-                func.count().filter(_PAID, inside),
+                func.coalesce(func.sum(Purchase.price_stars).filter(PAID, inside), 0),
+                func.count().filter(PAID, inside),
                 func.count().filter(_REFUNDED, inside),
                 func.coalesce(func.sum(Purchase.price_stars).filter(_REFUNDED, inside), 0),
             ]
@@ -184,7 +184,7 @@ class ReportRepository:
             .select_from(Purchase)
             .join(Product, Product.id == Purchase.product_id)
             .where(
-                _PAID,
+                PAID,
                 Purchase.created_at >= day_start(tz, first_day),
                 Purchase.created_at < day_start(tz, last_day + timedelta(days=1)),
             )
@@ -200,90 +200,3 @@ class ReportRepository:
         result = await self._session.stream(statement.execution_options(yield_per=chunk_rows))
         async for chunk in result.partitions():
             yield chunk
-
-
-def _paid_counts() -> Any:
-    """Paid copies and stars per product (a subquery for the products export)."""
-    return (
-        select(
-            Purchase.product_id,
-            func.count().label("sold"),
-            func.sum(Purchase.price_stars).label("revenue"),
-        )
-        .where(_PAID)
-        .group_by(Purchase.product_id)
-        .subquery()
-    )
-
-
-def products_export() -> AnySelect:
-    """Every product with its category and sales, in id order."""
-    sales = _paid_counts()
-    return (
-        select(
-            Product.id,
-            Product.title,
-            Category.title,
-            Product.price_stars,
-            Product.status,
-            Product.edition_size,
-            func.coalesce(sales.c.sold, 0),
-            func.coalesce(sales.c.revenue, 0),
-            Product.created_at,
-        )
-        .join(Category, Category.id == Product.category_id)
-        .outerjoin(sales, sales.c.product_id == Product.id)
-        .order_by(Product.id)
-    )
-
-
-def purchases_export() -> AnySelect:
-    """Every purchase (paid and refunded) with its product and buyer, in id order."""
-    return (
-        select(
-            Purchase.id,
-            Purchase.created_at,
-            Purchase.status,
-            Purchase.price_stars,
-            Purchase.product_id,
-            Product.title,
-            User.telegram_id,
-            User.username,
-            Purchase.refunded_at,
-        )
-        .join(Product, Product.id == Purchase.product_id)
-        .join(User, User.id == Purchase.user_id)
-        .order_by(Purchase.id)
-    )
-
-
-def users_export() -> AnySelect:
-    """Every user with their paid purchases and stars spent, in id order."""
-    spent = (
-        select(
-            Purchase.user_id,
-            func.count().label("purchases"),
-            func.sum(Purchase.price_stars).label("stars"),
-        )
-        .where(_PAID)
-        .group_by(Purchase.user_id)
-        .subquery()
-    )
-    return (
-        select(
-            User.id,
-            User.telegram_id,
-            User.username,
-            User.first_name,
-            User.email,
-            User.language,
-            User.is_blocked,
-            User.is_banned,
-            func.coalesce(spent.c.purchases, 0),
-            func.coalesce(spent.c.stars, 0),
-            User.created_at,
-            User.admin_comment,
-        )
-        .outerjoin(spent, spent.c.user_id == User.id)
-        .order_by(User.id)
-    )

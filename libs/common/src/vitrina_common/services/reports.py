@@ -19,15 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitrina_common.messaging.contracts import ChartTexts, ExportJob, ExportTable, SalesChartsJob
 from vitrina_common.outbox import enqueue_publish
 from vitrina_common.repositories.outbox import OutboxRepository
+from vitrina_common.repositories.report_exports import (
+    products_export,
+    purchases_export,
+    users_export,
+)
 from vitrina_common.repositories.reports import (
     AnySelect,
     DailyValue,
     ProductUnits,
     ReportRepository,
     WindowTotals,
-    products_export,
-    purchases_export,
-    users_export,
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
