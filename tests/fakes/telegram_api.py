@@ -11,10 +11,12 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_request import FileField
 
 BOT_ID = 424242
 TOKEN = f"{BOT_ID}:TEST-token-for-the-fake-api"
@@ -26,6 +28,17 @@ class RecordedCall:
 
     method: str
     params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded, with the call's chat and caption."""
+
+    method: str
+    chat_id: int
+    filename: str | None
+    data: bytes
+    caption: str | None
 
 
 def _decode(value: str) -> Any:
@@ -54,6 +67,8 @@ class FakeTelegram:
     # file_id → bytes, served by getFile and /file/bot<token>/<path> like the real API.
     files: dict[str, bytes] = field(default_factory=dict)
     _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Files the bot uploaded (sendDocument, sendPhoto … with bytes), oldest first.
+    uploads: list[Upload] = field(default_factory=list)
 
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update (its ``update_id`` is assigned here) and return the id."""
@@ -307,6 +322,7 @@ class FakeTelegram:
             )
         method = request.match_info["method"]
         form = await request.post()
+        self._keep_uploads(method, form)
         params = {
             key: _decode(value)
             if isinstance(value, str)
@@ -338,3 +354,16 @@ class FakeTelegram:
         application.router.add_route("*", "/bot{token}/{method}", self.handle)
         application.router.add_get("/file/bot{token}/{path:.+}", self.download)
         return application
+
+    def _keep_uploads(self, method: str, form: Mapping[str, Any]) -> None:
+        for value in form.values():
+            if isinstance(value, FileField):
+                chat_id, caption = form.get("chat_id"), form.get("caption")
+                self.uploads.append(
+                    Upload(method, int(str(chat_id)), value.filename, value.file.read(),
+                           caption if isinstance(caption, str) else None)
+                )  # fmt: skip
+
+    def uploads_to(self, chat_id: int, method: str) -> list[Upload]:
+        """Files uploaded to ``chat_id`` with ``method`` (e.g. "sendPhoto"), oldest first."""
+        return [u for u in self.uploads if u.chat_id == chat_id and u.method == method]

@@ -15,6 +15,7 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -185,6 +186,17 @@ class ShopSettings(BaseModel):
     name: str = Field(default="Vitrina", min_length=1, max_length=64)
     # Shown by /paysupport and /terms (Telegram requires a payment support contact).
     support_contact: str = "@support"
+    # Where "today" starts for sales summaries, charts and export timestamps (IANA name).
+    timezone: str = "UTC"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, e.g. Europe/Moscow or UTC") from None
+        return value
 
 
 class _AppSettings(BaseSettings):

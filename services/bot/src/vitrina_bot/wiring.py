@@ -34,6 +34,7 @@ from vitrina_common.services.checkout import (
     StartCheckout,
 )
 from vitrina_common.services.profile import Profiles
+from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.objects import ImageStore
 
@@ -80,6 +81,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "outbox_relay": relay,
         "admin_users": AdminUsers(sessions),
         "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
+        "report_queries": ReportQueries(sessions, settings.shop.timezone),
+        "report_requests": RequestReports(sessions),
     }
 
 

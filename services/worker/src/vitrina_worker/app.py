@@ -17,6 +17,7 @@ from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import RecordPreviewOutcome
 from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
+from vitrina_worker.jobs.reports import subscribe_reports
 from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions
 
@@ -108,6 +109,7 @@ async def run_worker(settings: Settings) -> None:
             ),
         )
         subscribe_render_preview(broker, settings, handler)
+        await subscribe_reports(broker, js, settings.worker, runtime.session_factory)
         # Every replica listens; a queue group makes one of them handle each advisory.
         await runtime.nats.subscribe(
             max_deliveries_subject(RENDER_PREVIEW_CONSUMER),

@@ -6,9 +6,11 @@ drops a repeated publish (a retried upload, an outbox relay retry) and the work 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 
 class Contract(BaseModel):
@@ -92,3 +94,82 @@ class ArtifactReady(Contract):
     def msg_id(self) -> str:
         """One send per artifact."""
         return f"artifact-ready:{self.artifact_key}"
+
+
+# Longest chart period: a year (the admin picks 7, 30 or 90 days).
+MAX_CHART_DAYS = 366
+ExportTable = Literal["products", "purchases", "users"]
+ChartText = Field(min_length=1, max_length=200)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+# An IANA name the worker can resolve; a job with another can never succeed (terminated).
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_zone)]
+
+
+class ChartTexts(BaseModel):
+    """Titles and axis labels of the sales charts in the admin's language.
+
+    The bot renders them from its catalogs when the admin asks: the worker has no catalogs.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+    revenue_title: str = ChartText
+    units_title: str = ChartText
+    users_title: str = ChartText
+    day_axis: str = ChartText
+    stars_axis: str = ChartText
+    units_axis: str = ChartText
+    users_axis: str = ChartText
+    empty_period: str = ChartText
+
+
+class SalesChartsJob(Contract):
+    """Draw revenue per day, units per product and new users per day for a chat.
+
+    The period and the time zone are fixed when the admin asks, so a job redelivered after
+    midnight still draws the days the admin saw in the summary.
+    """
+
+    subject: ClassVar[str] = "jobs.report.charts"
+    version: Literal[1] = 1
+    request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    chat_id: int
+    first_day: date
+    last_day: date
+    # The days are calendar days in this zone (the shop's, when the admin asked).
+    timezone: TimeZoneName
+    texts: ChartTexts
+
+    @model_validator(mode="after")
+    def _period_is_sane(self) -> SalesChartsJob:
+        if not 0 <= (self.last_day - self.first_day).days < MAX_CHART_DAYS:
+            raise ValueError(f"a period is 1 to {MAX_CHART_DAYS} days, first day first")
+        return self
+
+    def msg_id(self) -> str:
+        """One set of charts per request."""
+        return f"sales-charts:{self.request_id}"
+
+
+class ExportJob(Contract):
+    """Write one table as a CSV for Excel and send it to a chat."""
+
+    subject: ClassVar[str] = "jobs.report.export"
+    version: Literal[1] = 1
+    request_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    chat_id: int
+    table: ExportTable
+    # Times in the CSV are local times of this zone.
+    timezone: TimeZoneName
+
+    def msg_id(self) -> str:
+        """One file per request."""
+        return f"export:{self.table}:{self.request_id}"

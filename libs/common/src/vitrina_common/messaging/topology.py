@@ -82,3 +82,6 @@ class ConsumerSpec:
 RENDER_PREVIEW_CONSUMER = ConsumerSpec("JOBS", "render-preview", "jobs.preview.render")
 BOT_PREVIEW_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-preview-events", "events.preview.>")
 BOT_ARTIFACT_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-artifact-events", "events.artifact.>")
+# The admin's sales charts and CSV exports: one durable each, shared by worker replicas.
+REPORT_CHARTS_CONSUMER = ConsumerSpec("JOBS", "report-charts", "jobs.report.charts")
+REPORT_EXPORT_CONSUMER = ConsumerSpec("JOBS", "report-export", "jobs.report.export")

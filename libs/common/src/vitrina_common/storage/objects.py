@@ -7,6 +7,7 @@ Previews are keyed by product and original, so re-rendering overwrites in place.
 from __future__ import annotations
 
 import hashlib
+import io
 
 from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
@@ -66,8 +67,11 @@ class ImageStore:
         """The preview's bytes."""
         return await self._get(PREVIEWS_BUCKET.name, key)
 
-    async def put_artifact(self, key: str, data: bytes) -> None:
-        """Store (or replace) a file made for an admin; the bucket expires it after a day."""
+    async def put_artifact(self, key: str, data: bytes | io.BufferedIOBase) -> None:
+        """Store (or replace) a file made for an admin; the bucket expires it after a day.
+
+        ``data`` may be an open binary file: it is read in chunks, never whole.
+        """
         store = await self._bucket(ARTIFACTS_BUCKET.name)
         await store.put(key, data)
 
