@@ -19,6 +19,9 @@ from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.runtime import ServiceRuntime
+from vitrina_common.services.admin_categories import AdminCategories
+from vitrina_common.services.admin_products import AdminProducts
+from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
@@ -74,6 +77,10 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "file_sender": file_sender,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
+        "admin_products": AdminProducts(sessions),
+        "product_lifecycle": ProductLifecycle(sessions),
+        "admin_categories": AdminCategories(sessions),
+        "admin_confirm_code": settings.bot.admin_confirm_code,
     }
 
 
