@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.test_checkout import ALICE, Shop
-from vitrina_common.db.models import Category, OutboxMessage, Product, ProductStatus
+from vitrina_bot.i18n.catalog import load_catalogs
+from vitrina_common.db.models import Category, Language, OutboxMessage, Product, ProductStatus
 from vitrina_common.messaging.contracts import PreviewReady, RenderPreviewJob
 from vitrina_common.repositories.categories import CategoryRepository
 from vitrina_common.services.admin_categories import AdminCategories, CategoryRefusal, NotEmpty
@@ -387,3 +388,12 @@ async def test_shoppers_see_categories_of_equal_position_in_creation_order(
     shopper_sees = [item.title for item in await Browse(session_factory).categories()]
 
     assert shopper_sees == ["Zebras", "Ants"]
+
+
+def test_every_refusal_and_status_has_a_text_in_both_languages() -> None:
+    keys = {f"admin.products.refused.{refusal.value}" for refusal in ProductRefusal}
+    keys |= {f"admin.categories.refused.{refusal.value}" for refusal in CategoryRefusal}
+    keys |= {f"admin.products.status.{status.value}" for status in ProductStatus}
+
+    for language in Language:
+        assert keys - set(load_catalogs()[language]) == set()

@@ -143,7 +143,8 @@ class AdminProducts:
     async def move_to_category(self, product_id: int, category_id: int) -> ProductRefusal | None:
         """Put the product into an existing category; None when saved."""
         async with self._session_factory() as session, session.begin():
-            if await CategoryRepository(session).get(category_id) is None:
+            # Locked, so a delete of the category waits for this move and then counts it.
+            if await CategoryRepository(session).get_for_update(category_id) is None:
                 return ProductRefusal.CATEGORY
             return await _update(session, product_id, category_id=category_id)
 
