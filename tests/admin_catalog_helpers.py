@@ -146,7 +146,7 @@ async def admin_area(telegram: FakeTelegram, admin: int, area: str, expect: str)
 
 async def admin_card(telegram: FakeTelegram, admin: int, product_id: int) -> dict[str, Any]:
     """The admin's card of a product, found by searching its number."""
-    listing = await admin_area(telegram, admin, "Products", "<b>Products</b>")
+    listing = await admin_area(telegram, admin, "Products", "🖼 Products</b>")
     await click(telegram, admin, listing, "Search", "product number")
     found = await send(telegram, admin, f"#{product_id}", "Search: «#")
     return await click(telegram, admin, found, f"#{product_id} ", "Sold:")

@@ -76,7 +76,7 @@ async def shop(
 
 
 async def test_products_screen_lists_every_status_and_says_how_to_add(shop: Shop) -> None:
-    listing = await admin_area(shop.telegram, ADMIN, "Products", "<b>Products</b>")
+    listing = await admin_area(shop.telegram, ADMIN, "Products", "🖼 Products</b>")
 
     assert "<code>Title | price | Category</code>" in text_of(listing)
     labels = buttons(listing)
@@ -193,7 +193,7 @@ async def test_delete_asks_for_the_code_and_only_the_right_one_deletes(shop: Sho
     await wait_said(shop.telegram, ADMIN, "Wrong code: nothing was deleted.")
     assert await product(shop, pid) is not None
 
-    await send(shop.telegram, ADMIN, CODE, "<b>Products</b>")
+    await send(shop.telegram, ADMIN, CODE, "🖼 Products</b>")
     await wait_said(shop.telegram, ADMIN, f"Product #{pid} deleted.")
     assert await product(shop, pid) is None
     # Both typed codes were removed from the chat.
@@ -248,7 +248,7 @@ async def test_admin_product_buttons_pressed_by_a_shopper_change_nothing(shop: S
     assert stored is not None
     assert (stored.status, stored.price_stars) == (ProductStatus.READY, 50)
     seen = [text_of(message) for message in shop.telegram.messages_to(user)]
-    assert not any("Sold:" in text or "Products</b>" in text for text in seen)
+    assert not any("Sold:" in text or "🖼 Products</b>" in text for text in seen)
     assert "Welcome to" in text_of(await screen(shop.telegram, user, "Welcome to"))
     answers = alerts(shop.telegram)[before:]
     assert answers
