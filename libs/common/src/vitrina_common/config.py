@@ -111,6 +111,17 @@ class BotSettings(BaseModel):
     # Updates per second one user may send before the bot ignores them for a moment.
     throttle_rate: float = Field(default=3.0, gt=0)
     throttle_burst: int = Field(default=10, ge=1)
+    # When set, deleting a product or a category asks the admin to type this code (a second
+    # step against a slip of the finger or a borrowed phone); unset, a button confirms.
+    admin_confirm_code: SecretStr | None = None
+
+    @field_validator("admin_confirm_code")
+    @classmethod
+    def _blank_code_is_no_code(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty variable (APP_CONF__BOT__ADMIN_CONFIRM_CODE=) means "no code", not "".
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(value.get_secret_value().strip())
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> BotSettings:

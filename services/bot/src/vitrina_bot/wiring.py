@@ -21,6 +21,9 @@ from vitrina_bot.refunds import StarRefunds
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.runtime import ServiceRuntime
+from vitrina_common.services.admin_categories import AdminCategories
+from vitrina_common.services.admin_products import AdminProducts
+from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.admin_users import AdminUsers
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.catalog import RegisterUpload
@@ -83,6 +86,10 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
         "report_queries": ReportQueries(sessions, settings.shop.timezone),
         "report_requests": RequestReports(sessions),
+        "admin_products": AdminProducts(sessions),
+        "product_lifecycle": ProductLifecycle(sessions),
+        "admin_categories": AdminCategories(sessions),
+        "admin_confirm_code": settings.bot.admin_confirm_code,
     }
 
 

@@ -27,6 +27,12 @@ class Contract(BaseModel):
 Sha256 = Field(pattern=r"^[0-9a-f]{64}$")
 
 
+def _revised(base: str, revision: int) -> str:
+    # Revision 0 keeps the id messages had before revisions existed: a job published by an
+    # older bot and its redelivery stay duplicates of each other across an upgrade.
+    return base if revision == 0 else f"{base}:r{revision}"
+
+
 class RenderPreviewJob(Contract):
     """Render the watermarked preview of a product's original."""
 
@@ -36,10 +42,15 @@ class RenderPreviewJob(Contract):
     original_sha256: str = Sha256
     # Who to tell about the result (the admin who uploaded), if anyone.
     notify_chat_id: int | None = None
+    # 0 for the render after an upload; an admin's re-render carries a new number (when it
+    # was asked for), so it is a new message to JetStream's duplicate window and the outbox.
+    render_revision: int = Field(default=0, ge=0)
 
     def msg_id(self) -> str:
-        """One render per product and original."""
-        return f"render-preview:{self.product_id}:{self.original_sha256}"
+        """One render per product, original and revision (revision 0 keeps the v1 id)."""
+        return _revised(
+            f"render-preview:{self.product_id}:{self.original_sha256}", self.render_revision
+        )
 
 
 class PreviewReady(Contract):
@@ -51,10 +62,14 @@ class PreviewReady(Contract):
     original_sha256: str = Sha256
     preview_key: str
     notify_chat_id: int | None = None
+    # The job's revision: a re-render's event must not be dropped as the upload's duplicate.
+    render_revision: int = Field(default=0, ge=0)
 
     def msg_id(self) -> str:
-        """One event per rendered preview."""
-        return f"preview-ready:{self.product_id}:{self.original_sha256}"
+        """One event per rendered preview and revision."""
+        return _revised(
+            f"preview-ready:{self.product_id}:{self.original_sha256}", self.render_revision
+        )
 
 
 class PreviewFailed(Contract):
@@ -66,10 +81,13 @@ class PreviewFailed(Contract):
     original_sha256: str = Sha256
     reason: str
     notify_chat_id: int | None = None
+    render_revision: int = Field(default=0, ge=0)
 
     def msg_id(self) -> str:
-        """One event per failed render."""
-        return f"preview-failed:{self.product_id}:{self.original_sha256}"
+        """One event per failed render and revision."""
+        return _revised(
+            f"preview-failed:{self.product_id}:{self.original_sha256}", self.render_revision
+        )
 
 
 class ArtifactReady(Contract):

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitrina_common.db.models import Category, Product, ProductStatus
 
 
-def _escape_like(text: str) -> str:
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped, to match literally inside a pattern."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -26,7 +27,8 @@ class CatalogRepository:
             .join(Product, Product.category_id == Category.id)
             .where(Product.status == ProductStatus.READY)
             .group_by(Category.id)
-            .order_by(Category.position, Category.title)
+            # The admin's order (categories.position); id keeps ties in creation order.
+            .order_by(Category.position, Category.id)
         )
         return [(int(id_), str(title), int(total)) for id_, title, total in rows]
 
@@ -63,7 +65,7 @@ class CatalogRepository:
     @staticmethod
     def matching(text: str) -> Select[int, str, int]:
         """Ready products whose title or description contains ``text`` (trigram indexes)."""
-        pattern = f"%{_escape_like(text)}%"
+        pattern = f"%{escape_like(text)}%"
         return select(Product.id, Product.title, Product.price_stars).where(
             Product.status == ProductStatus.READY,
             or_(Product.title.ilike(pattern), Product.description.ilike(pattern)),

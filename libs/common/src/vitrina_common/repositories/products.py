@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitrina_common.db.models import Product, ProductStatus
+from vitrina_common.db.models import (
+    Category,
+    Order,
+    Product,
+    ProductStatus,
+    Purchase,
+    PurchaseStatus,
+)
+from vitrina_common.repositories.catalog import escape_like
+
+
+class ProductLine(NamedTuple):
+    """One row of the admin's product list."""
+
+    id: int
+    title: str
+    price_stars: int
+    status: ProductStatus
+
+
+class References(NamedTuple):
+    """What points at a product (FK RESTRICT): any of it forbids deleting the product."""
+
+    purchases: int
+    paid_purchases: int
+    orders: int
 
 
 class ProductRepository:
@@ -67,3 +95,82 @@ class ProductRepository:
             .values(preview_file_id=file_id)
             .execution_options(synchronize_session=False)
         )
+
+    async def get_for_update(self, product_id: int) -> Product | None:
+        """The product with its row locked until the transaction ends (edits queue up)."""
+        result = await self._session.execute(
+            select(Product).where(Product.id == product_id).with_for_update()
+        )
+        return result.scalar_one_or_none()
+
+    async def with_category_title(self, product_id: int) -> tuple[Product, str] | None:
+        """The product (any status) and its category's title."""
+        row = (
+            await self._session.execute(
+                select(Product, Category.title)
+                .join(Category, Category.id == Product.category_id)
+                .where(Product.id == product_id)
+            )
+        ).one_or_none()
+        return None if row is None else (row[0], str(row[1]))
+
+    async def admin_page(
+        self, status: ProductStatus | None, search: str, offset: int, limit: int
+    ) -> tuple[list[ProductLine], int]:
+        """Products of every status (or one), newest first, and how many match in all.
+
+        ``search`` matches the title (trigram index) or, as ``#12`` / ``12``, the id.
+        """
+        condition = _admin_filter(status, search)
+        total = await self._session.scalar(select(func.count(Product.id)).where(condition))
+        rows = await self._session.execute(
+            select(Product.id, Product.title, Product.price_stars, Product.status)
+            .where(condition)
+            .order_by(Product.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return [ProductLine(*row) for row in rows], int(total or 0)
+
+    async def references(self, product_id: int) -> References:
+        """Purchases (any status, and paid ones) and orders of the product."""
+        purchases = (
+            await self._session.execute(
+                select(
+                    func.count(),
+                    func.count().filter(Purchase.status == PurchaseStatus.PAID),
+                ).where(Purchase.product_id == product_id)
+            )
+        ).one()
+        orders = await self._session.scalar(
+            select(func.count()).select_from(Order).where(Order.product_id == product_id)
+        )
+        return References(int(purchases[0]), int(purchases[1]), int(orders or 0))
+
+    async def start_rerender(self, product: Product) -> datetime:
+        """Back to ``rendering`` with the preview's file_id forgotten; returns the database
+        time of the change (the caller's revision)."""
+        result = await self._session.execute(
+            update(Product)
+            .where(Product.id == product.id)
+            .values(status=ProductStatus.RENDERING, preview_file_id=None, failure_reason=None)
+            .returning(Product.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one()
+
+    async def delete(self, product_id: int) -> None:
+        """Delete the row (the caller checked nothing references it)."""
+        await self._session.execute(delete(Product).where(Product.id == product_id))
+
+
+def _admin_filter(status: ProductStatus | None, search: str) -> ColumnElement[bool]:
+    condition: ColumnElement[bool] = true() if status is None else Product.status == status
+    text = search.strip()
+    if not text:
+        return condition
+    matches: ColumnElement[bool] = Product.title.ilike(f"%{escape_like(text)}%")
+    digits = text.removeprefix("#")
+    if digits.isdigit() and len(digits) < 19:
+        matches = or_(Product.id == int(digits), matches)
+    return condition & matches

@@ -65,6 +65,7 @@ class DeadRenderJobs:
                         original_sha256=job.original_sha256,
                         reason=reason,
                         notify_chat_id=job.notify_chat_id,
+                        render_revision=job.render_revision,
                     ),
                 )
         with contextlib.suppress(NotFoundError):

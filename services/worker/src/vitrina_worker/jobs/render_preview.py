@@ -4,6 +4,11 @@ Idempotent end to end: the preview key is derived from product and original, the
 only moves ``rendering → ready`` for the same original, and the ``preview.ready`` event has
 a dedup id. So a redelivered job (worker killed after storing, before acking) renders
 nothing new, and a job whose product is already ready just re-announces it.
+
+An admin's re-render puts the product back to ``rendering`` (and forgets the preview's
+file_id) in the transaction that writes the job, with a new ``render_revision``: the job
+then renders like a first one, and its events carry the revision so JetStream does not
+drop them as duplicates of the upload's events.
 """
 
 from __future__ import annotations
@@ -146,6 +151,7 @@ class RenderPreviewHandler:
                 original_sha256=job.original_sha256,
                 preview_key=key,
                 notify_chat_id=job.notify_chat_id,
+                render_revision=job.render_revision,
             ),
         )
 
@@ -160,5 +166,6 @@ class RenderPreviewHandler:
                 original_sha256=job.original_sha256,
                 reason=reason,
                 notify_chat_id=job.notify_chat_id,
+                render_revision=job.render_revision,
             ),
         )
