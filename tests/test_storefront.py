@@ -309,3 +309,30 @@ async def test_email_is_validated_and_unique_regardless_of_case(shop: Shop) -> N
     await _told(shop, first, "does not look like an email")
     await _told(shop, first, "Email saved.")
     await _told(shop, second, "already used by another account")
+
+
+async def test_a_title_with_markup_characters_is_shown_and_delivered_as_text(shop: Shop) -> None:
+    title = "Tom & <Jerry>"
+    stocked = await stock_shop(shop.sessions, "Markup", [title], price=70)
+    user = next(_shoppers)
+    shop.telegram.push_message(user, "/start")
+    menu = await screen(shop.telegram, user, "Welcome to")
+    categories = await click(shop.telegram, user, menu, "Catalog", "Choose a category")
+    products = await click(shop.telegram, user, categories, "Markup", "1 image")
+
+    card = await click(shop.telegram, user, products, title, "Price: 70 ⭐")
+    invoices = len(shop.telegram.calls_of("sendInvoice"))
+    press(shop.telegram, user, card, shop.telegram.button(card, "Buy for 70"))
+    await shop.telegram.wait_for_call("sendInvoice", count=invoices + 1)
+    payload = str(shop.telegram.calls_of("sendInvoice")[-1].params["payload"])
+    assert (await pre_checkout(shop, user, payload, 70))["ok"] is True
+    shop.telegram.push_update(shop.telegram.successful_payment_update(user, payload, 70))
+    await asyncio.wait_for(_documents(shop, user, 1), 20)
+
+    escaped = "Tom &amp; &lt;Jerry&gt;"
+    assert f"<b>{escaped}</b>" in str(card.get("text") or card.get("caption"))
+    sent = [c.params for c in shop.telegram.calls if c.params.get("chat_id") == user]
+    assert any(escaped in str(p.get("text", "")) for p in sent)  # "Payment received…"
+    assert any(escaped in str(p.get("caption", "")) for p in sent)  # the document's caption
+    assert not [c for c in shop.telegram.calls if c.method.endswith(":refused")]
+    assert stocked.product_ids

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
@@ -337,6 +339,13 @@ class FakeTelegram:
                 params[key] = params.pop(value.removeprefix("attach://"))
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if (problem := html_entities_problem(params)) is not None:
+            # What Telegram answers to markup it cannot parse: the message is not sent.
+            self.calls.append(RecordedCall(f"{method}:refused", params))
+            return web.json_response(
+                {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"},
+                status=400,
+            )
         self.calls.append(RecordedCall(method, params))
         self._new_call.set()
         return web.json_response({"ok": True, "result": self._result(method, params)})
@@ -367,3 +376,48 @@ class FakeTelegram:
     def uploads_to(self, chat_id: int, method: str) -> list[Upload]:
         """Files uploaded to ``chat_id`` with ``method`` (e.g. "sendPhoto"), oldest first."""
         return [u for u in self.uploads if u.chat_id == chat_id and u.method == method]
+
+
+# Telegram's HTML parse mode: these tags only, every tag closed, every "&" an entity.
+_TELEGRAM_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+     "tg-spoiler", "span", "blockquote", "tg-emoji", "br"}
+)  # fmt: skip
+_BARE_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);)")
+
+
+class _TagChecker(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+        self.problem: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        del attrs  # href and friends: not checked
+        if tag not in _TELEGRAM_TAGS:
+            self.problem = self.problem or f'unsupported start tag "{tag}"'
+        elif tag != "br":
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f'unexpected end tag "{tag}"'
+
+
+def html_entities_problem(params: dict[str, Any]) -> str | None:
+    """Why Telegram would refuse this call's HTML text or caption, or None."""
+    media = params.get("media")
+    if isinstance(media, dict) and (problem := html_entities_problem(media)) is not None:
+        return problem
+    if params.get("parse_mode") != "HTML":
+        return None
+    text = params.get("text") or params.get("caption")
+    if not isinstance(text, str):
+        return None
+    if _BARE_AMPERSAND.search(text):
+        return "can't parse entities: bare ampersand"
+    checker = _TagChecker()
+    checker.feed(text)
+    checker.close()
+    problem = checker.problem or (f'unclosed tag "{checker.open[-1]}"' if checker.open else None)
+    return None if problem is None else f"can't parse entities: {problem}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiogram.exceptions import TelegramForbiddenError
@@ -35,7 +36,7 @@ def send_original_handler(
             await sender.send(
                 target.chat_id,
                 download,
-                caption=translate("delivery.caption", title=download.title),
+                caption=translate("delivery.caption", title=html.escape(download.title)),
             )
         except TelegramForbiddenError:
             log.warning("buyer blocked the bot; delivery dropped", purchase=download.purchase_id)

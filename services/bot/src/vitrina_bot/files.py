@@ -3,6 +3,7 @@ otherwise uploaded once from the Object Store and its file_id cached for every l
 
 from __future__ import annotations
 
+import html
 import mimetypes
 from collections.abc import Awaitable, Callable
 
@@ -50,5 +51,5 @@ async def send_download(
         await event.answer(translate("purchases.not_found"), show_alert=True)
         return
     await event.answer()
-    caption = translate("delivery.caption", title=download.title)
+    caption = translate("delivery.caption", title=html.escape(download.title))
     await sender.send(event.message.chat.id, download, caption=caption)

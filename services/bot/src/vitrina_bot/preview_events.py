@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from typing import Protocol
 
 from aiogram import Bot
@@ -86,7 +87,10 @@ class PreviewEventsConsumer:
         chat_id = self._storage_chat_id or event.notify_chat_id
         translate = await translator_for_chat(self._profiles, event.notify_chat_id)
         caption = translate(
-            "upload.preview_caption", id=product.id, title=product.title, price=product.price_stars
+            "upload.preview_caption",
+            id=product.id,
+            title=html.escape(product.title),
+            price=product.price_stars,
         )
         if product.preview_file_id is None:
             if chat_id is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiogram.enums import ContentType
@@ -66,8 +67,9 @@ async def get_card(
         "found": True,
         "owned": owned,
         "preview": preview,
-        "title": card.title,
-        "description": card.description,
+        # Titles and descriptions are shop data in an HTML message: escaped, never markup.
+        "title": html.escape(card.title),
+        "description": html.escape(card.description),
         "price": card.price_stars,
     }
 

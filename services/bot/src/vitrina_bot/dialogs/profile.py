@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiogram.types import Message
@@ -23,7 +24,7 @@ async def get_profile(
     view = await profiles.view(user_id) if user_id is not None else None
     translate: Translator = dialog_manager.middleware_data["t"]
     return {
-        "name": (view.first_name if view else None) or "—",
+        "name": html.escape((view.first_name if view else None) or "—"),
         "email": (view.email if view else None) or translate("profile.no_email"),
         "language": translate(f"language.{view.language.value}") if view else "—",
     }

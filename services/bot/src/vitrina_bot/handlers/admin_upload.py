@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from aiogram import F, Router
 from aiogram.types import Message
 
@@ -37,9 +39,9 @@ async def _take(
     text = t(
         "upload.added",
         id=product_id,
-        title=product.title,
+        title=html.escape(product.title),
         price=product.price_stars,
-        category=product.category,
+        category=html.escape(product.category),
     )
     if not incoming.is_original:
         text += "\n" + t("upload.photo_note")

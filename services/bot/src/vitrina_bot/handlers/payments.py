@@ -7,6 +7,8 @@ and the use cases make a repeat change nothing (unique telegram_payment_charge_i
 
 from __future__ import annotations
 
+import html
+
 from aiogram import F, Router
 from aiogram.types import Message, PreCheckoutQuery
 
@@ -55,4 +57,4 @@ async def on_successful_payment(
     )
     outbox_relay.wake()
     if record.is_new:
-        await message.answer(t("payment.received", title=record.product_title))
+        await message.answer(t("payment.received", title=html.escape(record.product_title)))
