@@ -8,8 +8,9 @@ import contextlib
 from aiogram import Bot, Dispatcher
 
 from vitrina_bot.artifact_events import ArtifactEventsConsumer
+from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
-from vitrina_bot.preview_events import PreviewEventsConsumer, run_forever
+from vitrina_bot.preview_events import PreviewEventsConsumer
 from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
 from vitrina_bot.updates.intake import UpdateFeeder

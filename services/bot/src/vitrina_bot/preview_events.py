@@ -4,23 +4,18 @@ the bot is down; Telegram's flood limits are honoured by retrying after ``retry_
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import html
-from typing import Protocol
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import BufferedInputFile
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.errors import FetchTimeoutError
-from pydantic import ValidationError
 
+from vitrina_bot.event_consumer import EventConsumer
 from vitrina_bot.i18n import translator_for_chat
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady
-from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.topology import BOT_PREVIEW_EVENTS_CONSUMER
 from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
 from vitrina_common.services.profile import Profiles
@@ -28,13 +23,11 @@ from vitrina_common.storage.objects import ImageStore
 
 log = get_logger(__name__)
 
-ACK_WAIT_S = 60.0
-MAX_DELIVER = 10
-RETRY_DELAY_S = 5.0
 
-
-class PreviewEventsConsumer:
+class PreviewEventsConsumer(EventConsumer):
     """Consumes preview events until cancelled."""
+
+    spec = BOT_PREVIEW_EVENTS_CONSUMER
 
     def __init__(
         self,
@@ -45,7 +38,7 @@ class PreviewEventsConsumer:
         storage_chat_id: int | None,
         profiles: Profiles,
     ) -> None:
-        self._js = js
+        super().__init__(js)
         self._bot = bot
         self._store = ImageStore(js)
         self._products = products
@@ -53,32 +46,12 @@ class PreviewEventsConsumer:
         self._storage_chat_id = storage_chat_id
         self._profiles = profiles
 
-    async def run(self) -> None:
-        """Bind the durable consumer and handle events forever."""
-        spec = BOT_PREVIEW_EVENTS_CONSUMER
-        await ensure_pull_consumer(self._js, spec, ack_wait_s=ACK_WAIT_S, max_deliver=MAX_DELIVER)
-        subscription = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
-        while True:
-            with contextlib.suppress(FetchTimeoutError, TimeoutError):
-                for message in await subscription.fetch(batch=10, timeout=5):
-                    await self._settle(message)
-
-    async def _settle(self, message: Msg) -> None:
-        try:
-            if message.subject == PreviewReady.subject:
-                await self._on_ready(PreviewReady.model_validate_json(message.data))
-            elif message.subject == PreviewFailed.subject:
-                await self._on_failed(PreviewFailed.model_validate_json(message.data))
-        except ValidationError as error:
-            log.error("malformed preview event dropped", error=str(error))  # noqa: TRY400
-            await message.term()
-        except TelegramRetryAfter as error:
-            await message.nak(delay=float(error.retry_after))
-        except Exception as error:  # noqa: BLE001  (retried; max_deliver bounds it)
-            log.warning("preview event will be retried", error=str(error))
-            await message.nak(delay=RETRY_DELAY_S)
-        else:
-            await message.ack()
+    async def handle(self, message: Msg) -> None:
+        """Upload a ready preview once; tell the admin about a failed one."""
+        if message.subject == PreviewReady.subject:
+            await self._on_ready(PreviewReady.model_validate_json(message.data))
+        elif message.subject == PreviewFailed.subject:
+            await self._on_failed(PreviewFailed.model_validate_json(message.data))
 
     async def _on_ready(self, event: PreviewReady) -> None:
         product = await self._products.product(event.product_id)
@@ -124,21 +97,3 @@ class PreviewEventsConsumer:
             if isinstance(error, TelegramRetryAfter):
                 raise
             log.warning("could not tell the admin", error=str(error))
-
-
-class Consumer(Protocol):
-    async def run(self) -> None: ...
-
-
-async def run_forever(consumer: Consumer) -> None:
-    """Run a consumer, restarting it after unexpected errors (NATS outage) with a pause."""
-    while True:
-        try:
-            await consumer.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # noqa: BLE001
-            log.warning(
-                "event consumer restarting", consumer=type(consumer).__name__, error=str(error)
-            )
-            await asyncio.sleep(RETRY_DELAY_S)

@@ -1,0 +1,87 @@
+"""The loop every bot-side consumer of worker events shares (previews, artifacts, ...).
+
+A durable pull consumer on the EVENTS stream, so nothing is missed while the bot is down.
+Each message is settled exactly one way: acked when handled; terminated when it can never
+succeed (malformed, or an error the subclass names permanent); nak'ed after Telegram's
+``retry_after`` on flood control; nak'ed with a pause otherwise (``max_deliver`` bounds it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+
+from aiogram.exceptions import TelegramRetryAfter
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import FetchTimeoutError
+from pydantic import ValidationError
+
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.provisioning import ensure_pull_consumer
+from vitrina_common.messaging.topology import ConsumerSpec
+
+log = get_logger(__name__)
+
+ACK_WAIT_S = 60.0
+MAX_DELIVER = 10
+RETRY_DELAY_S = 5.0
+
+
+class EventConsumer:
+    """Subclasses set ``spec`` (and ``permanent``) and implement ``handle``."""
+
+    spec: ClassVar[ConsumerSpec]
+    # Errors after which a retry cannot help: the message is terminated with a log line.
+    permanent: ClassVar[tuple[type[Exception], ...]] = ()
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self._js = js
+
+    async def handle(self, message: Msg) -> None:
+        """Do what the event asks; raise to have it retried (or dropped, if permanent)."""
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        """Bind the durable consumer and handle events until cancelled."""
+        spec = self.spec
+        await ensure_pull_consumer(self._js, spec, ack_wait_s=ACK_WAIT_S, max_deliver=MAX_DELIVER)
+        subscription = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
+        while True:
+            with contextlib.suppress(FetchTimeoutError, TimeoutError):
+                for message in await subscription.fetch(batch=10, timeout=5):
+                    await self._settle(message)
+
+    async def _settle(self, message: Msg) -> None:
+        try:
+            await self.handle(message)
+        except ValidationError as error:
+            log.error("malformed event dropped", subject=message.subject, error=str(error))  # noqa: TRY400
+            await message.term()
+        except TelegramRetryAfter as error:
+            await message.nak(delay=float(error.retry_after))
+        except self.permanent as error:
+            log.warning(
+                "event cannot be handled, dropped", subject=message.subject, error=str(error)
+            )
+            await message.term()
+        except Exception as error:  # noqa: BLE001  (retried; max_deliver bounds it)
+            log.warning("event will be retried", subject=message.subject, error=str(error))
+            await message.nak(delay=RETRY_DELAY_S)
+        else:
+            await message.ack()
+
+
+async def run_forever(consumer: EventConsumer) -> None:
+    """Run a consumer, restarting it after unexpected errors (NATS outage) with a pause."""
+    while True:
+        try:
+            await consumer.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001
+            log.warning(
+                "event consumer restarting", consumer=type(consumer).__name__, error=str(error)
+            )
+            await asyncio.sleep(RETRY_DELAY_S)
