@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from aiogram.exceptions import TelegramRetryAfter
 from nats.aio.msg import Msg
@@ -73,8 +73,14 @@ class EventConsumer:
             await message.ack()
 
 
-async def run_forever(consumer: EventConsumer) -> None:
-    """Run a consumer, restarting it after unexpected errors (NATS outage) with a pause."""
+class BackgroundLoop(Protocol):
+    """Anything with a ``run`` that loops until cancelled (consumers, watchers)."""
+
+    async def run(self) -> None: ...
+
+
+async def run_forever(consumer: BackgroundLoop) -> None:
+    """Run a loop, restarting it after unexpected errors (NATS outage) with a pause."""
     while True:
         try:
             await consumer.run()
