@@ -146,13 +146,25 @@ def test_duplicate_rows_fail_with_the_row_they_repeat() -> None:
         "Sunset;;150;Sea;sunset.jpg",
         "Moon;;10;Sky;moon.jpg",
         "Sunset;;150;Sea;sunset.jpg",
-        "Another title;;5;Other;SUNSET.JPG",
+        "  SUNSET ;other text;5;sea;SUNSET.JPG",
     )
 
     assert reasons(parsed) == {
-        4: "duplicate of row 2 (the same file 'sunset.jpg')",
-        5: "duplicate of row 2 (the same file 'SUNSET.JPG')",
+        4: "duplicate of row 2 (the same title, category and file 'sunset.jpg')",
+        5: "duplicate of row 2 (the same title, category and file 'SUNSET.JPG')",
     }
+
+
+def test_one_image_may_be_several_products_under_other_titles_or_categories() -> None:
+    parsed = parse(
+        HEADER,
+        "Sunset;;150;Sea;sunset.jpg",
+        "Sunset, large;;300;Sea;sunset.jpg",
+        "Sunset;;150;Wallpapers;sunset.jpg",
+    )
+
+    assert reasons(parsed) == {}
+    assert [row.row_number for row in parsed.rows] == [2, 3, 4]
 
 
 def test_a_row_repeating_a_failed_row_is_not_called_a_duplicate() -> None:
