@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from vitrina_common.imports import ImportFileError, ImportLimits, ImportRow, parse_csv, row_key
+from vitrina_common.imports import (
+    ImportFileError,
+    ImportLimits,
+    ImportRow,
+    parse_csv,
+    parse_header,
+    row_key,
+)
 from vitrina_common.imports.csv_rows import ParsedCsv
 
 HEADER = "title;description;price;category;file"
@@ -244,3 +251,18 @@ def test_row_key_does_not_confuse_title_and_category_boundaries() -> None:
     left = ImportRow(2, "a|b", "", 1, "c", "x.jpg")
     right = ImportRow(2, "a", "", 1, "b|c", "x.jpg")
     assert row_key(left, image) != row_key(right, image)
+
+
+def test_header_alone_is_checked_without_reading_rows() -> None:
+    data = (HEADER + "\n" + SUNSET.replace("150", "0") + "\n").encode("cp1251")
+
+    parsed = parse_header(data)
+
+    assert (parsed.encoding, parsed.delimiter, parsed.rows, parsed.errors) == (
+        "cp1251",
+        ";",
+        [],
+        [],
+    )
+    with pytest.raises(ImportFileError, match="missing price, file"):
+        parse_header("Название;Категория\nЗакат;Море\n".encode("cp1251"))

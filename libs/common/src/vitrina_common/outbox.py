@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -31,19 +31,28 @@ NATS_PUBLISH = "nats.publish"
 MAX_BACKOFF = timedelta(minutes=5)
 
 
-async def enqueue_publish(outbox: OutboxRepository, message: Contract) -> None:
-    """Record "publish ``message``" in the caller's transaction."""
+def _publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
+    """The outbox dedup key and payload of "publish ``message``"."""
     headers = {MSG_ID_HEADER: message.msg_id()}
     propagate.inject(headers)
-    await outbox.add(
-        NATS_PUBLISH,
-        dedup_key=f"publish:{message.msg_id()}",
-        payload={
-            "subject": message.subject,
-            "headers": headers,
-            "body": message.model_dump(mode="json"),
-        },
-    )
+    payload = {
+        "subject": message.subject,
+        "headers": headers,
+        "body": message.model_dump(mode="json"),
+    }
+    return f"publish:{message.msg_id()}", payload
+
+
+async def enqueue_publish(outbox: OutboxRepository, message: Contract) -> None:
+    """Record "publish ``message``" in the caller's transaction."""
+    dedup_key, payload = _publish_intent(message)
+    await outbox.add(NATS_PUBLISH, dedup_key=dedup_key, payload=payload)
+
+
+async def enqueue_publishes(outbox: OutboxRepository, messages: Sequence[Contract]) -> None:
+    """Record "publish" for each of ``messages`` in the caller's transaction, in a few
+    statements (an import fans out thousands of jobs in one commit)."""
+    await outbox.add_many(NATS_PUBLISH, [_publish_intent(message) for message in messages])
 
 
 def nats_publish_handler(js: JetStreamContext) -> OutboxHandler:
@@ -91,12 +100,9 @@ class OutboxRelay:
         delivered = 0
         async with self._session_factory() as session, session.begin():
             outbox = OutboxRepository(session)
-            for row in await outbox.claim_due(self._batch_size):
-                handler = self._handlers.get(row.kind)
-                if handler is None:
-                    continue  # another service's kind: leave it to that relay
+            for row in await outbox.claim_due(self._batch_size, self._handlers.keys()):
                 try:
-                    await handler(row.payload)
+                    await self._handlers[row.kind](row.payload)
                 except Exception as error:  # noqa: BLE001  (any failure is retried later)
                     delay = backoff(row.attempts)
                     log.warning("outbox delivery failed", kind=row.kind, error=str(error))

@@ -63,6 +63,19 @@ def parse_csv(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
     ``max_line_chars``, a row in another encoding than the rest.
     """
     limits = limits or ImportLimits()
+    parsed, lines, columns = _open(data, limits)
+    _read_rows(parsed, lines, columns, limits)
+    return parsed
+
+
+def parse_header(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
+    """Only the encoding, delimiter and header of an import CSV, with no row read: what the
+    bot checks the moment a file arrives. Raises ``ImportFileError`` like ``parse_csv``."""
+    parsed, _, _ = _open(data, limits or ImportLimits())
+    return parsed
+
+
+def _open(data: bytes, limits: ImportLimits) -> tuple[ParsedCsv, _Lines, dict[str, int]]:
     if len(data) > limits.max_csv_bytes:
         raise ImportFileError(
             f"the CSV is {len(data) / MIB:.1f} MB; the limit is {limits.max_csv_bytes / MIB:g} MB"
@@ -71,9 +84,7 @@ def parse_csv(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
     lines = _Lines(decoded.text, limits.max_line_chars)
     parsed = ParsedCsv(encoding=decoded.encoding)
     parsed.delimiter, parsed.header = _read_header(lines)
-    columns = _map_columns(parsed.header)
-    _read_rows(parsed, lines, columns, limits)
-    return parsed
+    return parsed, lines, _map_columns(parsed.header)
 
 
 def _map_columns(header: list[str]) -> dict[str, int]:

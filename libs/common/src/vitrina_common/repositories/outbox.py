@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import OutboxMessage
+
+# Rows per INSERT statement: asyncpg caps one statement at 32 767 parameters.
+_INSERT_CHUNK = 5_000
 
 
 class OutboxRepository:
@@ -26,12 +30,29 @@ class OutboxRepository:
             .on_conflict_do_nothing(index_elements=["dedup_key"])
         )
 
-    async def claim_due(self, limit: int) -> list[OutboxMessage]:
-        """Undelivered, due rows, locked for this transaction; other relays skip them."""
+    async def add_many(self, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Record many (dedup key, payload) intents of one kind in a few statements."""
+        for start in range(0, len(intents), _INSERT_CHUNK):
+            chunk = intents[start : start + _INSERT_CHUNK]
+            await self._session.execute(
+                insert(OutboxMessage)
+                .values([{"kind": kind, "dedup_key": key, "payload": body} for key, body in chunk])
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+            )
+
+    async def claim_due(
+        self, limit: int, kinds: Collection[str] | None = None
+    ) -> list[OutboxMessage]:
+        """Undelivered, due rows (of ``kinds``, if given), locked for this transaction;
+        other relays skip them."""
+        query = select(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now()
+        )
+        if kinds is not None:
+            # A relay claims only what it can deliver, so it never holds another's rows.
+            query = query.where(OutboxMessage.kind.in_(list(kinds)))
         result = await self._session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now())
-            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            query.order_by(OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
