@@ -1,5 +1,5 @@
-"""Bulk imports: import_batches (files, progress message, exact counters) and import_rows
-(each CSV row's cells and outcome).
+"""Bulk imports: import_batches (files, progress message, totals) and import_rows (each CSV
+row's cells and outcome).
 
 Revision ID: 0004
 Revises: 0003
@@ -64,7 +64,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         _counter("rows_total"),
-        _counter("rows_pending"),
         _counter("imported"),
         _counter("already_imported"),
         _counter("failed"),
@@ -74,7 +73,7 @@ def upgrade() -> None:
         _timestamp("created_at"),
         _timestamp("updated_at"),
         sa.CheckConstraint(
-            "rows_pending >= 0 AND rows_pending <= rows_total AND imported >= 0"
+            "imported + already_imported + failed <= rows_total AND imported >= 0"
             " AND already_imported >= 0 AND failed >= 0",
             name=op.f("ck_import_batches_counters_valid"),
         ),
@@ -126,9 +125,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("batch_id", "row_number", name=op.f("pk_import_rows")),
     )
     op.create_index(op.f("ix_import_rows_product_id"), "import_rows", ["product_id"])
+    op.create_index(
+        "ix_import_rows_pending",
+        "import_rows",
+        ["batch_id"],
+        unique=False,
+        postgresql_where=sa.text("outcome = 'pending'"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_import_rows_pending", table_name="import_rows")
     op.drop_index(op.f("ix_import_rows_product_id"), table_name="import_rows")
     op.drop_table("import_rows")
     op.drop_index("ix_import_batches_summary_unshown", table_name="import_batches")

@@ -31,8 +31,8 @@ NATS_PUBLISH = "nats.publish"
 MAX_BACKOFF = timedelta(minutes=5)
 
 
-def _publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
-    """The outbox dedup key and payload of "publish ``message``"."""
+def publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
+    """The outbox dedup key and payload of "publish ``message``" (kind ``NATS_PUBLISH``)."""
     headers = {MSG_ID_HEADER: message.msg_id()}
     propagate.inject(headers)
     payload = {
@@ -45,14 +45,14 @@ def _publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
 
 async def enqueue_publish(outbox: OutboxRepository, message: Contract) -> None:
     """Record "publish ``message``" in the caller's transaction."""
-    dedup_key, payload = _publish_intent(message)
+    dedup_key, payload = publish_intent(message)
     await outbox.add(NATS_PUBLISH, dedup_key=dedup_key, payload=payload)
 
 
 async def enqueue_publishes(outbox: OutboxRepository, messages: Sequence[Contract]) -> None:
     """Record "publish" for each of ``messages`` in the caller's transaction, in a few
     statements (an import fans out thousands of jobs in one commit)."""
-    await outbox.add_many(NATS_PUBLISH, [_publish_intent(message) for message in messages])
+    await outbox.add_many(NATS_PUBLISH, [publish_intent(message) for message in messages])
 
 
 def nats_publish_handler(js: JetStreamContext) -> OutboxHandler:

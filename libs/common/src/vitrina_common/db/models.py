@@ -246,16 +246,16 @@ class ImportRowOutcome(StrEnum):
 
 
 class ImportBatch(Timestamped, Base):
-    """One bulk import: the admin's files, its progress message and its exact counters.
+    """One bulk import: the admin's files, its progress message, its outcome.
 
-    The counters change only in the transaction that settles one of its rows, under this
-    row's lock, so several workers and redelivered jobs count every row exactly once.
+    While it runs, its rows' outcomes (``import_rows``) are the count; the totals here are
+    written when it is planned (rows, failed) and when it finishes (all of them).
     """
 
     __tablename__ = "import_batches"
     __table_args__ = (
         CheckConstraint(
-            "rows_pending >= 0 AND rows_pending <= rows_total AND imported >= 0"
+            "imported + already_imported + failed <= rows_total AND imported >= 0"
             " AND already_imported >= 0 AND failed >= 0",
             name="counters_valid",
         ),
@@ -287,7 +287,6 @@ class ImportBatch(Timestamped, Base):
     # The CSV's header, repeated at the top of the failed-rows report.
     header: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     rows_total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
-    rows_pending: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     imported: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     already_imported: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
@@ -301,8 +300,16 @@ class ImportBatchRow(Base):
     """One CSV data row of an import: its cells as sent, then what became of it."""
 
     __tablename__ = "import_rows"
-    # Deleting a product nulls its import rows; a row job looks up who made a product.
-    __table_args__ = (Index(None, "product_id"),)
+    __table_args__ = (
+        # Deleting a product nulls its import rows.
+        Index(None, "product_id"),
+        # "Is any row of this import still pending?", asked after every row settles.
+        Index(
+            "ix_import_rows_pending",
+            "batch_id",
+            postgresql_where=text("outcome = 'pending'"),
+        ),
+    )
 
     batch_id: Mapped[int] = mapped_column(
         ForeignKey("import_batches.id", ondelete="CASCADE"), primary_key=True

@@ -4,7 +4,12 @@ row before anything touches the database.
 Pure Python: no database, no NATS, no Telegram. The worker turns a plan into jobs.
 """
 
-from vitrina_common.imports.archive import ImageArchive, find_csv, open_archive
+from vitrina_common.imports.archive import (
+    ImageArchive,
+    find_csv,
+    open_archive,
+    refuse_unsafe_paths,
+)
 from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv, parse_header
 from vitrina_common.imports.encoding import DecodedText, decode_csv_bytes
 from vitrina_common.imports.model import (
@@ -35,5 +40,6 @@ __all__ = [
     "parse_csv",
     "parse_header",
     "plan_import",
+    "refuse_unsafe_paths",
     "row_key",
 ]

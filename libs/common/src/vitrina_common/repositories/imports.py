@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +16,22 @@ from vitrina_common.db.models import (
     ImportBatchRow,
     ImportRowOutcome,
     ImportStatus,
+    OutboxMessage,
     Product,
 )
 
 # Rows per INSERT statement: asyncpg caps one statement at 32 767 parameters.
 _INSERT_CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class LockedRow:
+    """An import row being settled, with what settling it needs of its import."""
+
+    outcome: ImportRowOutcome
+    import_key: str | None
+    planned: dict[str, Any] | None
+    preview_chat_id: int | None
 
 
 class ImportBatchRepository:
@@ -41,26 +53,6 @@ class ImportBatchRepository:
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def count_row(
-        self, batch_id: int, outcome: ImportRowOutcome
-    ) -> tuple[int, int, int | None]:
-        """One pending row settled as ``outcome``: (rows still pending, failed so far,
-        preview chat). Takes the batch's row lock, so concurrent settlements queue here."""
-        column = {
-            ImportRowOutcome.IMPORTED: ImportBatch.imported,
-            ImportRowOutcome.ALREADY_IMPORTED: ImportBatch.already_imported,
-            ImportRowOutcome.FAILED: ImportBatch.failed,
-        }[outcome]
-        result = await self._session.execute(
-            update(ImportBatch)
-            .where(ImportBatch.id == batch_id)
-            .values({column: column + 1, ImportBatch.rows_pending: ImportBatch.rows_pending - 1})
-            .returning(ImportBatch.rows_pending, ImportBatch.failed, ImportBatch.preview_chat_id)
-            .execution_options(synchronize_session=False)
-        )
-        pending, failed, preview_chat_id = result.one()
-        return int(pending), int(failed), preview_chat_id
-
     async def finish(self, batch_id: int, status: ImportStatus, reason: str | None = None) -> None:
         """The import is over: done, or refused with ``reason``."""
         await self._session.execute(
@@ -69,6 +61,23 @@ class ImportBatchRepository:
             .values(status=status, refusal_reason=reason, finished_at=func.now())
             .execution_options(synchronize_session=False)
         )
+
+    async def finish_running(self, batch_id: int, counts: dict[ImportRowOutcome, int]) -> bool:
+        """Running → done with the final totals; False when it was not running (another
+        row's job finished it first)."""
+        result = await self._session.execute(
+            update(ImportBatch)
+            .where(ImportBatch.id == batch_id, ImportBatch.status == ImportStatus.RUNNING)
+            .values(
+                status=ImportStatus.DONE,
+                finished_at=func.now(),
+                imported=counts.get(ImportRowOutcome.IMPORTED, 0),
+                already_imported=counts.get(ImportRowOutcome.ALREADY_IMPORTED, 0),
+                failed=counts.get(ImportRowOutcome.FAILED, 0),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def unshown(self, limit: int) -> list[ImportBatch]:
         """Imports whose final summary the admin has not been shown, oldest first."""
@@ -113,28 +122,68 @@ class ImportRowRepository:
             statement = insert(ImportBatchRow).values(chunk).on_conflict_do_nothing()
             await self._session.execute(statement)
 
-    async def get_locked(self, batch_id: int, row_number: int) -> ImportBatchRow | None:
-        """The row, locked until the end of the transaction (a second job waits here)."""
+    async def lock(self, batch_id: int, row_number: int) -> LockedRow | None:
+        """The row and its import's preview chat, the row locked until the end of the
+        transaction (a second job for it waits here, then finds it settled)."""
         result = await self._session.execute(
-            select(ImportBatchRow)
+            select(
+                ImportBatchRow.outcome,
+                ImportBatchRow.import_key,
+                ImportBatchRow.planned,
+                ImportBatch.preview_chat_id,
+            )
+            .join(ImportBatch, ImportBatch.id == ImportBatchRow.batch_id)
             .where(ImportBatchRow.batch_id == batch_id, ImportBatchRow.row_number == row_number)
-            .with_for_update()
+            .with_for_update(of=ImportBatchRow)
         )
-        return result.scalar_one_or_none()
+        found = result.one_or_none()
+        return None if found is None else LockedRow(*found)
 
     async def settle(
         self,
-        row: ImportBatchRow,
+        batch_id: int,
+        row_number: int,
         outcome: ImportRowOutcome,
         *,
         reason: str | None = None,
         product_id: int | None = None,
+        outbox: dict[str, Any] | None = None,
     ) -> None:
-        """Record what became of ``row`` (loaded in this session)."""
-        row.outcome = outcome
-        row.reason = reason
-        row.product_id = product_id
-        await self._session.flush()
+        """Record the row's outcome, and add ``outbox`` (an outbox row's kind, dedup_key and
+        payload) in the same statement."""
+        statement = (
+            update(ImportBatchRow)
+            .where(ImportBatchRow.batch_id == batch_id, ImportBatchRow.row_number == row_number)
+            .values(outcome=outcome, reason=reason, product_id=product_id)
+        )
+        if outbox is not None:
+            queued = insert(OutboxMessage).values(**outbox).on_conflict_do_nothing()
+            statement = statement.add_cte(queued.returning(OutboxMessage.id).cte("queued"))
+        await self._session.execute(statement)
+
+    async def has_pending(self, batch_id: int) -> bool:
+        """True while any row of the import waits for its job."""
+        result = await self._session.execute(
+            select(
+                exists().where(
+                    ImportBatchRow.batch_id == batch_id,
+                    ImportBatchRow.outcome == ImportRowOutcome.PENDING,
+                )
+            )
+        )
+        return bool(result.scalar_one())
+
+    async def counts(self, batch_ids: Sequence[int]) -> dict[int, dict[ImportRowOutcome, int]]:
+        """Rows per outcome of each import: the exact count, one row, one outcome."""
+        result = await self._session.execute(
+            select(ImportBatchRow.batch_id, ImportBatchRow.outcome, func.count())
+            .where(ImportBatchRow.batch_id.in_(batch_ids))
+            .group_by(ImportBatchRow.batch_id, ImportBatchRow.outcome)
+        )
+        counts: dict[int, dict[ImportRowOutcome, int]] = {}
+        for batch_id, outcome, count in result:
+            counts.setdefault(batch_id, {})[outcome] = count
+        return counts
 
     async def failed(self, batch_id: int) -> list[tuple[int, str, list[str]]]:
         """(row number, reason, cells as sent) of the failed rows, in row order."""
@@ -153,18 +202,15 @@ class ImportRowRepository:
         result = await self._session.execute(select(Category.id, Category.title))
         return {category_id: title for category_id, title in result}  # noqa: C416  (Row → typed pair)
 
-    async def category_exists(self, category_id: int) -> bool:
-        """True if the category is there; locks it against deletion until the commit."""
-        result = await self._session.execute(
-            select(Category.id).where(Category.id == category_id).with_for_update(key_share=True)
-        )
-        return result.scalar_one_or_none() is not None
-
     async def insert_product(self, values: dict[str, Any]) -> int | None:
-        """Insert an imported product; None when one with its ``import_key`` exists."""
+        """Insert an imported product; None when one with its ``import_key`` exists or its
+        category is gone (deleted since the import was planned)."""
+        columns = Product.__table__.c
+        row = select(*(literal(value, columns[name].type) for name, value in values.items()))
+        category_exists = exists().where(Category.id == values["category_id"])
         result = await self._session.execute(
             insert(Product)
-            .values(**values)
+            .from_select(list(values), row.where(category_exists))
             .on_conflict_do_nothing(index_elements=["import_key"])
             .returning(Product.id)
         )

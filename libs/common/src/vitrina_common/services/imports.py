@@ -1,8 +1,8 @@
 """Use cases of bulk imports on the bot's side: start one, and follow its progress.
 
 The worker's side (planning the rows, creating a row's product, the failed-rows report) is
-in ``imports_jobs``. An import is a row in ``import_batches``; its counters change only
-with the row outcomes they count, in one transaction, so they are exact.
+in ``imports_jobs``. An import is a row in ``import_batches`` and one row per CSV row in
+``import_rows``, whose outcomes are the exact count while it runs.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
-from vitrina_common.db.models import ImportBatch, ImportStatus
+from vitrina_common.db.models import ImportBatch, ImportRowOutcome, ImportStatus
 from vitrina_common.imports import ImportLimits
 from vitrina_common.messaging.contracts import ImportPlanJob
 from vitrina_common.outbox import enqueue_publish
-from vitrina_common.repositories.imports import ImportBatchRepository
+from vitrina_common.repositories.imports import ImportBatchRepository, ImportRowRepository
 from vitrina_common.repositories.outbox import OutboxRepository
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -110,17 +110,25 @@ class ImportView:
         return self.status in {ImportStatus.DONE, ImportStatus.REFUSED}
 
 
-def _view(batch: ImportBatch) -> ImportView:
+def _view(batch: ImportBatch, counts: dict[ImportRowOutcome, int] | None) -> ImportView:
+    """The import as its rows count it while it runs, as its totals say once it is over."""
+    totals = {
+        ImportRowOutcome.IMPORTED: batch.imported,
+        ImportRowOutcome.ALREADY_IMPORTED: batch.already_imported,
+        ImportRowOutcome.FAILED: batch.failed,
+    }
+    if batch.status is ImportStatus.RUNNING and counts is not None:
+        totals = {outcome: counts.get(outcome, 0) for outcome in totals}
     return ImportView(
         batch_id=batch.id,
         chat_id=batch.chat_id,
         message_id=batch.progress_message_id,
         status=batch.status,
         rows_total=batch.rows_total,
-        rows_done=batch.rows_total - batch.rows_pending,
-        imported=batch.imported,
-        already_imported=batch.already_imported,
-        failed=batch.failed,
+        rows_done=sum(totals.values()),
+        imported=totals[ImportRowOutcome.IMPORTED],
+        already_imported=totals[ImportRowOutcome.ALREADY_IMPORTED],
+        failed=totals[ImportRowOutcome.FAILED],
         refusal_reason=batch.refusal_reason,
         progress_shown=batch.progress_shown,
         created_at=batch.created_at,
@@ -137,13 +145,18 @@ class ImportProgress:
         """Imports whose final summary has not been shown yet, oldest first."""
         async with self._session_factory() as session:
             batches = await ImportBatchRepository(session).unshown(_UNSHOWN_PER_PASS)
-            return [_view(batch) for batch in batches]
+            running = [batch.id for batch in batches if batch.status is ImportStatus.RUNNING]
+            counts = await ImportRowRepository(session).counts(running) if running else {}
+            return [_view(batch, counts.get(batch.id, {})) for batch in batches]
 
     async def view(self, batch_id: int) -> ImportView | None:
         """One import as it is now."""
         async with self._session_factory() as session:
             batch = await ImportBatchRepository(session).get(batch_id)
-            return _view(batch) if batch is not None else None
+            if batch is None:
+                return None
+            counts = await ImportRowRepository(session).counts([batch_id])
+            return _view(batch, counts.get(batch_id, {}))
 
     async def claim_progress(self, batch_id: int, rows_done: int) -> bool:
         """True when this caller should show ``rows_done``: nobody showed as many yet.

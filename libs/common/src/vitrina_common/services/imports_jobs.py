@@ -2,28 +2,36 @@
 give a row up, gather the failed rows.
 
 Exactly once, with any number of workers and redeliveries: a row is settled under its own
-row lock and only from ``pending``; the batch's counters move in the same transaction; the
-transaction that settles the last pending row finishes the batch (the batch row lock
-orders them, so exactly one sees zero).
+row lock and only from ``pending``, so its outcome row is the count (no counter another
+job could double). After its commit every row job asks whether any row is still pending;
+the last commit is followed by at least one such question answered "none" (each is asked
+after its own commit), and the update from running to done succeeds for one of them
+only. A job that died between its commit and that question is redelivered, finds its row
+settled, and asks again. No row job waits on another's lock but for the same row.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from sqlalchemy import null
+from sqlalchemy import func, null
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import (
     ImportBatch,
-    ImportBatchRow,
     ImportRowOutcome,
     ImportStatus,
     ProductStatus,
 )
 from vitrina_common.imports import RowError
 from vitrina_common.messaging.contracts import ImportReportJob, ImportRowJob, RenderPreviewJob
-from vitrina_common.outbox import enqueue_publish, enqueue_publishes
+from vitrina_common.outbox import (
+    NATS_PUBLISH,
+    enqueue_publish,
+    enqueue_publishes,
+    publish_intent,
+)
 from vitrina_common.repositories.imports import ImportBatchRepository, ImportRowRepository
 from vitrina_common.repositories.outbox import OutboxRepository
 
@@ -109,20 +117,21 @@ class ImportPlanning:
             await ImportRowRepository(session).add_many(_row_values(batch_id, plan))
             await batches.set_fields(
                 batch_id,
-                status=ImportStatus.RUNNING,
+                status=ImportStatus.RUNNING if plan.products else ImportStatus.DONE,
                 header=plan.header,
                 encoding=plan.encoding,
                 rows_total=len(plan.products) + len(plan.errors),
-                rows_pending=len(plan.products),
                 failed=len(plan.errors),
+                finished_at=None if plan.products else func.now(),
             )
             jobs = [
                 ImportRowJob(batch_id=batch_id, row_number=p.row_number, row_key=p.import_key)
                 for p in plan.products
             ]
-            await enqueue_publishes(OutboxRepository(session), jobs)
-            if not plan.products:
-                await _finish(session, batch_id, failed=len(plan.errors))
+            outbox = OutboxRepository(session)
+            await enqueue_publishes(outbox, jobs)
+            if not plan.products and plan.errors:
+                await enqueue_publish(outbox, ImportReportJob(batch_id=batch_id))
             return True
 
 
@@ -166,33 +175,79 @@ class ImportRows:
 
     async def create_product(self, batch_id: int, row_number: int) -> RowSettlement | None:
         """The row's product with its render job, or "already imported"; None when the row
-        was settled before (a redelivered or duplicated job)."""
+        was settled before (a redelivered or duplicated job). Then finish the import if
+        no row is left."""
+        settled = await self._create(batch_id, row_number)
+        finished = await self.finish_if_complete(batch_id)
+        return None if settled is None else RowSettlement(settled[0], finished, settled[1])
+
+    async def _create(
+        self, batch_id: int, row_number: int
+    ) -> tuple[ImportRowOutcome, int | None] | None:
         async with self._session_factory() as session, session.begin():
             rows = ImportRowRepository(session)
-            row = await rows.get_locked(batch_id, row_number)
+            row = await rows.lock(batch_id, row_number)
             if row is None or row.outcome is not ImportRowOutcome.PENDING or row.planned is None:
                 return None
             planned = PlannedProduct(row_number, row.import_key or "", **row.planned)
-            if not await rows.category_exists(planned.category_id):
-                reason = f"the category '{planned.category}' was deleted during the import"
-                return await _settle(session, row, ImportRowOutcome.FAILED, reason=reason)
             product_id = await rows.insert_product(_product_values(planned))
-            if product_id is None:
-                existing = await rows.product_id_by_import_key(planned.import_key)
-                return await _settle(
-                    session, row, ImportRowOutcome.ALREADY_IMPORTED, product_id=existing
-                )
-            return await _settle(
-                session, row, ImportRowOutcome.IMPORTED, product_id=product_id, planned=planned
+            outbox, reason = None, None
+            if product_id is not None:
+                outcome = ImportRowOutcome.IMPORTED
+                outbox = _render_job(product_id, planned, row.preview_chat_id)
+            else:
+                # Not inserted: a product with this key exists, or the category is gone.
+                product_id = await rows.product_id_by_import_key(planned.import_key)
+                outcome = ImportRowOutcome.ALREADY_IMPORTED
+                if product_id is None:
+                    outcome = ImportRowOutcome.FAILED
+                    reason = f"the category '{planned.category}' was deleted during the import"
+            await rows.settle(
+                batch_id, row_number, outcome, reason=reason, product_id=product_id, outbox=outbox
             )
+            return outcome, product_id
 
     async def give_up(self, batch_id: int, row_number: int, reason: str) -> RowSettlement | None:
-        """The row's job cannot succeed: fail the row (if still pending) and count it."""
+        """The row's job cannot succeed: fail the row (if still pending), then finish the
+        import if no row is left."""
         async with self._session_factory() as session, session.begin():
-            row = await ImportRowRepository(session).get_locked(batch_id, row_number)
-            if row is None or row.outcome is not ImportRowOutcome.PENDING:
-                return None
-            return await _settle(session, row, ImportRowOutcome.FAILED, reason=reason[:2000])
+            rows = ImportRowRepository(session)
+            row = await rows.lock(batch_id, row_number)
+            failed = row is not None and row.outcome is ImportRowOutcome.PENDING
+            if failed:
+                await rows.settle(
+                    batch_id, row_number, ImportRowOutcome.FAILED, reason=reason[:2000]
+                )
+        finished = await self.finish_if_complete(batch_id)
+        return RowSettlement(ImportRowOutcome.FAILED, finished) if failed else None
+
+    async def finish_if_complete(self, batch_id: int) -> bool:
+        """Running → done with the final totals once no row is pending (True for the one
+        caller that did it), and the failed-rows report queued if any row failed."""
+        async with self._session_factory() as session, session.begin():
+            rows = ImportRowRepository(session)
+            if await rows.has_pending(batch_id):
+                return False
+            counts = (await rows.counts([batch_id])).get(batch_id, {})
+            if not await ImportBatchRepository(session).finish_running(batch_id, counts):
+                return False
+            if counts.get(ImportRowOutcome.FAILED):
+                report = ImportReportJob(batch_id=batch_id)
+                await enqueue_publish(OutboxRepository(session), report)
+            return True
+
+
+def _render_job(
+    product_id: int, planned: PlannedProduct, preview_chat_id: int | None
+) -> dict[str, Any]:
+    """The outbox row publishing the new product's render job."""
+    job = RenderPreviewJob(
+        product_id=product_id,
+        original_sha256=planned.original_sha256,
+        notify_chat_id=preview_chat_id,
+    )
+    dedup_key, payload = publish_intent(job)
+    return {"kind": NATS_PUBLISH, "dedup_key": dedup_key, "payload": payload}
 
 
 def _product_values(planned: PlannedProduct) -> dict[str, object]:
@@ -208,37 +263,6 @@ def _product_values(planned: PlannedProduct) -> dict[str, object]:
         "original_mime": planned.original_mime,
         "import_key": planned.import_key,
     }
-
-
-async def _settle(
-    session: AsyncSession,
-    row: ImportBatchRow,
-    outcome: ImportRowOutcome,
-    *,
-    reason: str | None = None,
-    product_id: int | None = None,
-    planned: PlannedProduct | None = None,
-) -> RowSettlement:
-    await ImportRowRepository(session).settle(row, outcome, reason=reason, product_id=product_id)
-    pending, failed, preview_chat_id = await ImportBatchRepository(session).count_row(
-        row.batch_id, outcome
-    )
-    if planned is not None and product_id is not None:
-        job = RenderPreviewJob(
-            product_id=product_id,
-            original_sha256=planned.original_sha256,
-            notify_chat_id=preview_chat_id,
-        )
-        await enqueue_publish(OutboxRepository(session), job)
-    if pending == 0:
-        await _finish(session, row.batch_id, failed=failed)
-    return RowSettlement(outcome, finished=pending == 0, product_id=product_id)
-
-
-async def _finish(session: AsyncSession, batch_id: int, *, failed: int) -> None:
-    await ImportBatchRepository(session).finish(batch_id, ImportStatus.DONE)
-    if failed:
-        await enqueue_publish(OutboxRepository(session), ImportReportJob(batch_id=batch_id))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from vitrina_common.imports import (
     find_csv,
     open_archive,
     parse_header,
+    refuse_unsafe_paths,
 )
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
@@ -153,6 +154,7 @@ class ImportIntake:
                 parse_header(data, self.limits.parsing)
                 return False
             with open_archive(data, self.limits.parsing) as archive:
+                refuse_unsafe_paths(archive)
                 return _carries_csv(archive)
         except ImportFileError as error:
             raise ImportFileRefusedError("unreadable", reason=error.reason) from error

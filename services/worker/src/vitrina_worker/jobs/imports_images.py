@@ -27,6 +27,7 @@ from vitrina_common.imports import (
     RowError,
     open_archive,
     plan_import,
+    refuse_unsafe_paths,
     row_key,
 )
 from vitrina_common.services.imports_jobs import PlannedProduct, RowPlan
@@ -67,9 +68,10 @@ async def build_plan(
     store: ImageStore,
 ) -> RowPlan:
     """Plan every row; raises ``ImportFileError`` when a whole file is refused."""
-    plan = await asyncio.to_thread(plan_import, csv_bytes, zip_bytes, limits)
-    rows, errors = with_categories(plan.rows, categories)
     with await asyncio.to_thread(open_archive, zip_bytes, limits) as archive:
+        refuse_unsafe_paths(archive)
+        plan = await asyncio.to_thread(plan_import, csv_bytes, zip_bytes, limits)
+        rows, errors = with_categories(plan.rows, categories)
         images = await store_images(archive, {row.entry_name for row, _, _ in rows}, store)
     products, row_errors = _products(rows, images)
     return RowPlan(
