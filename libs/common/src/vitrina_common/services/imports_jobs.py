@@ -224,10 +224,13 @@ class ImportRows:
     async def finish_if_complete(self, batch_id: int) -> bool:
         """Running → done with the final totals once no row is pending (True for the one
         caller that did it), and the failed-rows report queued if any row failed."""
+        async with self._session_factory() as session:
+            # Asked after every row: one statement, without a transaction around it.
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            if await ImportRowRepository(session).has_pending(batch_id):
+                return False
         async with self._session_factory() as session, session.begin():
             rows = ImportRowRepository(session)
-            if await rows.has_pending(batch_id):
-                return False
             counts = (await rows.counts([batch_id])).get(batch_id, {})
             if not await ImportBatchRepository(session).finish_running(batch_id, counts):
                 return False

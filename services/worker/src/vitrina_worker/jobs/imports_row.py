@@ -42,10 +42,12 @@ class ImportRowHandler:
             settlement = await self._rows.create_product(job.batch_id, job.row_number)
             if settlement is None:
                 return "duplicate"
-            # The render job (and the report, after the last row) wait in the outbox.
-            self._wake_relay()
+            # The render job waits in the outbox for the relay's next pass (a fraction of a
+            # second: waking it for every row would make a pass per row); the report, after
+            # the last row, goes at once.
             if settlement.finished:
                 log.info("import finished", batch_id=job.batch_id)
+                self._wake_relay()
             return settlement.outcome.value
 
         async def give_up(reason: str) -> None:

@@ -36,6 +36,8 @@ from vitrina_worker.jobs.imports_settle import ImportJobLimits
 
 _CONSUMERS = (IMPORT_PLAN_CONSUMER, IMPORT_ROW_CONSUMER, IMPORT_REPORT_CONSUMER)
 Handler = Callable[[NatsMessage], Awaitable[None]]
+# Row jobs leave their render jobs to the next pass: one pass publishes many.
+RELAY_POLL_S = 0.5
 
 
 def _subscribe(broker: NatsBroker, spec: ConsumerSpec, loops: int, handler: Handler) -> None:
@@ -71,7 +73,13 @@ class ImportJobs:
             await ensure_pull_consumer(
                 js, spec, ack_wait_s=worker.ack_wait_s, max_deliver=worker.max_deliver
             )
-        relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)}, batch_size=200)
+        relay = OutboxRelay(
+            sessions,
+            {NATS_PUBLISH: nats_publish_handler(js)},
+            batch_size=500,
+            poll_interval_s=RELAY_POLL_S,
+            concurrency=32,
+        )
         limits = ImportJobLimits(max_deliver=worker.max_deliver, ack_wait_s=worker.ack_wait_s)
         planning, rows = ImportPlanning(sessions), ImportRows(sessions)
         plan = ImportPlanHandler(js, planning, import_limits(settings), limits, relay.wake)
