@@ -186,10 +186,8 @@ async def test_bad_rows_come_back_in_a_failed_rows_csv_and_good_rows_are_importe
     batch = await summed_up_batch(shop.sessions, before)
 
     assert (batch.imported, batch.failed, batch.rows_total) == (2, 4, 6)
-    assert [p.title for p in await products_titled(shop.sessions, ["Bridge", "Square"])] == [
-        "Bridge",
-        "Square",
-    ]
+    imported = await products_titled(shop.sessions, ["Bridge", "Square", "Tower", "Castle"])
+    assert sorted(p.title for p in imported) == ["Bridge", "Square"]  # row jobs run in any order
     report_name = f"import-{batch.id}-failed-rows.csv"
     await wait_until(lambda: _document_sent(shop, report_name), timeout_s=30)
     report = await _artifact(shop, report_name)

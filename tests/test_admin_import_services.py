@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +22,8 @@ from vitrina_common.db.models import (
     ProductStatus,
 )
 from vitrina_common.imports import RowError
+from vitrina_common.outbox import OutboxRelay
+from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.services.imports import (
     ImportProgress,
     ImportRequest,
@@ -301,3 +304,37 @@ async def test_progress_is_claimed_once_per_count_and_summaries_once(
     await progress.summary_shown(batch_id)
 
     assert await progress.unshown() == []
+
+
+async def test_a_relay_pass_delivers_rows_concurrently_and_reschedules_only_failures(
+    session_factory: SessionFactory,
+) -> None:
+    # The worker's relay publishes an import's thousands of row jobs several at a time.
+    async with session_factory() as session, session.begin():
+        outbox = OutboxRepository(session)
+        await outbox.add_many("test.kind", [(f"key-{n}", {"n": n}) for n in range(30)])
+    in_flight, most = 0, 0
+
+    async def deliver(payload: dict[str, Any]) -> None:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        if payload["n"] == 7:
+            raise RuntimeError("boom")
+
+    relay = OutboxRelay(session_factory, {"test.kind": deliver}, concurrency=8)
+
+    assert await relay.deliver_due() == 29
+    assert await relay.deliver_due() == 0  # the failed one waits for its backoff
+    assert most == 8
+    async with session_factory() as session:
+        pending = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.delivered_at.is_(None)))
+        ).scalar_one()
+    assert (pending.dedup_key, pending.attempts, pending.last_error) == (
+        "key-7",
+        1,
+        "RuntimeError: boom",
+    )
