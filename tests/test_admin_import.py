@@ -61,6 +61,9 @@ async def shop(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Shop]:
     limits = {
+        # One admin clicks and sends files faster than a person would: no throttling here.
+        "APP_CONF__BOT__THROTTLE_RATE": "1000",
+        "APP_CONF__BOT__THROTTLE_BURST": "1000",
         "APP_CONF__IMPORTS__MAX_ROWS": "100",
         "APP_CONF__IMPORTS__MAX_ZIP_ENTRIES": "200",
         "APP_CONF__IMPORTS__MAX_ZIP_TOTAL_BYTES": str(5 * MIB),
@@ -179,8 +182,8 @@ async def test_bad_rows_come_back_in_a_failed_rows_csv_and_good_rows_are_importe
     }
     await open_import_screen(shop.telegram, ADMIN)
 
+    # Back to back, ZIP first, as two files picked together arrive.
     send_file(shop.telegram, ADMIN, zip_file(images), "images.zip", ZIP_MIME)
-    await screen(shop.telegram, ADMIN, "Now send the CSV")
     data = csv_file(rows, header=header, delimiter=",", encoding="utf-8")
     send_file(shop.telegram, ADMIN, data, "products.csv", CSV_MIME)
     batch = await summed_up_batch(shop.sessions, before)
@@ -252,6 +255,33 @@ async def _reply_containing(shop: Shop, text: str, timeout_s: float = 15) -> str
                 if int(call.params["chat_id"]) == ADMIN and text in str(call.params["text"]):
                     return str(call.params["text"])
             await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "mime", "reason"),
+    [
+        (
+            csv_file([("Закат", "", 5, "Ночь")], header=("Название", "Описание", "Цена", "Раздел")),
+            "no-file-column.csv",
+            CSV_MIME,
+            "unknown column set: needs title, price, category, file (description optional);"
+            " missing file",
+        ),
+        (b"PK\x03\x04 broken", "broken.zip", ZIP_MIME, "this is not a ZIP archive"),
+        (bytes(100), "nul.csv", CSV_MIME, "the file contains NUL bytes: it is binary, not a CSV"),
+    ],
+    ids=["missing-column", "broken-zip", "binary-csv"],
+)
+async def test_an_unreadable_csv_or_zip_is_refused_at_once_with_the_reason(
+    shop: Shop, data: bytes, name: str, mime: str, reason: str
+) -> None:
+    imports = await batch_count(shop.sessions)
+    await open_import_screen(shop.telegram, ADMIN)
+
+    send_file(shop.telegram, ADMIN, data, name, mime)
+
+    assert reason in await _reply_containing(shop, "Not taken")
+    assert await batch_count(shop.sessions) == imports
 
 
 async def test_a_csv_the_worker_refuses_ends_the_import_with_the_reason_and_nothing_imported(
