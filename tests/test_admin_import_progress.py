@@ -23,7 +23,8 @@ from vitrina_common.services.imports import (
     StartImport,
     StoredImportFiles,
 )
-from vitrina_common.services.imports_jobs import ImportPlanning, ImportRows, PlannedProduct, RowPlan
+from vitrina_common.services.imports_planning import ImportPlanning, PlannedProduct, RowPlan
+from vitrina_common.services.imports_rows import ImportRows
 from vitrina_common.services.profile import Profiles
 
 SessionFactory = async_sessionmaker[AsyncSession]

@@ -30,13 +30,8 @@ from vitrina_common.services.imports import (
     StartImport,
     StoredImportFiles,
 )
-from vitrina_common.services.imports_jobs import (
-    ImportPlanning,
-    ImportReports,
-    ImportRows,
-    PlannedProduct,
-    RowPlan,
-)
+from vitrina_common.services.imports_planning import ImportPlanning, PlannedProduct, RowPlan
+from vitrina_common.services.imports_rows import ImportReports, ImportRows
 
 pytestmark = pytest.mark.postgres
 

@@ -1,7 +1,7 @@
 """Use cases of bulk imports on the bot's side: start one, and follow its progress.
 
-The worker's side (planning the rows, creating a row's product, the failed-rows report) is
-in ``imports_jobs``. An import is a row in ``import_batches`` and one row per CSV row in
+The worker's side is in ``imports_planning`` (the plan job) and ``imports_rows`` (the row
+and report jobs). An import is a row in ``import_batches`` and one row per CSV row in
 ``import_rows``, whose outcomes are the exact count while it runs.
 """
 

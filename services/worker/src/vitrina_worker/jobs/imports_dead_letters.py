@@ -15,7 +15,8 @@ from pydantic import ValidationError
 
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportPlanJob, ImportRowJob
-from vitrina_common.services.imports_jobs import ImportPlanning, ImportRows
+from vitrina_common.services.imports_planning import ImportPlanning
+from vitrina_common.services.imports_rows import ImportRows
 
 log = get_logger(__name__)
 

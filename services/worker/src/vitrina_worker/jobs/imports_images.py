@@ -30,7 +30,7 @@ from vitrina_common.imports import (
     refuse_unsafe_paths,
     row_key,
 )
-from vitrina_common.services.imports_jobs import PlannedProduct, RowPlan
+from vitrina_common.services.imports_planning import PlannedProduct, RowPlan
 from vitrina_common.storage.objects import ImageStore
 from vitrina_worker.rendering.sniff import describe_unsupported
 

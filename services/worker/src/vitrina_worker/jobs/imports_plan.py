@@ -19,7 +19,7 @@ from vitrina_common.db.models import ImportBatch
 from vitrina_common.imports import ImportFileError, ImportLimits
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportPlanJob
-from vitrina_common.services.imports_jobs import ImportPlanning
+from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
 from vitrina_worker.jobs.delivery import PermanentJobError, heartbeat

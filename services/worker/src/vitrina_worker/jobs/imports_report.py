@@ -11,7 +11,7 @@ from vitrina_common.imports import failed_rows_csv
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ArtifactReady, ImportReportJob
 from vitrina_common.messaging.publishing import publish
-from vitrina_common.services.imports_jobs import ImportReports
+from vitrina_common.services.imports_rows import ImportReports
 from vitrina_common.storage.objects import ImageStore
 from vitrina_worker.jobs.imports_settle import ImportJobLimits, settle_import_job
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportRowJob
-from vitrina_common.services.imports_jobs import ImportRows
+from vitrina_common.services.imports_rows import ImportRows
 from vitrina_worker.jobs.imports_settle import ImportJobLimits, settle_import_job
 
 log = get_logger(__name__)

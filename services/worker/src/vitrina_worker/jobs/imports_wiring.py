@@ -26,7 +26,8 @@ from vitrina_common.messaging.topology import (
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.imports import import_limits
-from vitrina_common.services.imports_jobs import ImportPlanning, ImportReports, ImportRows
+from vitrina_common.services.imports_planning import ImportPlanning
+from vitrina_common.services.imports_rows import ImportReports, ImportRows
 from vitrina_worker.jobs.dead_letters import max_deliveries_subject
 from vitrina_worker.jobs.imports_dead_letters import DeadImportJobs
 from vitrina_worker.jobs.imports_plan import ImportPlanHandler
