@@ -17,6 +17,7 @@ from vitrina_common.imports import (
     ImportLimits,
     find_csv,
     open_archive,
+    refuse_unsafe_paths,
 )
 
 MIB = 1024 * 1024
@@ -197,3 +198,17 @@ def test_find_csv_returns_the_only_csv() -> None:
 def test_find_csv_refuses_none_or_several(entries: dict[str, bytes], reason: str) -> None:
     with pytest.raises(ImportFileError, match=reason):
         find_csv(opened(entries))
+
+
+@pytest.mark.parametrize("name", ["../evil.jpg", "/etc/evil.jpg", "photos/../../evil.jpg"])
+def test_a_zip_with_an_unsafe_path_is_refused_as_a_whole(name: str) -> None:
+    archive = opened({name: JPEG, "fine.jpg": JPEG})
+
+    with pytest.raises(ImportFileError, match="unsafe paths") as refused:
+        refuse_unsafe_paths(archive)
+
+    assert f"'{name}'" in refused.value.reason
+
+
+def test_a_zip_with_only_safe_paths_and_junk_passes() -> None:
+    refuse_unsafe_paths(opened({"a/b.jpg": JPEG, "__MACOSX/._b.jpg": b"x"}))

@@ -7,7 +7,14 @@ import time
 
 import pytest
 
-from vitrina_common.imports import ImportFileError, ImportLimits, ImportRow, parse_csv, row_key
+from vitrina_common.imports import (
+    ImportFileError,
+    ImportLimits,
+    ImportRow,
+    parse_csv,
+    parse_header,
+    row_key,
+)
 from vitrina_common.imports.csv_rows import ParsedCsv
 
 HEADER = "title;description;price;category;file"
@@ -146,13 +153,25 @@ def test_duplicate_rows_fail_with_the_row_they_repeat() -> None:
         "Sunset;;150;Sea;sunset.jpg",
         "Moon;;10;Sky;moon.jpg",
         "Sunset;;150;Sea;sunset.jpg",
-        "Another title;;5;Other;SUNSET.JPG",
+        "  SUNSET ;other text;5;sea;SUNSET.JPG",
     )
 
     assert reasons(parsed) == {
-        4: "duplicate of row 2 (the same file 'sunset.jpg')",
-        5: "duplicate of row 2 (the same file 'SUNSET.JPG')",
+        4: "duplicate of row 2 (the same title, category and file 'sunset.jpg')",
+        5: "duplicate of row 2 (the same title, category and file 'SUNSET.JPG')",
     }
+
+
+def test_one_image_may_be_several_products_under_other_titles_or_categories() -> None:
+    parsed = parse(
+        HEADER,
+        "Sunset;;150;Sea;sunset.jpg",
+        "Sunset, large;;300;Sea;sunset.jpg",
+        "Sunset;;150;Wallpapers;sunset.jpg",
+    )
+
+    assert reasons(parsed) == {}
+    assert [row.row_number for row in parsed.rows] == [2, 3, 4]
 
 
 def test_a_row_repeating_a_failed_row_is_not_called_a_duplicate() -> None:
@@ -232,3 +251,18 @@ def test_row_key_does_not_confuse_title_and_category_boundaries() -> None:
     left = ImportRow(2, "a|b", "", 1, "c", "x.jpg")
     right = ImportRow(2, "a", "", 1, "b|c", "x.jpg")
     assert row_key(left, image) != row_key(right, image)
+
+
+def test_header_alone_is_checked_without_reading_rows() -> None:
+    data = (HEADER + "\n" + SUNSET.replace("150", "0") + "\n").encode("cp1251")
+
+    parsed = parse_header(data)
+
+    assert (parsed.encoding, parsed.delimiter, parsed.rows, parsed.errors) == (
+        "cp1251",
+        ";",
+        [],
+        [],
+    )
+    with pytest.raises(ImportFileError, match="missing price, file"):
+        parse_header("Название;Категория\nЗакат;Море\n".encode("cp1251"))

@@ -94,14 +94,23 @@ def test_a_path_traversal_entry_fails_the_row_that_names_it() -> None:
     ]
 
 
-def test_two_names_for_the_same_image_make_the_second_row_a_duplicate() -> None:
+def test_two_names_for_the_same_image_and_product_make_the_second_row_a_duplicate() -> None:
     plan = plan_import(
-        cp1251_csv("Закат;;150;Пейзажи;sunset.jpg", "Другой;;10;Другое;photos/SUNSET.jpg"),
+        cp1251_csv(
+            "Закат;;150;Пейзажи;sunset.jpg",
+            "Закат;;10;Пейзажи;photos/SUNSET.jpg",
+            "Другой;;10;Другое;photos/SUNSET.jpg",
+        ),
         make_zip({"photos/sunset.jpg": JPEG}),
     )
 
-    assert [row.row_number for row in plan.rows] == [2]
-    assert plan.errors == [RowError(3, "duplicate of row 2 (both use 'photos/sunset.jpg')")]
+    assert [row.row_number for row in plan.rows] == [2, 4]
+    assert plan.errors == [
+        RowError(
+            3,
+            "duplicate of row 2 (the same title and category, both use 'photos/sunset.jpg')",
+        )
+    ]
 
 
 def test_errors_from_the_csv_and_the_zip_come_in_row_order() -> None:

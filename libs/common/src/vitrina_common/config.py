@@ -169,6 +169,27 @@ class WorkerSettings(BaseModel):
     max_original_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
 
 
+class ImportSettings(BaseModel):
+    """Bulk imports (a CSV and a ZIP of images): what one import may ask of bot and worker.
+
+    Each image in the ZIP is held to ``worker.max_original_bytes`` like an upload.
+    """
+
+    # Checked by the bot from the size Telegram states, before downloading anything.
+    max_csv_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    # Bot and worker hold the ZIP in memory while reading it: size their memory for it.
+    max_zip_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    max_rows: int = Field(default=10_000, ge=1)
+    # One line of the CSV; a longer one fails its row before the csv module parses it.
+    max_line_chars: int = Field(default=64 * 1024, ge=256)
+    # ZIP bombs: files in the ZIP, and all of them uncompressed (stated by the directory,
+    # enforced again while reading).
+    max_zip_entries: int = Field(default=2_000, ge=1)
+    max_zip_total_bytes: int = Field(default=2 * 1024 * 1024 * 1024, ge=1024)
+    # Row jobs one worker process runs at once (short database transactions).
+    row_jobs_per_worker: int = Field(default=4, ge=1, le=64)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -250,6 +271,7 @@ class Settings(_AppSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     shop: ShopSettings = Field(default_factory=ShopSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
 
 
 class DatabaseSettings(_AppSettings):

@@ -10,6 +10,7 @@ from aiogram import Bot, Dispatcher
 from vitrina_bot.artifact_events import ArtifactEventsConsumer
 from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
+from vitrina_bot.imports.progress import ImportProgressWatcher
 from vitrina_bot.preview_events import PreviewEventsConsumer
 from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
@@ -24,6 +25,7 @@ from vitrina_common.outbox import OutboxRelay
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
+from vitrina_common.services.imports import ImportProgress
 from vitrina_common.services.inbox import UpdateInbox
 from vitrina_common.services.profile import Profiles
 
@@ -35,7 +37,8 @@ _FINAL = (TelegramRejectedTokenError,)
 def start_background(
     runtime: ServiceRuntime, bot: Bot, relay: OutboxRelay, feeder: UpdateFeeder, profiles: Profiles
 ) -> list[asyncio.Task[None]]:
-    """Outbox relay, preview and artifact events, inbox sweep: tasks cancelled on stop."""
+    """Outbox relay, preview and artifact events, inbox sweep, import progress: tasks
+    cancelled on stop."""
     consumer = PreviewEventsConsumer(
         runtime.nats.jetstream(),
         bot,
@@ -52,6 +55,10 @@ def start_background(
             name="artifact-events",
         ),
         asyncio.create_task(feeder.sweep_forever(), name="inbox-sweep"),
+        asyncio.create_task(
+            ImportProgressWatcher(bot, ImportProgress(runtime.session_factory), profiles).run(),
+            name="import-progress",
+        ),
     ]
 
 

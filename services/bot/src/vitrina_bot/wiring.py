@@ -14,6 +14,7 @@ from vitrina_bot.dialogs.admin import build_admin_router
 from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
+from vitrina_bot.imports.intake import ImportIntake, IntakeLimits
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
@@ -36,9 +37,11 @@ from vitrina_common.services.checkout import (
     RefundPurchase,
     StartCheckout,
 )
+from vitrina_common.services.imports import StartImport, import_limits
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.users import RegisterUser
+from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
 
 
@@ -68,6 +71,18 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
             max_bytes=settings.worker.max_original_bytes, cloud_api=not settings.bot.api_is_local
         ),
     )
+    import_intake = ImportIntake(
+        bot,
+        ImportFiles(js),
+        StartImport(sessions),
+        relay,
+        IntakeLimits(
+            parsing=import_limits(settings),
+            max_zip_bytes=settings.imports.max_zip_bytes,
+            cloud_api=not settings.bot.api_is_local,
+        ),
+        previews_to_admin=settings.bot.storage_chat_id is None,
+    )
     return {
         "shop_name": settings.shop.name,
         "support_contact": settings.shop.support_contact,
@@ -90,6 +105,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "product_lifecycle": ProductLifecycle(sessions),
         "admin_categories": AdminCategories(sessions),
         "admin_confirm_code": settings.bot.admin_confirm_code,
+        "import_intake": import_intake,
     }
 
 

@@ -16,6 +16,7 @@ from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import RecordPreviewOutcome
 from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
+from vitrina_worker.jobs.imports_wiring import ImportJobs
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.jobs.reports import subscribe_reports
 from vitrina_worker.rendering.pool import RenderPool
@@ -87,6 +88,7 @@ async def run_worker(settings: Settings) -> None:
     runtime = ServiceRuntime(settings, "worker", settings.worker.health_port)
     broker = build_broker(settings)
     pool = RenderPool(settings.worker.render_concurrency, settings.worker.render_pool)
+    imports = ImportJobs(runtime, settings)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
@@ -118,6 +120,7 @@ async def run_worker(settings: Settings) -> None:
                 js, RecordPreviewOutcome(runtime.session_factory), RENDER_PREVIEW_CONSUMER.stream
             ).handle,
         )
+        await imports.start(broker)
         pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return
@@ -126,5 +129,6 @@ async def run_worker(settings: Settings) -> None:
     finally:
         log.info("worker stopping: finishing in-flight jobs")
         await broker.stop()
+        await imports.stop()
         pool.close()
         await runtime.close()

@@ -13,3 +13,9 @@ preview_jobs = _meter.create_counter(
 render_seconds = _meter.create_histogram(
     "vitrina.preview.render.duration", unit="s", description="Time to render one preview"
 )
+
+# kind: plan | row | report; outcome: planned | refused | imported | already_imported |
+# failed | duplicate | reported | retried
+import_jobs = _meter.create_counter(
+    "vitrina.import.jobs", description="Bulk import jobs handled, by kind and outcome"
+)

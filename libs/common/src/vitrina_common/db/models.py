@@ -226,3 +226,104 @@ class TelegramUpdate(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     processed_at: Mapped[datetime | None]
+
+
+class ImportStatus(StrEnum):
+    # The files are stored; the plan job reads them (or waits for a worker).
+    PLANNING = "planning"
+    # Rows are planned and their jobs queued; the counters move as rows finish.
+    RUNNING = "running"
+    DONE = "done"
+    # A whole file was refused (not a ZIP, no title column…): nothing was imported.
+    REFUSED = "refused"
+
+
+class ImportRowOutcome(StrEnum):
+    PENDING = "pending"
+    IMPORTED = "imported"
+    ALREADY_IMPORTED = "already_imported"
+    FAILED = "failed"
+
+
+class ImportBatch(Timestamped, Base):
+    """One bulk import: the admin's files, its progress message, its outcome.
+
+    While it runs, its rows' outcomes (``import_rows``) are the count; the totals here are
+    written when it is planned (rows, failed) and when it finishes (all of them).
+    """
+
+    __tablename__ = "import_batches"
+    __table_args__ = (
+        CheckConstraint(
+            "imported + already_imported + failed <= rows_total AND imported >= 0"
+            " AND already_imported >= 0 AND failed >= 0",
+            name="counters_valid",
+        ),
+        # The bot's progress loop: imports whose final summary the admin has not seen yet.
+        Index(
+            "ix_import_batches_summary_unshown",
+            "id",
+            postgresql_where=text("summary_shown_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    admin_telegram_id: Mapped[int]
+    chat_id: Mapped[int]
+    # The one message edited in place with the progress bar, then the summary.
+    progress_message_id: Mapped[int | None]
+    # Where previews of the imported products are sent (None: only the storage chat).
+    preview_chat_id: Mapped[int | None]
+    # Objects in the ``imports`` bucket; no CSV key when the CSV is inside the ZIP.
+    csv_key: Mapped[str | None] = mapped_column(String(200))
+    zip_key: Mapped[str] = mapped_column(String(200))
+    csv_name: Mapped[str | None] = mapped_column(String(256))
+    zip_name: Mapped[str] = mapped_column(String(256))
+    status: Mapped[ImportStatus] = mapped_column(
+        _str_enum(ImportStatus, "import_status"), server_default=ImportStatus.PLANNING.value
+    )
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    # The CSV's header, repeated at the top of the failed-rows report.
+    header: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    rows_total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    imported: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    already_imported: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    # Rows done when the progress message was last edited (-1: not yet); edits only on change.
+    progress_shown: Mapped[int] = mapped_column(Integer, server_default=text("-1"))
+    summary_shown_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ImportBatchRow(Base):
+    """One CSV data row of an import: its cells as sent, then what became of it."""
+
+    __tablename__ = "import_rows"
+    __table_args__ = (
+        # Deleting a product nulls its import rows.
+        Index(None, "product_id"),
+        # "Is any row of this import still pending?", asked after every row settles.
+        Index(
+            "ix_import_rows_pending",
+            "batch_id",
+            postgresql_where=text("outcome = 'pending'"),
+        ),
+    )
+
+    batch_id: Mapped[int] = mapped_column(
+        ForeignKey("import_batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    # As Excel numbers it: the header is row 1.
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    outcome: Mapped[ImportRowOutcome] = mapped_column(
+        _str_enum(ImportRowOutcome, "import_row_outcome"),
+        server_default=ImportRowOutcome.PENDING.value,
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    cells: Mapped[list[str]] = mapped_column(JSONB)
+    # The product's stable identity (``vitrina_common.imports.row_key``) and what the row
+    # job needs to create it; NULL for rows refused while planning.
+    import_key: Mapped[str | None] = mapped_column(String(64))
+    planned: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))

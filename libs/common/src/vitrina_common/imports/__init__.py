@@ -4,8 +4,13 @@ row before anything touches the database.
 Pure Python: no database, no NATS, no Telegram. The worker turns a plan into jobs.
 """
 
-from vitrina_common.imports.archive import ImageArchive, find_csv, open_archive
-from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv
+from vitrina_common.imports.archive import (
+    ImageArchive,
+    find_csv,
+    open_archive,
+    refuse_unsafe_paths,
+)
+from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv, parse_header
 from vitrina_common.imports.encoding import DecodedText, decode_csv_bytes
 from vitrina_common.imports.model import (
     EntryError,
@@ -33,6 +38,8 @@ __all__ = [
     "find_csv",
     "open_archive",
     "parse_csv",
+    "parse_header",
     "plan_import",
+    "refuse_unsafe_paths",
     "row_key",
 ]

@@ -22,6 +22,7 @@ from vitrina_common.imports.zip_directory import count_entries
 
 _CHUNK = MIB
 _JUNK = "junk"  # folders, macOS resource forks, thumbnails caches: silently skipped
+UNSAFE_PATH = "unsafe path"
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 _SUPPORTED = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
@@ -175,6 +176,21 @@ def find_csv(archive: ImageArchive) -> str:
     return found[0]
 
 
+def refuse_unsafe_paths(archive: ImageArchive) -> None:
+    """Refuse the whole ZIP when any entry has an unsafe path (``../x``, ``/x``, ``C:x``).
+
+    ``open_archive`` only sets such entries aside. An import refuses the ZIP they came in:
+    no archiver an admin uses writes them, so someone made this one to attack.
+    """
+    unsafe = sorted(name for name, reason in archive.refused().items() if reason == UNSAFE_PATH)
+    if unsafe:
+        listed = ", ".join(f"'{name}'" for name in unsafe[:3])
+        raise ImportFileError(
+            f"the ZIP holds files with unsafe paths ({listed}) that point outside the ZIP;"
+            " zip the images themselves again"
+        )
+
+
 def _check_sizes(archive: ImageArchive, limits: ImportLimits) -> None:
     total = 0
     for name in archive.names():
@@ -238,7 +254,7 @@ def _entry_problem(name: str, info: zipfile.ZipInfo) -> str | None:
     )
     problems = (
         (junk, _JUNK),
-        (unsafe, "unsafe path"),
+        (unsafe, UNSAFE_PATH),
         (bool(info.flag_bits & _ENCRYPTED), "password-protected"),
         (info.compress_type not in _SUPPORTED, "compressed with a method the importer lacks"),
     )

@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 
 from vitrina_common.imports.encoding import decode_csv_bytes
 from vitrina_common.imports.fields import validate_row
-from vitrina_common.imports.model import MIB, ImportFileError, ImportLimits, ImportRow, RowError
+from vitrina_common.imports.model import (
+    MIB,
+    ImportFileError,
+    ImportLimits,
+    ImportRow,
+    RowError,
+    same_product,
+)
 from vitrina_common.imports.mojibake import text_problem
 
 REQUIRED_COLUMNS = ("title", "price", "category", "file")
@@ -56,6 +63,19 @@ def parse_csv(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
     ``max_line_chars``, a row in another encoding than the rest.
     """
     limits = limits or ImportLimits()
+    parsed, lines, columns = _open(data, limits)
+    _read_rows(parsed, lines, columns, limits)
+    return parsed
+
+
+def parse_header(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
+    """Only the encoding, delimiter and header of an import CSV, with no row read: what the
+    bot checks the moment a file arrives. Raises ``ImportFileError`` like ``parse_csv``."""
+    parsed, _, _ = _open(data, limits or ImportLimits())
+    return parsed
+
+
+def _open(data: bytes, limits: ImportLimits) -> tuple[ParsedCsv, _Lines, dict[str, int]]:
     if len(data) > limits.max_csv_bytes:
         raise ImportFileError(
             f"the CSV is {len(data) / MIB:.1f} MB; the limit is {limits.max_csv_bytes / MIB:g} MB"
@@ -64,9 +84,7 @@ def parse_csv(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
     lines = _Lines(decoded.text, limits.max_line_chars)
     parsed = ParsedCsv(encoding=decoded.encoding)
     parsed.delimiter, parsed.header = _read_header(lines)
-    columns = _map_columns(parsed.header)
-    _read_rows(parsed, lines, columns, limits)
-    return parsed
+    return parsed, lines, _map_columns(parsed.header)
 
 
 def _map_columns(header: list[str]) -> dict[str, int]:
@@ -151,7 +169,7 @@ def _read_header(lines: _Lines) -> tuple[str, list[str]]:
 def _read_rows(
     parsed: ParsedCsv, lines: _Lines, columns: dict[str, int], limits: ImportLimits
 ) -> None:
-    seen_files: dict[str, int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     data_rows = 0
     for row_number, cells, unreadable in _records(lines, parsed.delimiter):
         if unreadable is None and not any(cell.strip() for cell in cells):
@@ -164,7 +182,7 @@ def _read_rows(
         parsed.original_rows[row_number] = cells
         result = _check_row(row_number, cells, unreadable, parsed, columns, limits)
         if isinstance(result, ImportRow):
-            result = _unless_duplicate(result, seen_files)
+            result = _unless_duplicate(result, seen)
         if isinstance(result, ImportRow):
             parsed.rows.append(result)
         else:
@@ -218,10 +236,17 @@ def _row_problem(cells: list[str], parsed: ParsedCsv) -> str | None:
     return None if problem is None else f"the row {problem}: save the CSV as UTF-8"
 
 
-def _unless_duplicate(row: ImportRow, seen_files: dict[str, int]) -> ImportRow | RowError:
-    # The same image twice is the same product twice, whatever the titles say.
-    key = unicodedata.normalize("NFC", row.file_name).replace("\\", "/").casefold()
-    first = seen_files.setdefault(key, row.row_number)
+def _unless_duplicate(
+    row: ImportRow, seen: dict[tuple[str, str, str], int]
+) -> ImportRow | RowError:
+    # A product is its title and category with its image (see ``row_key``): the same three
+    # again is the same product twice. One picture may be sold as several products
+    # (another title, another category), so a shared file alone is no duplicate.
+    file_key = unicodedata.normalize("NFC", row.file_name).replace("\\", "/").casefold()
+    first = seen.setdefault((*same_product(row), file_key), row.row_number)
     if first == row.row_number:
         return row
-    return RowError(row.row_number, f"duplicate of row {first} (the same file '{row.file_name}')")
+    return RowError(
+        row.row_number,
+        f"duplicate of row {first} (the same title, category and file '{row.file_name}')",
+    )

@@ -79,6 +79,12 @@ def _normalized(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())
 
 
+def same_product(row: ImportRow) -> tuple[str, str]:
+    """What makes two rows with the same image the same product: title and category, as
+    ``row_key`` compares them (NFC, casefolded, whitespace collapsed)."""
+    return _normalized(row.title), _normalized(row.category)
+
+
 def row_key(row: ImportRow, image_sha256: str) -> str:
     """The stable identity of an imported product, as 64 hex digits.
 
@@ -89,6 +95,6 @@ def row_key(row: ImportRow, image_sha256: str) -> str:
     and re-sending must not create a second product. JSON rather than joining with ``|``
     keeps a title containing ``|`` from colliding with another title/category split.
     """
-    parts = [_normalized(row.title), _normalized(row.category), image_sha256.lower()]
+    parts = [*same_product(row), image_sha256.lower()]
     encoded = json.dumps(parts, ensure_ascii=False, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()

@@ -16,6 +16,7 @@ from vitrina_common.imports.model import (
     ImportLimits,
     ImportRow,
     RowError,
+    same_product,
 )
 
 
@@ -98,17 +99,22 @@ def _match_images(
 ) -> tuple[list[PlannedRow], list[RowError]]:
     planned: list[PlannedRow] = []
     errors: list[RowError] = []
-    used: dict[str, int] = {}
+    # Two spellings of one entry ("a.jpg", "photos/A.JPG") under the same title and
+    # category are one product twice; csv_rows only saw the spellings differ.
+    used: dict[tuple[str, str, str], int] = {}
     for row in parsed.rows:
         try:
             entry = archive.locate(row.file_name)
         except EntryError as error:
             errors.append(RowError(row.row_number, error.reason))
             continue
-        first = used.setdefault(entry, row.row_number)
+        first = used.setdefault((*same_product(row), entry), row.row_number)
         if first != row.row_number:
             errors.append(
-                RowError(row.row_number, f"duplicate of row {first} (both use '{entry}')")
+                RowError(
+                    row.row_number,
+                    f"duplicate of row {first} (the same title and category, both use '{entry}')",
+                )
             )
         else:
             planned.append(PlannedRow(**asdict(row), entry_name=entry))

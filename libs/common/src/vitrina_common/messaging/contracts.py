@@ -191,3 +191,44 @@ class ExportJob(Contract):
     def msg_id(self) -> str:
         """One file per request."""
         return f"export:{self.table}:{self.request_id}"
+
+
+class ImportPlanJob(Contract):
+    """Read a bulk import's CSV and ZIP (in the ``imports`` bucket), store its images, record
+    every row with its outcome or plan, and queue one ``ImportRowJob`` per valid row."""
+
+    subject: ClassVar[str] = "jobs.import.plan"
+    version: Literal[1] = 1
+    batch_id: int
+
+    def msg_id(self) -> str:
+        """One plan per import."""
+        return f"import-plan:{self.batch_id}"
+
+
+class ImportRowJob(Contract):
+    """Create the product of one planned import row, with its render job, exactly once."""
+
+    subject: ClassVar[str] = "jobs.import.row"
+    version: Literal[1] = 1
+    batch_id: int
+    row_number: int
+    # vitrina_common.imports.row_key: the product's identity (products.import_key).
+    row_key: str = Sha256
+
+    def msg_id(self) -> str:
+        """One job per product per import. The batch is part of it: the same files sent
+        again within the duplicate window must still run (and answer "already imported")."""
+        return f"import-row:{self.batch_id}:{self.row_key}"
+
+
+class ImportReportJob(Contract):
+    """An import finished with failed rows: make the failed-rows CSV and send it."""
+
+    subject: ClassVar[str] = "jobs.import.report"
+    version: Literal[1] = 1
+    batch_id: int
+
+    def msg_id(self) -> str:
+        """One report per import."""
+        return f"import-report:{self.batch_id}"

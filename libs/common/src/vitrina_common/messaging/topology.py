@@ -62,7 +62,12 @@ PREVIEWS_BUCKET = BucketSpec("previews", "Watermarked previews, keyed by product
 ARTIFACTS_BUCKET = BucketSpec(
     "artifacts", "Exports, charts and reports waiting to be sent", ttl=timedelta(days=1)
 )
-OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET, ARTIFACTS_BUCKET)
+# A bulk import's CSV and ZIP, from the bot's download until the plan job has stored the
+# images as originals (then deleted); the TTL clears imports never started or planned.
+IMPORTS_BUCKET = BucketSpec(
+    "imports", "CSV and ZIP files of bulk imports until they are planned", ttl=timedelta(days=7)
+)
+OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET, ARTIFACTS_BUCKET, IMPORTS_BUCKET)
 
 FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas")
 KV_BUCKETS = (FSM_BUCKET,)
@@ -85,3 +90,6 @@ BOT_ARTIFACT_EVENTS_CONSUMER = ConsumerSpec("EVENTS", "bot-artifact-events", "ev
 # The admin's sales charts and CSV exports: one durable each, shared by worker replicas.
 REPORT_CHARTS_CONSUMER = ConsumerSpec("JOBS", "report-charts", "jobs.report.charts")
 REPORT_EXPORT_CONSUMER = ConsumerSpec("JOBS", "report-export", "jobs.report.export")
+IMPORT_PLAN_CONSUMER = ConsumerSpec("JOBS", "import-plan", "jobs.import.plan")
+IMPORT_ROW_CONSUMER = ConsumerSpec("JOBS", "import-row", "jobs.import.row")
+IMPORT_REPORT_CONSUMER = ConsumerSpec("JOBS", "import-report", "jobs.import.report")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -10,6 +11,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import OutboxMessage
+
+# Rows per INSERT statement: asyncpg caps one statement at 32 767 parameters.
+_INSERT_CHUNK = 5_000
 
 
 class OutboxRepository:
@@ -26,23 +30,45 @@ class OutboxRepository:
             .on_conflict_do_nothing(index_elements=["dedup_key"])
         )
 
-    async def claim_due(self, limit: int) -> list[OutboxMessage]:
-        """Undelivered, due rows, locked for this transaction; other relays skip them."""
+    async def add_many(self, kind: str, intents: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Record many (dedup key, payload) intents of one kind in a few statements."""
+        for start in range(0, len(intents), _INSERT_CHUNK):
+            chunk = intents[start : start + _INSERT_CHUNK]
+            await self._session.execute(
+                insert(OutboxMessage)
+                .values([{"kind": kind, "dedup_key": key, "payload": body} for key, body in chunk])
+                .on_conflict_do_nothing(index_elements=["dedup_key"])
+            )
+
+    async def claim_due(
+        self, limit: int, kinds: Collection[str] | None = None
+    ) -> list[OutboxMessage]:
+        """Undelivered, due rows (of ``kinds``, if given), locked for this transaction;
+        other relays skip them."""
+        query = select(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now()
+        )
+        if kinds is not None:
+            # A relay claims only what it can deliver, so it never holds another's rows.
+            query = query.where(OutboxMessage.kind.in_(list(kinds)))
         result = await self._session.execute(
-            select(OutboxMessage)
-            .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now())
-            .order_by(OutboxMessage.available_at, OutboxMessage.id)
+            query.order_by(OutboxMessage.available_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return list(result.scalars())
 
-    async def mark_delivered(self, message_id: int) -> None:
-        """Done: the relay will not look at it again."""
+    async def mark_delivered(self, message_ids: Sequence[int]) -> None:
+        """Done: the relay will not look at these again."""
+        if not message_ids:
+            return
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id.in_(message_ids))
             .values(delivered_at=func.now())
+            # Not matched against the claimed objects in the session (that scan made a
+            # pass of n rows cost n² in Python).
+            .execution_options(synchronize_session=False)
         )
 
     async def reschedule(self, message_id: int, error: str, delay: timedelta) -> None:
@@ -55,4 +81,5 @@ class OutboxRepository:
                 last_error=error[:2000],
                 available_at=func.now() + delay,
             )
+            .execution_options(synchronize_session=False)
         )

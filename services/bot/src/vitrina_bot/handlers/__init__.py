@@ -2,7 +2,15 @@
 
 from aiogram import Router
 
-from vitrina_bot.handlers import admin_upload, commands, errors, payments, refund, start
+from vitrina_bot.handlers import (
+    admin_import,
+    admin_upload,
+    commands,
+    errors,
+    payments,
+    refund,
+    start,
+)
 
 
 def build_root_router() -> Router:
@@ -15,6 +23,8 @@ def build_root_router() -> Router:
         start.router,
         commands.router,
         refund.router,
+        # Before admin_upload: documents on the import screen are import files.
+        admin_import.router,
         admin_upload.router,
     )
     return root

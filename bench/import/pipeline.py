@@ -1,0 +1,130 @@
+"""The import through the real thing: the ZIP in the ``imports`` bucket, an import recorded
+the way the bot records it (batch + plan job in the outbox), worker processes on the shared
+durable consumers, and the clock running from the plan job's publish until the database
+says every row is settled (each product committed with its render job)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bench.pipeline import migrate, ready
+from devstack.nats import NatsServer
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres
+from devstack.processes import ManagedProcess, spawn
+from vitrina_common.config import DbSettings, NatsSettings
+from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.db.models import Category, ImportBatch, ImportStatus
+from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
+from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
+from vitrina_common.storage.import_files import ImportFiles
+
+from .files import CATEGORIES
+
+TOKEN = "1:bench-token-never-used"  # noqa: S105  (the worker never calls Telegram here)
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True)
+class ImportTiming:
+    """Seconds from the plan job's publish until the plan was committed, and until done."""
+
+    planned_s: float
+    done_s: float
+    imported: int
+    failed: int
+
+
+async def start_workers(
+    count: int, dsn: str, nats_url: str, logs: Path, max_zip_bytes: int
+) -> list[ManagedProcess]:
+    """``count`` worker processes with default settings, ready to consume."""
+    workers = []
+    for index in range(count):
+        port = free_port()
+        env = {
+            "APP_CONF__TELEMETRY__LOG_LEVEL": "WARNING",
+            "APP_CONF__IMPORTS__MAX_ZIP_BYTES": str(max_zip_bytes),
+            **os.environ,
+            "APP_CONF__DB__DSN": dsn,
+            "APP_CONF__NATS__URL": nats_url,
+            "APP_CONF__BOT__TOKEN": TOKEN,
+            "APP_CONF__WORKER__HEALTH_PORT": str(port),
+        }
+        worker = await spawn(
+            f"worker{index}", [sys.executable, "-m", "vitrina_worker"], env=env,
+            log_file=str(logs / f"import-worker{index}.log"), stop_signal=signal.SIGTERM,
+        )  # fmt: skip
+        while not await ready(port):
+            if not worker.running:
+                raise RuntimeError(f"worker exited; see {logs}")
+            await asyncio.sleep(0.1)
+        workers.append(worker)
+    return workers
+
+
+async def _batch(sessions: SessionFactory, batch_id: int) -> ImportBatch:
+    async with sessions() as session:
+        batch = await session.get(ImportBatch, batch_id)
+        assert batch is not None
+        return batch
+
+
+async def timed_import(
+    pg: EmbeddedPostgres, nats: NatsServer, zip_bytes: bytes, workers: int, logs: Path
+) -> ImportTiming:
+    """Import ``zip_bytes`` (CSV inside) on a fresh database with ``workers`` processes."""
+    name = f"bench_import_{workers}"
+    await pg.ensure_database(name)
+    dsn = pg.dsn(name)
+    await migrate(dsn)
+    engine = create_engine(DbSettings.model_validate({"dsn": dsn}))
+    sessions = create_session_factory(engine)
+    client = await connect_nats(NatsSettings(url=nats.url), name="bench-import")
+    js = client.jetstream()
+    for stream in await js.streams_info():
+        await js.delete_stream(stream.config.name or "")
+    await provision_jetstream(js)
+    async with sessions() as session, session.begin():
+        session.add_all(Category(title=title) for title in CATEGORIES)
+    await ImportFiles(js).put("bench.zip", zip_bytes)
+    processes = await start_workers(workers, dsn, nats.url, logs, len(zip_bytes) + 1)
+    batch_id = await StartImport(sessions)(
+        ImportRequest(
+            admin_telegram_id=1,
+            chat_id=1,
+            progress_message_id=1,
+            files=StoredImportFiles(zip_key="bench.zip", zip_name="bench.zip"),
+        )
+    )
+    relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)})
+    started = time.perf_counter()
+    planned_s = 0.0
+    try:
+        await relay.deliver_due()  # the bot's relay would publish the plan job now
+        while (batch := await _batch(sessions, batch_id)).status in {
+            ImportStatus.PLANNING,
+            ImportStatus.RUNNING,
+        }:
+            if not planned_s and batch.status is ImportStatus.RUNNING:
+                planned_s = time.perf_counter() - started
+            await asyncio.sleep(0.02)
+        done_s = time.perf_counter() - started
+    finally:
+        for process in processes:
+            await process.stop(30)
+        await client.close()
+        await engine.dispose()
+    if batch.status is not ImportStatus.DONE:
+        raise RuntimeError(f"the import was refused: {batch.refusal_reason}")
+    return ImportTiming(planned_s or done_s, done_s, batch.imported, batch.failed)

@@ -1,0 +1,1 @@
+"""Bulk imports on the bot's side: taking the admin's CSV and ZIP, and showing progress."""

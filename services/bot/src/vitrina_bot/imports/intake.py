@@ -1,0 +1,180 @@
+"""Taking an import's files from Telegram: judged by name and stated size before the
+download, by content right after it, then stored in the ``imports`` bucket; once both are
+there (or one ZIP carrying the CSV), the import is recorded with its plan job (outbox)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+
+from aiogram import Bot
+
+from vitrina_bot.i18n import Translator
+from vitrina_bot.uploads.intake import CLOUD_DOWNLOAD_LIMIT
+from vitrina_common.imports import (
+    ImageArchive,
+    ImportFileError,
+    ImportLimits,
+    find_csv,
+    open_archive,
+    parse_header,
+    refuse_unsafe_paths,
+)
+from vitrina_common.outbox import OutboxRelay
+from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
+from vitrina_common.storage.import_files import ImportFiles, new_import_file_key
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
+_ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
+
+
+class ImportFileKind(StrEnum):
+    CSV = "csv"
+    ZIP = "zip"
+
+
+class ImportFileRefusedError(ValueError):
+    """The file cannot be used; ``code`` names the reason in the catalogs
+    (``admin.import.reason.<code>``), ``arguments`` fill it in."""
+
+    def __init__(self, code: str, **arguments: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.arguments = arguments
+
+
+@dataclass(frozen=True)
+class IncomingDocument:
+    """What Telegram told us about a document before we download it."""
+
+    file_id: str
+    file_name: str
+    mime: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file checked and stored in the ``imports`` bucket."""
+
+    kind: ImportFileKind
+    key: str
+    name: str
+    # A ZIP with exactly one CSV inside is a whole import on its own.
+    carries_csv: bool = False
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """Which files the bot downloads for an import."""
+
+    parsing: ImportLimits
+    max_zip_bytes: int
+    cloud_api: bool
+
+
+def _carries_csv(archive: ImageArchive) -> bool:
+    # No CSV inside, or several: the admin sends the CSV as its own file (which then wins).
+    try:
+        find_csv(archive)
+    except ImportFileError:
+        return False
+    return True
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0")
+
+
+class ImportIntake:
+    """Checks, downloads and stores import files, and starts imports."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        files: ImportFiles,
+        start: StartImport,
+        relay: OutboxRelay,
+        limits: IntakeLimits,
+        previews_to_admin: bool,
+    ) -> None:
+        self._bot = bot
+        self._files = files
+        self._start = start
+        self._relay = relay
+        self.limits = limits
+        # Without a storage chat the previews are uploaded to the admin (to get their file_id).
+        self._previews_to_admin = previews_to_admin
+
+    def classify(self, document: IncomingDocument) -> ImportFileKind:
+        """CSV or ZIP by name (then type), and small enough; ``ImportFileRefusedError`` if not."""
+        name = document.file_name.casefold()
+        if name.endswith(".zip") or (not name and document.mime in _ZIP_TYPES):
+            kind = ImportFileKind.ZIP
+        elif name.endswith(_CSV_SUFFIXES) or (not name and document.mime.startswith("text/")):
+            kind = ImportFileKind.CSV
+        elif name.endswith(_SPREADSHEETS):
+            raise ImportFileRefusedError("spreadsheet", name=document.file_name)
+        else:
+            raise ImportFileRefusedError("not_csv_or_zip", name=document.file_name or "?")
+        self._check_size(kind, document.size)
+        return kind
+
+    def _check_size(self, kind: ImportFileKind, size: int | None) -> None:
+        if size is None:
+            return
+        limit = self.limits.parsing.max_csv_bytes if kind is ImportFileKind.CSV else None
+        limit = limit or self.limits.max_zip_bytes
+        if size > limit:
+            raise ImportFileRefusedError(
+                f"{kind.value}_too_big", size=_megabytes(size), limit=_megabytes(limit)
+            )
+        if self.limits.cloud_api and size > CLOUD_DOWNLOAD_LIMIT:
+            raise ImportFileRefusedError("cloud_limit", size=_megabytes(size))
+
+    async def receive(self, document: IncomingDocument) -> ReceivedFile:
+        """Download, check and store one file; ``ImportFileRefusedError`` says why not."""
+        kind = self.classify(document)
+        buffer = io.BytesIO()
+        await self._bot.download(document.file_id, destination=buffer, timeout=300)
+        data = buffer.getvalue()
+        self._check_size(kind, len(data))
+        carries_csv = await asyncio.to_thread(self._check_content, kind, data)
+        key = new_import_file_key(kind.value)
+        await self._files.put(key, data)
+        return ReceivedFile(kind, key, document.file_name or f"import.{kind.value}", carries_csv)
+
+    def _check_content(self, kind: ImportFileKind, data: bytes) -> bool:
+        """Refuse at once what the worker would refuse (directory and header only, no rows)."""
+        try:
+            if kind is ImportFileKind.CSV:
+                parse_header(data, self.limits.parsing)
+                return False
+            with open_archive(data, self.limits.parsing) as archive:
+                refuse_unsafe_paths(archive)
+                return _carries_csv(archive)
+        except ImportFileError as error:
+            raise ImportFileRefusedError("unreadable", reason=error.reason) from error
+
+    async def start(
+        self, admin_id: int, chat_id: int, files: StoredImportFiles, t: Translator
+    ) -> int:
+        """Post the message that will show the progress, then record the import."""
+        names = ", ".join(name for name in (files.csv_name, files.zip_name) if name)
+        message = await self._bot.send_message(
+            chat_id, t("admin.import.reading", files=names), parse_mode=None
+        )
+        batch_id = await self._start(
+            ImportRequest(
+                admin_telegram_id=admin_id,
+                chat_id=chat_id,
+                progress_message_id=message.message_id,
+                files=files,
+                preview_chat_id=chat_id if self._previews_to_admin else None,
+            )
+        )
+        self._relay.wake()
+        return batch_id
