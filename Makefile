@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ pytest: $(VENV)/.synced
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
-bench: bench-preview bench-pipeline bench-bot bench-charts  ## run every benchmark (minutes; prints ratios against peers)
+bench: bench-preview bench-pipeline bench-bot bench-charts bench-import  ## run every benchmark (minutes; prints ratios against peers)
 
 bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 	$(PY) -m bench.preview
@@ -50,6 +50,9 @@ bench-bot: $(VENV)/.synced  ## our bot vs a bare aiogram echo bot: 20 shoppers b
 
 bench-charts: $(VENV)/.synced  ## SQL and render time of each sales chart over 1 000 000 purchases
 	$(PY) -m bench.charts
+
+bench-import: $(VENV)/.synced  ## 10 000 CSV rows + 1 000 images through the worker; CSV stage vs a plain csv loop
+	$(PY) -m bench.import
 
 # uv is bootstrapped from the package registry with plain pip, never with a curl-to-shell script.
 $(CURDIR)/.tools/bin/uv:
