@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import aiohttp
@@ -82,15 +83,28 @@ async def ready(port: int) -> bool:
         return False
 
 
-async def start_workers(count: int, dsn: str, nats_url: str, logs: Path) -> list[ManagedProcess]:
-    """``count`` worker processes, each with one render process, ready to consume."""
+# One render at a time per worker process: "2 workers vs 1" compares processes.
+ONE_RENDER_PER_WORKER = {
+    "APP_CONF__WORKER__RENDER_CONCURRENCY": "1",
+    "APP_CONF__WORKER__MAX_CONCURRENT_JOBS": "3",
+}
+
+
+async def start_workers(
+    count: int,
+    dsn: str,
+    nats_url: str,
+    logs: Path,
+    settings: Mapping[str, str] = ONE_RENDER_PER_WORKER,
+    log_name: str = "worker",
+) -> list[ManagedProcess]:
+    """``count`` worker processes with ``settings`` (the environment may override them),
+    ready to consume; logs in ``<logs>/<log_name><index>.log``."""
     workers = []
     for index in range(count):
         port = free_port()
         env = {
-            # One render at a time per worker process: "2 workers vs 1" compares processes.
-            "APP_CONF__WORKER__RENDER_CONCURRENCY": "1",
-            "APP_CONF__WORKER__MAX_CONCURRENT_JOBS": "3",
+            **settings,
             "APP_CONF__TELEMETRY__LOG_LEVEL": "WARNING",
             **os.environ,
             "APP_CONF__DB__DSN": dsn,
@@ -100,7 +114,7 @@ async def start_workers(count: int, dsn: str, nats_url: str, logs: Path) -> list
         }
         worker = await spawn(
             f"worker{index}", [sys.executable, "-m", "vitrina_worker"], env=env,
-            log_file=str(logs / f"worker{index}.log"), stop_signal=signal.SIGTERM,
+            log_file=str(logs / f"{log_name}{index}.log"), stop_signal=signal.SIGTERM,
         )  # fmt: skip
         while not await ready(port):
             if not worker.running:

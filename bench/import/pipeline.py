@@ -6,20 +6,15 @@ says every row is settled (each product committed with its render job)."""
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.pipeline import migrate, ready
+from bench.pipeline import migrate, start_workers
 from devstack.nats import NatsServer
-from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
-from devstack.processes import ManagedProcess, spawn
 from vitrina_common.config import DbSettings, NatsSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Category, ImportBatch, ImportStatus
@@ -31,7 +26,6 @@ from vitrina_common.storage.import_files import ImportFiles
 
 from .files import CATEGORIES
 
-TOKEN = "1:bench-token-never-used"  # noqa: S105  (the worker never calls Telegram here)
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -43,34 +37,6 @@ class ImportTiming:
     done_s: float
     imported: int
     failed: int
-
-
-async def start_workers(
-    count: int, dsn: str, nats_url: str, logs: Path, max_zip_bytes: int
-) -> list[ManagedProcess]:
-    """``count`` worker processes with default settings, ready to consume."""
-    workers = []
-    for index in range(count):
-        port = free_port()
-        env = {
-            "APP_CONF__TELEMETRY__LOG_LEVEL": "WARNING",
-            "APP_CONF__IMPORTS__MAX_ZIP_BYTES": str(max_zip_bytes),
-            **os.environ,
-            "APP_CONF__DB__DSN": dsn,
-            "APP_CONF__NATS__URL": nats_url,
-            "APP_CONF__BOT__TOKEN": TOKEN,
-            "APP_CONF__WORKER__HEALTH_PORT": str(port),
-        }
-        worker = await spawn(
-            f"worker{index}", [sys.executable, "-m", "vitrina_worker"], env=env,
-            log_file=str(logs / f"import-worker{index}.log"), stop_signal=signal.SIGTERM,
-        )  # fmt: skip
-        while not await ready(port):
-            if not worker.running:
-                raise RuntimeError(f"worker exited; see {logs}")
-            await asyncio.sleep(0.1)
-        workers.append(worker)
-    return workers
 
 
 async def _batch(sessions: SessionFactory, batch_id: int) -> ImportBatch:
@@ -98,7 +64,9 @@ async def timed_import(
     async with sessions() as session, session.begin():
         session.add_all(Category(title=title) for title in CATEGORIES)
     await ImportFiles(js).put("bench.zip", zip_bytes)
-    processes = await start_workers(workers, dsn, nats.url, logs, len(zip_bytes) + 1)
+    # Default worker settings, with the ZIP size allowed so the bench file is accepted.
+    settings = {"APP_CONF__IMPORTS__MAX_ZIP_BYTES": str(len(zip_bytes) + 1)}
+    processes = await start_workers(workers, dsn, nats.url, logs, settings, "import-worker")
     batch_id = await StartImport(sessions)(
         ImportRequest(
             admin_telegram_id=1,
