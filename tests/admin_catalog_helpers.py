@@ -24,8 +24,6 @@ from vitrina_common.db.models import (
 )
 
 SessionFactory = async_sessionmaker[AsyncSession]
-# An admin clicking through screens in a test is faster than any person: no throttling.
-FAST_ADMIN = {"APP_CONF__BOT__THROTTLE_RATE": "1000", "APP_CONF__BOT__THROTTLE_BURST": "1000"}
 # (category, title, status, sold to the buyer?)
 Row = tuple[str, str, ProductStatus, bool]
 

@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.admin_catalog_helpers import (
-    FAST_ADMIN,
     SessionFactory,
     admin_area,
     alerts,
@@ -58,7 +57,7 @@ async def shop(
 ) -> AsyncIterator[Shop]:
     async with running_shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("admin-categories"),
-        admin_ids=[ADMIN], stock=_stock, extra_env=FAST_ADMIN,
+        admin_ids=[ADMIN], stock=_stock,
     ) as running:  # fmt: skip
         yield running
 

@@ -61,9 +61,6 @@ async def shop(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Shop]:
     limits = {
-        # One admin clicks and sends files faster than a person would: no throttling here.
-        "APP_CONF__BOT__THROTTLE_RATE": "1000",
-        "APP_CONF__BOT__THROTTLE_BURST": "1000",
         "APP_CONF__IMPORTS__MAX_ROWS": "100",
         "APP_CONF__IMPORTS__MAX_ZIP_ENTRIES": "200",
         "APP_CONF__IMPORTS__MAX_ZIP_TOTAL_BYTES": str(5 * MIB),

@@ -15,7 +15,6 @@ import pytest_asyncio
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.admin_catalog_helpers import (
-    FAST_ADMIN,
     SessionFactory,
     admin_area,
     admin_card,
@@ -70,7 +69,7 @@ async def shop(
     async with running_shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("admin-products"),
         admin_ids=[ADMIN], stock=_stock, with_worker=True,
-        extra_env={"APP_CONF__BOT__ADMIN_CONFIRM_CODE": CODE, **FAST_ADMIN},
+        extra_env={"APP_CONF__BOT__ADMIN_CONFIRM_CODE": CODE},
     ) as running:  # fmt: skip
         yield running
 

@@ -96,8 +96,6 @@ async def shop(
     async with running_shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("admin-users"),
         admin_ids=[ADMIN, SECOND_ADMIN], stock=stock,
-        # An admin clicking through a dozen screens a second is the test, not abuse.
-        extra_env={"APP_CONF__BOT__THROTTLE_RATE": "1000", "APP_CONF__BOT__THROTTLE_BURST": "1000"},
     ) as running:  # fmt: skip
         yield running
 

@@ -118,7 +118,9 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(
         UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])
     )
-    dispatcher.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
+    dispatcher.update.outer_middleware(
+        ThrottlingMiddleware(throttle_rate, throttle_burst, exempt=dependencies["admin_ids"])
+    )
     dispatcher.include_router(build_root_router())
     dispatcher.include_router(build_admin_router())
     dispatcher.include_router(build_dialogs_router())

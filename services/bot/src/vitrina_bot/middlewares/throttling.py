@@ -19,16 +19,26 @@ class ThrottlingMiddleware(BaseMiddleware):
     """Lets each user send ``burst`` updates at once and ``rate`` per second after that.
 
     Money never waits: pre-checkout queries and payments pass untouched, since Telegram
-    gives a pre-checkout answer 10 seconds and a payment is already made.
+    gives a pre-checkout answer 10 seconds and a payment is already made. Nor do the
+    shop's admins (``exempt``): the limit protects the shop from its visitors, and an admin
+    working through screens and files quickly is the shop itself.
     """
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        exempt: frozenset[int] = frozenset(),
+    ) -> None:
         self._rate = rate
         self._burst = float(burst)
+        self._exempt = exempt
         self._buckets: dict[int, tuple[float, float]] = {}
         self._last_sweep = time.monotonic()
 
     def _allow(self, user_id: int) -> bool:
+        if user_id in self._exempt:
+            return True
         now = time.monotonic()
         tokens, stamp = self._buckets.get(user_id, (self._burst, now))
         tokens = min(self._burst, tokens + (now - stamp) * self._rate)
