@@ -50,8 +50,12 @@ class DbSettings(BaseModel):
     password: SecretStr = SecretStr("")
     name: str = "vitrina"
     dsn: SecretStr | None = None
-    # Steady connections per process; up to 10 more open under bursts and close after.
+    # Connections per process. Beyond them a session waits for a free one (up to
+    # ``pool_timeout_s``) rather than opening a connection that is closed again on return:
+    # under load that churn cost more than the wait (new backends, statements prepared again).
     pool_size: int = Field(default=10, ge=1, le=100)
+    max_overflow: int = Field(default=0, ge=0, le=100)
+    pool_timeout_s: float = Field(default=30.0, gt=0)
     connect_timeout_s: float = Field(default=5.0, gt=0)
 
     def sqlalchemy_url(self) -> str:

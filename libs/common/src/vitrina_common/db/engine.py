@@ -24,6 +24,8 @@ def create_engine(settings: DbSettings) -> AsyncEngine:
     return create_async_engine(
         settings.sqlalchemy_url(),
         pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
         connect_args={"timeout": settings.connect_timeout_s},
     )
 
