@@ -278,29 +278,41 @@ class CatalogShopper(Shopper):
 
 
 class EchoShopper(Shopper):
-    """Talks to the echo bot in the same mix: a text message, then 12 button presses."""
+    """Talks to an echo bot in the same mix: a text message, then 12 button presses."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, edits: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sent = itertools.count(1)
+        self.edits = edits
 
     async def cycle(self) -> None:
-        """1 message (answered by its echo) and 12 callbacks (answered by answerCallbackQuery)."""
+        """1 message (answered by its echo) and 12 callbacks, each answered by
+        answerCallbackQuery, or with ``edits`` by the edit of the message it was pressed on."""
         text = f"hello {next(self.sent)}"
+
+        def echoed(method: str, params: dict[str, Any]) -> bool:
+            if self.edits:  # a screen with buttons (the dialog peer does not repeat the text)
+                return method == "sendMessage" and _shows_buttons(method, params)
+            return method == "sendMessage" and params.get("text") == text
+
         reaction = await self.act(
-            f"chat:{self.user_id}",
-            lambda method, params: method == "sendMessage" and params.get("text") == text,
-            lambda: self.telegram.push_message(self.user_id, text),
+            f"chat:{self.user_id}", echoed, lambda: self.telegram.push_message(self.user_id, text)
         )
         for _ in range(CALLBACKS_PER_CYCLE):
             query_id = self.telegram.new_query_id()
-            await self.act(
-                f"cb:{query_id}",
-                lambda _method, _params: True,
-                functools.partial(
-                    self.telegram.press_with_id, self.user_id, reaction.message, "echo", query_id
-                ),
+            data = first_button(reaction.message) if self.edits else "echo"
+            press = functools.partial(
+                self.telegram.press_with_id, self.user_id, reaction.message, data, query_id
             )
+            if self.edits:
+                reaction = await self.act(f"chat:{self.user_id}", _shows_buttons, press)
+            else:
+                await self.act(f"cb:{query_id}", lambda _method, _params: True, press)
+
+
+def first_button(message: dict[str, Any]) -> str:
+    """The callback data of the message's first button."""
+    return str(message["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
 
 
 # --- measuring ---------------------------------------------------------------------------
@@ -482,22 +494,29 @@ async def run_ours(setup: Setup, dsn: str, nats: NatsServer, infra: dict[str, in
         await runner.cleanup()
 
 
-async def run_echo(setup: Setup) -> Run:
-    """The bare aiogram echo bot (``bench.bot_echo``) on an identical fake API."""
+PEERS = {
+    "echo": "",
+    "echo + edit": "--edit",
+    "aiogram-dialog echo": "--dialog",
+}
+
+
+async def run_echo(setup: Setup, name: str = "echo") -> Run:
+    """A bare peer bot (``bench.bot_echo``, see ``PEERS``) on an identical fake API."""
+    mode = PEERS[name]
     telegram = TimedTelegram()
     runner = await serve(telegram)
     env = {**base_env(), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    echo = await spawn(
-        "echo", [sys.executable, "-m", "bench.bot_echo", telegram.url], env=env,
-        log_file=str(setup.logs / "echo.log"),
-    )  # fmt: skip
+    command = [sys.executable, "-m", "bench.bot_echo", telegram.url, *([mode] if mode else [])]
+    log_file = str(setup.logs / f"echo{mode.replace('--', '-')}.log")
+    echo = await spawn(name, command, env=env, log_file=log_file)
     try:
         await _wait_polling(telegram, echo)
 
         def shopper(user_id: int, tally: Tally, stop: asyncio.Event) -> Shopper:
-            return EchoShopper(telegram, user_id, tally, stop)
+            return EchoShopper(telegram, user_id, tally, stop, edits=bool(mode))
 
-        return await run_phases("echo", telegram, shopper, setup, {"bot": echo.pid})
+        return await run_phases(name, telegram, shopper, setup, {"bot": echo.pid})
     finally:
         await echo.stop(20)
         await runner.cleanup()
@@ -574,12 +593,12 @@ def print_result(result: Result) -> None:
     cpu = " / ".join(f"{result.cpu.get(key, 0):3.0f}" for key in CPU_COLUMNS)
     failed = sum(result.failures.values())
     print(
-        f"{result.name:<18} {result.rate:9.1f} {result.p50_ms:8.1f} ms {result.p99_ms:8.1f} ms"
+        f"{result.name:<28} {result.rate:9.1f} {result.p50_ms:8.1f} ms {result.p99_ms:8.1f} ms"
         f" {result.updates:8d} {failed:6d}    {cpu}"
     )
 
 
-def print_report(setup: Setup, products: int, echo: Run, ours: Run) -> None:
+def print_report(setup: Setup, products: int, echo: Run, peers: tuple[Run, Run], ours: Run) -> None:
     """The table, the ratio and the goals."""
     print()
     print("An update is one Bot API update a shopper pushes, counted when the bot answers it:")
@@ -587,6 +606,11 @@ def print_report(setup: Setup, products: int, echo: Run, ours: Run) -> None:
     print("           answered by the send/edit call showing the next screen with its buttons")
     print("  echo     a text message answered by sendMessage with its text, or a button press")
     print("           answered by answerCallbackQuery")
+    print("  echo + edit  the same, but the text comes back with 10 buttons and a press is")
+    print("           answered and the message edited with them: the Telegram calls (and the")
+    print("           Message parsed from the edit's response) of a screen change, no more")
+    print("  aiogram-dialog echo  echo + edit as an aiogram-dialog window (memory storage, a")
+    print("           Select of 10 items, a press counted and the window rendered again)")
     print(f"  both: 1 message to {CALLBACKS_PER_CYCLE} callbacks; latency = update queued for")
     print("  getUpdates → the fake Bot API receives that answering call; closed loop per user")
     print()
@@ -598,16 +622,18 @@ def print_report(setup: Setup, products: int, echo: Run, ours: Run) -> None:
     )
     print()
     print(
-        f"{'bot':<18} {'updates/s':>9} {'p50':>11} {'p99':>11} {'updates':>8} {'failed':>6}"
+        f"{'bot':<28} {'updates/s':>9} {'p50':>11} {'p99':>11} {'updates':>8} {'failed':>6}"
         "    CPU (% of one core): " + " / ".join(CPU_COLUMNS)
     )
-    for run in (echo, ours):
+    editing, dialog = peers
+    runs = (echo, editing, dialog, ours)
+    for run in runs:
         print_result(run.loaded)
-    for run in (echo, ours):
+    for run in runs:
         if run.solo is not None:
             print_result(run.solo)
     print()
-    for run in (echo, ours):
+    for run in runs:
         name = run.loaded.name
         print(f"{name}: {run.calls_per_update:.2f} Bot API calls per answered update")
         for note in run.notes:
@@ -621,6 +647,14 @@ def print_report(setup: Setup, products: int, echo: Run, ours: Run) -> None:
     ratio_met = "met" if ratio >= GOAL_RATIO else "NOT met"
     p99_met = "met" if loaded.p99_ms < GOAL_P99_MS else "NOT met"
     print(f"vitrina / echo   {ratio:5.2f}×      goal ≥ {GOAL_RATIO}×: {ratio_met}")
+    # Context for the goal: what a bot that does nothing but a screen change's Telegram
+    # calls reaches against the same echo, and where we stand against that bot.
+    for other in (editing, dialog):
+        if peer.rate and other.loaded.rate:
+            print(
+                f"{other.loaded.name} / echo {other.loaded.rate / peer.rate:5.2f}×   "
+                f"vitrina / {other.loaded.name} {loaded.rate / other.loaded.rate:5.2f}×"
+            )
     print(
         f"vitrina p99      {loaded.p99_ms:5.1f} ms   goal < {GOAL_P99_MS:.0f} ms: {p99_met} "
         f"(with {setup.users} shoppers)"
@@ -643,13 +677,16 @@ async def run(setup: Setup, products: int) -> None:
             await provision(nats)
             print(f"stocked {stocked} products; measuring the echo bot…", flush=True)
             echo = await run_echo(setup)
+            print("measuring the peers that edit: a bare one, an aiogram-dialog one…", flush=True)
+            editing = await run_echo(setup, "echo + edit")
+            dialog = await run_echo(setup, "aiogram-dialog echo")
             print("measuring our bot…", flush=True)
             infra = {"postgres": pg_process.pid, "nats": nats_process.pid}
             ours = await run_ours(setup, dsn, nats, infra)
         finally:
             await nats_process.stop(10)
             await pg_process.stop(10)
-    print_report(setup, stocked, echo, ours)
+    print_report(setup, stocked, echo, (editing, dialog), ours)
 
 
 async def _with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) -> None:

@@ -1,43 +1,133 @@
-"""``python -m bench.bot_echo <api url>``: the peer of ``bench.bot``, a bare aiogram echo bot.
+"""``python -m bench.bot_echo <api url> [--edit | --dialog]``: the peers of ``bench.bot``.
 
 Nothing but aiogram's defaults: ``Dispatcher.start_polling`` against the fake Bot API at
 ``<api url>``, every text message echoed with ``message.answer(message.text)``, every
 callback query answered. No database, no FSM storage use, no middlewares, no logging setup.
+
+With ``--edit`` the echo does the Telegram work a screen change costs any bot: the text comes
+back with a keyboard as big as a catalog page (10 buttons), and a button press is answered
+*and* the message edited in place (``editMessageText`` with the keyboard), as our bot does on
+every tap. The plain echo answers a press with one ``answerCallbackQuery`` and nothing else.
+
+With ``--dialog`` the same screen is an aiogram-dialog window (memory storage, a ``Select`` of
+10 static items, a press counted in ``dialog_data`` and the window rendered again): what the
+framework our issue prescribes for menus and paging costs by itself, with no database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
+from typing import Any
 
 from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import CallbackQuery, Message
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram_dialog import Dialog, DialogManager, StartMode, Window, setup_dialogs
+from aiogram_dialog.widgets.kbd import Group, Select
+from aiogram_dialog.widgets.text import Format
 
 from tests.fakes.telegram_api import TOKEN
 
-dispatcher = Dispatcher()
+KEYBOARD = InlineKeyboardMarkup(
+    inline_keyboard=[
+        [
+            InlineKeyboardButton(text=f"Product {row * 2 + column} · 150 ⭐", callback_data="echo")
+            for column in range(2)
+        ]
+        for row in range(5)
+    ]
+)
+EDITS = itertools.count(1)
 
 
-@dispatcher.message(F.text)
-async def echo(message: Message) -> None:
-    """Send the text back."""
-    await message.answer(message.text or "")
+def plain_echo() -> Dispatcher:
+    """Text back; a press answered, nothing else."""
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    @dispatcher.callback_query()
+    async def answer(callback: CallbackQuery) -> None:
+        await callback.answer()
+
+    return dispatcher
 
 
-@dispatcher.callback_query()
-async def answer(callback: CallbackQuery) -> None:
-    """Answer the button press (stops the spinner)."""
-    await callback.answer()
+def editing_echo() -> Dispatcher:
+    """Text back with a keyboard; a press answered and the message edited in place."""
+    dispatcher = Dispatcher()
+
+    @dispatcher.message(F.text)
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "", reply_markup=KEYBOARD)
+
+    @dispatcher.callback_query()
+    async def edit(callback: CallbackQuery) -> None:
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            # A new text each time: Telegram refuses an edit that changes nothing.
+            await callback.message.edit_text(f"echo #{next(EDITS)}", reply_markup=KEYBOARD)
+
+    return dispatcher
 
 
-async def run(api_url: str) -> None:
+class EchoSG(StatesGroup):
+    main = State()
+
+
+async def _pressed(_event: CallbackQuery, _widget: Any, manager: DialogManager, _item: str) -> None:
+    manager.dialog_data["presses"] = int(manager.dialog_data.get("presses", 0)) + 1
+
+
+async def _screen(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {"presses": dialog_manager.dialog_data.get("presses", 0), "items": list(range(10))}
+
+
+def dialog_echo() -> Dispatcher:
+    """Text starts a one-window dialog; a press re-renders it (aiogram-dialog's defaults)."""
+    dispatcher = Dispatcher()
+    dispatcher.include_router(
+        Dialog(
+            Window(
+                Format("echo #{presses}"),
+                Group(
+                    Select(
+                        Format("Product {item} · 150 ⭐"),
+                        id="item",
+                        item_id_getter=str,
+                        items="items",
+                        on_click=_pressed,
+                    ),
+                    width=2,
+                ),
+                getter=_screen,
+                state=EchoSG.main,
+            )
+        )
+    )
+
+    @dispatcher.message(F.text)
+    async def start(_message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(EchoSG.main, mode=StartMode.RESET_STACK)
+
+    setup_dialogs(dispatcher)
+    return dispatcher
+
+
+async def run(api_url: str, mode: str) -> None:
     """Poll until SIGTERM/SIGINT (``start_polling`` handles both)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     bot = Bot(token=TOKEN, session=session)
+    peers = {"--edit": editing_echo, "--dialog": dialog_echo}
+    dispatcher = peers.get(mode, plain_echo)()
     await dispatcher.start_polling(bot)
 
 
 if __name__ == "__main__":
-    asyncio.run(run(sys.argv[1]))
+    asyncio.run(run(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""))
