@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -30,7 +31,11 @@ from tests.storefront import (
     screen,
     text_of,
 )
+from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import OutboxMessage, User
+from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.messaging.topology import ARTIFACTS_BUCKET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
@@ -77,7 +82,8 @@ async def shop(
     async with running_shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("admin-reports"),
         admin_ids=[ADMIN], stock=stock_history, with_worker=True,
-        extra_env={"APP_CONF__SHOP__TIMEZONE": ZONE},
+        # Two deliveries, so a job that keeps failing is given up within seconds.
+        extra_env={"APP_CONF__SHOP__TIMEZONE": ZONE, "APP_CONF__WORKER__MAX_DELIVER": "2"},
     ) as running:  # fmt: skip
         yield running
 
@@ -184,3 +190,48 @@ async def test_forged_report_buttons_from_a_shopper_make_nothing(shop: Shop) -> 
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == queued
     assert len(shop.telegram.uploads) == uploads
     assert all("Sales" not in text_of(m) for m in shop.telegram.messages_to(SHOPPER))
+
+
+@contextlib.asynccontextmanager
+async def artifacts_bucket_gone(shop: Shop) -> AsyncIterator[None]:
+    """The worker cannot store any file (the bucket is deleted) until the block ends."""
+    client = await connect_nats(NatsSettings(url=shop.nats_url), name="test-admin-reports")
+    try:
+        await client.jetstream().delete_object_store(ARTIFACTS_BUCKET.name)
+        yield
+    finally:
+        await provision_jetstream(client.jetstream())
+        await client.close()
+
+
+async def told(telegram: FakeTelegram, contains: str, timeout_s: float = 30) -> str:
+    """Wait for a message to the admin reading ``contains``; return its text."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            for message in telegram.messages_to(ADMIN):
+                if contains in text_of(message):
+                    return text_of(message)
+            await asyncio.sleep(0.1)
+
+
+async def test_charts_the_worker_gives_up_on_are_reported_to_the_admin(shop: Shop) -> None:
+    reports = await reports_screen(shop.telegram)
+    photos = len(shop.telegram.uploads_to(ADMIN, "sendPhoto"))
+
+    async with artifacts_bucket_gone(shop):
+        await click(shop.telegram, ADMIN, reports, "30 days", "Charts for 30 days")
+        notice = await told(shop.telegram, "could not be drawn")
+
+    assert notice.startswith("❌ The charts for ")
+    assert len(shop.telegram.uploads_to(ADMIN, "sendPhoto")) == photos
+
+
+async def test_an_export_the_worker_gives_up_on_is_reported_to_the_admin(shop: Shop) -> None:
+    reports = await reports_screen(shop.telegram)
+    documents = len(shop.telegram.uploads_to(ADMIN, "sendDocument"))
+
+    async with artifacts_bucket_gone(shop):
+        await click(shop.telegram, ADMIN, reports, "⬇️ Users", "users CSV is being prepared")
+        await told(shop.telegram, "The users CSV could not be made.")
+
+    assert len(shop.telegram.uploads_to(ADMIN, "sendDocument")) == documents

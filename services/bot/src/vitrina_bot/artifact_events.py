@@ -1,5 +1,6 @@
-"""The bot's side of ``events.artifact.ready``: send a file the worker made (an export, a
-chart, a failed-rows CSV) to the admin who asked for it, caption in their language.
+"""The bot's side of ``events.artifact.>``: send a file the worker made (an export, a
+chart, a failed-rows CSV) to the admin who asked for it, caption in their language; or,
+for ``events.artifact.failed``, tell them the file will not come.
 
 A durable consumer, so nothing is missed while the bot is down; a repeated event after a
 crash between the send and the ack may send the file twice, never zero times. A file whose
@@ -16,7 +17,7 @@ from nats.js import JetStreamContext
 
 from vitrina_bot.event_consumer import EventConsumer
 from vitrina_bot.i18n import translator_for_chat
-from vitrina_common.messaging.contracts import ArtifactReady
+from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady
 from vitrina_common.messaging.topology import BOT_ARTIFACT_EVENTS_CONSUMER
 from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
@@ -36,8 +37,16 @@ class ArtifactEventsConsumer(EventConsumer):
         self._profiles = profiles
 
     async def handle(self, message: Msg) -> None:
-        """Send the artifact the event names."""
-        await self.send(ArtifactReady.model_validate_json(message.data))
+        """Send the artifact the event names, or the notice that it failed."""
+        if message.subject == ArtifactFailed.subject:
+            await self.tell_failed(ArtifactFailed.model_validate_json(message.data))
+        else:
+            await self.send(ArtifactReady.model_validate_json(message.data))
+
+    async def tell_failed(self, event: ArtifactFailed) -> None:
+        """The notice, in the recipient's language."""
+        translate = await translator_for_chat(self._profiles, event.chat_id)
+        await self._bot.send_message(event.chat_id, translate(event.text_key, **event.text_args))
 
     async def send(self, event: ArtifactReady) -> None:
         """Fetch the file and send it as a document or a photo."""

@@ -114,6 +114,24 @@ class ArtifactReady(Contract):
         return f"artifact-ready:{self.artifact_key}"
 
 
+class ArtifactFailed(Contract):
+    """A file the worker was asked for will not come: the job was given up. The bot tells the
+    chat in its language, so an admin never waits for a file that is not being made."""
+
+    subject: ClassVar[str] = "events.artifact.failed"
+    version: Literal[1] = 1
+    # The given-up job's msg_id: one notice per job.
+    job_key: str = Field(min_length=1, max_length=200)
+    chat_id: int
+    # A catalog key rendered in the recipient's language with text_args.
+    text_key: str = Field(min_length=1, max_length=200)
+    text_args: dict[str, Any] = Field(default_factory=dict)
+
+    def msg_id(self) -> str:
+        """One notice per job."""
+        return f"artifact-failed:{self.job_key}"
+
+
 # Longest chart period: a year (the admin picks 7, 30 or 90 days).
 MAX_CHART_DAYS = 366
 ExportTable = Literal["products", "purchases", "users"]

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.logging import get_logger
-from vitrina_common.messaging.contracts import ArtifactReady, SalesChartsJob
+from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady, SalesChartsJob
 from vitrina_common.messaging.publishing import publish
 from vitrina_common.repositories.reports import DailyValue, ProductUnits
 from vitrina_common.services.reports import Period, ReportQueries
@@ -88,10 +88,18 @@ class SalesChartsHandler(ReportJobHandler[SalesChartsJob]):
         max_deliver: int,
         ack_wait_s: float,
     ) -> None:
-        super().__init__(max_deliver, ack_wait_s)
-        self._js = js
+        super().__init__(js, max_deliver, ack_wait_s)
         self._store = ImageStore(js)
         self._session_factory = session_factory
+
+    def given_up(self, job: SalesChartsJob) -> ArtifactFailed:
+        """ "The charts of <period> could not be drawn"."""
+        return ArtifactFailed(
+            job_key=job.msg_id(),
+            chat_id=job.chat_id,
+            text_key="admin.reports.charts_failed",
+            text_args={"first": job.first_day.isoformat(), "last": job.last_day.isoformat()},
+        )
 
     async def handle(self, job: SalesChartsJob) -> None:
         """Query, draw, store, announce."""

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.logging import get_logger
-from vitrina_common.messaging.contracts import ArtifactReady, ExportJob
+from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady, ExportJob
 from vitrina_common.messaging.publishing import publish
 from vitrina_common.services.reports import EXPORT_HEADERS, ExportRows
 from vitrina_common.storage.objects import ImageStore
@@ -38,10 +38,17 @@ class ExportHandler(ReportJobHandler[ExportJob]):
         max_deliver: int,
         ack_wait_s: float,
     ) -> None:
-        super().__init__(max_deliver, ack_wait_s)
-        self._js = js
+        super().__init__(js, max_deliver, ack_wait_s)
         self._store = ImageStore(js)
         self._rows = ExportRows(session_factory)
+
+    def given_up(self, job: ExportJob) -> ArtifactFailed:
+        """ "The … CSV could not be made"."""
+        return ArtifactFailed(
+            job_key=job.msg_id(),
+            chat_id=job.chat_id,
+            text_key=f"admin.reports.export.{job.table}_failed",
+        )
 
     async def handle(self, job: ExportJob) -> None:
         """Write the CSV, store it, announce it."""
