@@ -7,7 +7,11 @@ import contextlib
 
 from aiogram import Bot, Dispatcher
 
-from vitrina_bot.artifact_events import ArtifactEventsConsumer
+from vitrina_bot.artifact_events import (
+    CLOUD_SEND_LIMIT,
+    LOCAL_SERVER_SEND_LIMIT,
+    ArtifactEventsConsumer,
+)
 from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
 from vitrina_bot.imports.progress import ImportProgressWatcher
@@ -47,13 +51,17 @@ def start_background(
         runtime.settings.bot.storage_chat_id,
         profiles,
     )
+    local_server = runtime.settings.bot.api_is_local
+    artifacts = ArtifactEventsConsumer(
+        runtime.nats.jetstream(),
+        bot,
+        profiles,
+        max_send_bytes=LOCAL_SERVER_SEND_LIMIT if local_server else CLOUD_SEND_LIMIT,
+    )
     return [
         asyncio.create_task(relay.run(), name="outbox-relay"),
         asyncio.create_task(run_forever(consumer), name="preview-events"),
-        asyncio.create_task(
-            run_forever(ArtifactEventsConsumer(runtime.nats.jetstream(), bot, profiles)),
-            name="artifact-events",
-        ),
+        asyncio.create_task(run_forever(artifacts), name="artifact-events"),
         asyncio.create_task(feeder.sweep_forever(), name="inbox-sweep"),
         asyncio.create_task(
             ImportProgressWatcher(bot, ImportProgress(runtime.session_factory), profiles).run(),

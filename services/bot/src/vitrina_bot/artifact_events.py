@@ -4,7 +4,9 @@ for ``events.artifact.failed``, tell them the file will not come.
 
 A durable consumer, so nothing is missed while the bot is down; a repeated event after a
 crash between the send and the ack may send the file twice, never zero times. A file whose
-object expired (the bot was down for more than a day) is dropped with a log line.
+object expired (the bot was down for more than a day) is dropped with a log line. A file
+larger than Telegram lets a bot send (50 MB to the cloud Bot API, 2000 MB to a local Bot
+API server) is not attempted: the admin is told its size instead.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from nats.js import JetStreamContext
 
 from vitrina_bot.event_consumer import EventConsumer
 from vitrina_bot.i18n import translator_for_chat
+from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady
 from vitrina_common.messaging.topology import BOT_ARTIFACT_EVENTS_CONSUMER
 from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
+
+log = get_logger(__name__)
+
+MIB = 1024 * 1024
+CLOUD_SEND_LIMIT = 50 * MIB
+LOCAL_SERVER_SEND_LIMIT = 2000 * MIB
 
 
 class ArtifactEventsConsumer(EventConsumer):
@@ -30,11 +39,18 @@ class ArtifactEventsConsumer(EventConsumer):
     # An expired object, a chat that blocked the bot or is gone: retrying cannot help.
     permanent = (ObjectNotStoredError, TelegramForbiddenError, TelegramBadRequest)
 
-    def __init__(self, js: JetStreamContext, bot: Bot, profiles: Profiles) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        bot: Bot,
+        profiles: Profiles,
+        max_send_bytes: int = CLOUD_SEND_LIMIT,
+    ) -> None:
         super().__init__(js)
         self._bot = bot
         self._store = ImageStore(js)
         self._profiles = profiles
+        self._max_send_bytes = max_send_bytes
 
     async def handle(self, message: Msg) -> None:
         """Send the artifact the event names, or the notice that it failed."""
@@ -50,6 +66,18 @@ class ArtifactEventsConsumer(EventConsumer):
 
     async def send(self, event: ArtifactReady) -> None:
         """Fetch the file and send it as a document or a photo."""
+        size = await self._store.artifact_size(event.artifact_key)
+        if size > self._max_send_bytes:
+            log.warning("artifact too large to send", key=event.artifact_key, size=size)
+            translate = await translator_for_chat(self._profiles, event.chat_id)
+            text = translate(
+                "admin.artifact.too_large",
+                filename=event.filename,
+                size_mb=round(size / MIB, 1),
+                limit_mb=self._max_send_bytes // MIB,
+            )
+            await self._bot.send_message(event.chat_id, text, parse_mode=None)
+            return
         data = await self._store.get_artifact(event.artifact_key)
         caption = None
         if event.caption_key is not None:

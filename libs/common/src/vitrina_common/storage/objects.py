@@ -75,6 +75,15 @@ class ImageStore:
         store = await self._bucket(ARTIFACTS_BUCKET.name)
         await store.put(key, data)
 
+    async def artifact_size(self, key: str) -> int:
+        """An artifact's size in bytes, without reading it."""
+        store = await self._bucket(ARTIFACTS_BUCKET.name)
+        try:
+            info = await store.get_info(key)
+        except ObjectNotFoundError as error:
+            raise ObjectNotStoredError(f"{ARTIFACTS_BUCKET.name}/{key}") from error
+        return int(info.size or 0)
+
     async def get_artifact(self, key: str) -> bytes:
         """An artifact's bytes."""
         return await self._get(ARTIFACTS_BUCKET.name, key)
