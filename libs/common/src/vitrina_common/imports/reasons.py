@@ -18,9 +18,9 @@ from vitrina_common.db.models import Language
 from vitrina_common.i18n import Translator, translator_for
 
 CATALOG_PREFIX = "imports.reason."
-# Text stored before reasons were data (migration 0005 wraps it): shown as it is.
+# Text without a code, shown as it is in every language: what was stored before reasons
+# were data (migration 0005 wraps it), or a job's unexpected error message.
 VERBATIM = "verbatim"
-
 
 # What fills a reason's placeholders: plain values, or reasons rendered first.
 ReasonArguments = Mapping[str, "str | int | ImportReason"]
