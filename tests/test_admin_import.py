@@ -41,6 +41,7 @@ from vitrina_common.storage.objects import ImageStore
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 ADMIN = 4900
+RUSSIAN_ADMIN = 4902  # Telegram in Russian (language_code "ru"), so the shop speaks Russian
 _shoppers = itertools.count(4001)
 MIB = 1024 * 1024
 
@@ -67,7 +68,8 @@ async def shop(
     }
     async with running_shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("admin-import"),
-        admin_ids=[ADMIN], stock=stock_categories, with_worker=True, extra_env=limits,
+        admin_ids=[ADMIN, RUSSIAN_ADMIN], stock=stock_categories, with_worker=True,
+        extra_env=limits,
     ) as running:  # fmt: skip
         yield running
 
@@ -244,12 +246,14 @@ async def test_zip_bombs_and_traversal_zips_are_refused_at_once_and_nothing_is_i
     assert await products_titled(shop.sessions, ["Зло"]) == []
 
 
-async def _reply_containing(shop: Shop, text: str, timeout_s: float = 15) -> str:
+async def _reply_containing(
+    shop: Shop, text: str, timeout_s: float = 15, admin: int = ADMIN
+) -> str:
     seen = len(shop.telegram.calls_of("sendMessage"))
     async with asyncio.timeout(timeout_s):
         while True:
             for call in shop.telegram.calls_of("sendMessage")[seen:]:
-                if int(call.params["chat_id"]) == ADMIN and text in str(call.params["text"]):
+                if int(call.params["chat_id"]) == admin and text in str(call.params["text"]):
                     return str(call.params["text"])
             await asyncio.sleep(0.05)
 
@@ -300,6 +304,73 @@ async def test_a_csv_the_worker_refuses_ends_the_import_with_the_reason_and_noth
         " imports.\nNothing was imported."
     )
     assert await products_titled(shop.sessions, ["Строка 0"]) == []
+
+
+async def open_import_screen_in_russian(shop: Shop) -> None:
+    """The Russian admin starts the bot from a Russian Telegram, then opens the import screen."""
+    shop.telegram.push_message(RUSSIAN_ADMIN, "/start", language_code="ru")
+    await screen(shop.telegram, RUSSIAN_ADMIN, "Добро пожаловать")
+    shop.telegram.push_message(RUSSIAN_ADMIN, "/admin", language_code="ru")
+    menu = await screen(shop.telegram, RUSSIAN_ADMIN, "Управление магазином")
+    await click(shop.telegram, RUSSIAN_ADMIN, menu, "Массовая загрузка", "Пришлите <b>CSV</b>")
+
+
+async def test_a_russian_admin_gets_the_failed_rows_csv_in_russian_with_the_import_columns_kept(
+    shop: Shop,
+) -> None:
+    before = await last_batch_id(shop)
+    header = ("title", "description", "price", "category", "file")
+    rows = [
+        ("Собор", "", 30, "Города", "cathedral.jpg"),
+        ("Башня", "", "бесплатно", "Города", "tower.jpg"),
+        ("Замок", "", 10, "Замки", "castle.jpg"),
+        ("Озеро", "", 10, "Пейзажи", "lake.jpg"),
+    ]
+    images = {"cathedral.jpg": jpeg_bytes(700), "tower.jpg": jpeg_bytes(701)}
+    images["castle.jpg"] = jpeg_bytes(702)
+    await open_import_screen_in_russian(shop)
+
+    send_file(shop.telegram, RUSSIAN_ADMIN, zip_file(images), "картинки.zip", ZIP_MIME)
+    data = csv_file(rows, header=header)
+    send_file(shop.telegram, RUSSIAN_ADMIN, data, "товары.csv", CSV_MIME)
+    batch = await summed_up_batch(shop.sessions, before)
+    report_name = f"import-{batch.id}-failed-rows.csv"
+    await wait_until(lambda: _document_sent(shop, report_name), timeout_s=30)
+    report = await _artifact(shop, report_name)
+
+    assert (batch.admin_telegram_id, batch.imported, batch.failed) == (RUSSIAN_ADMIN, 1, 3)
+    assert report[0] == ["строка", "причина", *header]  # sent back as it is, it imports
+    assert {row[0]: row[1] for row in report[1:]} == {
+        "3": "цена должна быть целым числом звёзд от 1 до 100000 (указано «бесплатно»)",
+        "4": "неизвестная категория «Замки»: сначала создайте её в /admin → Категории"
+        " или укажите существующую",
+        "5": "файла картинки «lake.jpg» нет в ZIP",
+    }
+    summary = shop.telegram.messages[(RUSSIAN_ADMIN, batch.progress_message_id or 0)]["text"]
+    assert "С ошибкой: 3 строки — причины в файле ниже." in summary
+
+
+async def test_a_russian_admin_is_told_in_russian_why_a_file_or_an_import_is_refused(
+    shop: Shop,
+) -> None:
+    await open_import_screen_in_russian(shop)
+
+    send_file(shop.telegram, RUSSIAN_ADMIN, b"PK\x03\x04 broken", "broken.zip", ZIP_MIME)
+    refused_file = await _reply_containing(shop, "Файл не принят", admin=RUSSIAN_ADMIN)
+    before = await last_batch_id(shop)
+    rows = [(f"Строка {n}", "", 5, "Ночь", "a.jpg") for n in range(101)]
+    send_file(shop.telegram, RUSSIAN_ADMIN, csv_file(rows), "много.csv", CSV_MIME)
+    await screen(shop.telegram, RUSSIAN_ADMIN, "Теперь пришлите ZIP")
+    send_file(shop.telegram, RUSSIAN_ADMIN, zip_file({"a.jpg": jpeg_bytes(9)}), "a.zip", ZIP_MIME)
+    batch = await summed_up_batch(shop.sessions, before)
+
+    assert refused_file == "❌ Файл не принят: это не ZIP-архив."
+    assert batch.status is ImportStatus.REFUSED
+    summary = shop.telegram.messages[(RUSSIAN_ADMIN, batch.progress_message_id or 0)]["text"]
+    assert summary == (
+        f"❌ Импорт №{batch.id} отклонён: в CSV больше 100 строк: разбейте его на несколько"
+        " импортов.\nНичего не добавлено."
+    )
 
 
 async def test_an_excel_workbook_or_an_image_on_the_import_screen_is_refused_with_a_hint(

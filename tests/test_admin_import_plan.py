@@ -10,7 +10,7 @@ import pytest
 from nats.aio.client import Client
 
 from tests.pipeline import jpeg_bytes
-from vitrina_common.imports import ImportLimits, RowError
+from vitrina_common.imports import ImportLimits, ImportReason, RowError
 from vitrina_common.storage.objects import ImageStore
 from vitrina_worker.jobs.imports_images import build_plan, image_mime
 
@@ -69,13 +69,10 @@ async def test_a_plan_stores_each_image_once_and_resolves_categories(
     ]
     assert plan.products[0].original_sha256 == plan.products[1].original_sha256
     assert plan.products[0].import_key != plan.products[1].import_key
-    assert plan.errors == [
-        RowError(
-            4,
-            "unknown category 'Seaside': create it in /admin → Categories first,"
-            " or use an existing one",
-        )
-    ]
+    assert plan.errors == [RowError(4, ImportReason("category_unknown", {"category": "Seaside"}))]
+    assert plan.errors[0].reason.english() == (
+        "unknown category 'Seaside': create it in /admin → Categories first, or use an existing one"
+    )
     assert await originals(nats_client) == 1  # only images of planned rows are stored
     assert plan.cells[4] == ["Harbour", "", "90", "Seaside", "harbour.jpg"]
 
@@ -112,12 +109,9 @@ async def test_unusable_images_and_same_image_duplicates_fail_their_rows(
     )
 
     assert [p.row_number for p in plan.products] == [3]
-    assert plan.errors == [
-        RowError(
-            2,
-            "'cat.gif': the file is a GIF, not a supported image: send a JPEG, PNG or WebP",
-        ),
-        RowError(
+    assert [(error.row_number, error.reason.english()) for error in plan.errors] == [
+        (2, "'cat.gif': the file is not a JPEG, PNG or WebP image"),
+        (
             4,
             "duplicate of row 3 (the same title and category, and 'copy-of-moon.jpg' is the"
             " same image)",

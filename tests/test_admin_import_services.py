@@ -17,11 +17,13 @@ from vitrina_common.db.models import (
     ImportBatchRow,
     ImportRowOutcome,
     ImportStatus,
+    Language,
     OutboxMessage,
     Product,
     ProductStatus,
+    User,
 )
-from vitrina_common.imports import RowError
+from vitrina_common.imports import ImportReason, RowError
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.services.imports import (
@@ -38,6 +40,7 @@ pytestmark = pytest.mark.postgres
 SessionFactory = async_sessionmaker[AsyncSession]
 ADMIN = 4900
 HEADER = ["title", "description", "price", "category", "file"]
+PRICE = ImportReason("price_invalid", {"min": 1, "max": 100_000, "got": "0"})
 
 
 async def category(sessions: SessionFactory, title: str = "Landscapes") -> int:
@@ -118,7 +121,10 @@ async def test_a_plan_records_every_row_and_one_job_per_product_once(
 ) -> None:
     category_id = await category(session_factory)
     batch_id = await start(session_factory)
-    plan = plan_of([planned(2, category_id), planned(3, category_id)], [RowError(4, "bad price")])
+    plan = plan_of(
+        [planned(2, category_id), planned(3, category_id)],
+        [RowError(4, PRICE)],
+    )
     planning = ImportPlanning(session_factory)
 
     assert await planning.record(batch_id, plan)
@@ -136,7 +142,7 @@ async def test_a_plan_with_nothing_to_create_finishes_with_a_report(
 ) -> None:
     batch_id = await start(session_factory)
 
-    await ImportPlanning(session_factory).record(batch_id, plan_of([], [RowError(2, "bad")]))
+    await ImportPlanning(session_factory).record(batch_id, plan_of([], [RowError(2, PRICE)]))
 
     assert (await batch(session_factory, batch_id)).status is ImportStatus.DONE
     assert (await outbox_subjects(session_factory))[-1] == "jobs.import.report"
@@ -177,7 +183,10 @@ async def test_rows_settled_by_racing_workers_count_exactly_and_finish_once(
 ) -> None:
     category_id = await category(session_factory)
     batch_id = await start(session_factory)
-    plan = plan_of([planned(n, category_id) for n in range(2, 42)], [RowError(42, "bad")])
+    plan = plan_of(
+        [planned(n, category_id) for n in range(2, 42)],
+        [RowError(42, PRICE)],
+    )
     await ImportPlanning(session_factory).record(batch_id, plan)
     rows = ImportRows(session_factory)
 
@@ -235,10 +244,31 @@ async def test_a_category_deleted_during_the_import_fails_the_row_with_a_reason(
     assert settlement.outcome is ImportRowOutcome.FAILED
     report = await ImportReports(session_factory).failed_rows(batch_id)
     assert report is not None
-    assert report.errors == [RowError(2, "the category 'Landscapes' was deleted during the import")]
+    deleted = ImportReason("category_deleted", {"category": "Landscapes"})
+    assert report.errors == [RowError(2, deleted)]
+    assert deleted.english() == "the category 'Landscapes' was deleted during the import"
     assert report.cells[2][0] == "Picture 2"
     assert report.header == HEADER
     assert await products(session_factory) == []
+
+
+async def test_the_failed_rows_report_is_in_the_language_the_admin_chose(
+    session_factory: SessionFactory,
+) -> None:
+    batch_id = await start(session_factory)
+    await ImportPlanning(session_factory).record(batch_id, plan_of([], [RowError(2, PRICE)]))
+    reports = ImportReports(session_factory)
+
+    unknown_admin = await reports.failed_rows(batch_id)
+    async with session_factory() as session, session.begin():
+        session.add(User(telegram_id=ADMIN, language=Language.RU))
+    russian_admin = await reports.failed_rows(batch_id)
+
+    assert unknown_admin is not None
+    assert unknown_admin.language is Language.EN
+    assert russian_admin is not None
+    assert russian_admin.language is Language.RU
+    assert russian_admin.errors == [RowError(2, PRICE)]
 
 
 async def test_giving_a_row_up_fails_and_counts_it_once(session_factory: SessionFactory) -> None:
@@ -250,8 +280,9 @@ async def test_giving_a_row_up_fails_and_counts_it_once(session_factory: Session
     rows = ImportRows(session_factory)
     await rows.create_product(batch_id, 2)
 
-    assert await rows.give_up(batch_id, 2, "too late") is None  # already imported
-    gave_up = await rows.give_up(batch_id, 3, "gave up after 5 attempts")
+    died = ImportReason("worker_died", {"attempts": 5})
+    assert await rows.give_up(batch_id, 2, died) is None  # already imported
+    gave_up = await rows.give_up(batch_id, 3, died)
 
     assert gave_up is not None
     assert gave_up.finished
@@ -273,15 +304,13 @@ async def test_a_refused_import_ends_once_and_cannot_be_planned_after(
     batch_id = await start(session_factory)
     planning = ImportPlanning(session_factory)
 
-    assert await planning.refuse(batch_id, "this is not a ZIP archive")
-    assert not await planning.refuse(batch_id, "again")
+    assert await planning.refuse(batch_id, ImportReason("not_a_zip"))
+    assert not await planning.refuse(batch_id, ImportReason("zip_without_csv"))
     assert not await planning.record(batch_id, plan_of([]))
 
-    recorded = await batch(session_factory, batch_id)
-    assert (recorded.status, recorded.refusal_reason) == (
-        ImportStatus.REFUSED,
-        "this is not a ZIP archive",
-    )
+    view = await ImportProgress(session_factory).view(batch_id)
+    assert view is not None
+    assert (view.status, view.refusal_reason) == (ImportStatus.REFUSED, ImportReason("not_a_zip"))
 
 
 async def test_progress_is_claimed_once_per_count_and_summaries_once(

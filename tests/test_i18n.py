@@ -1,4 +1,5 @@
-"""Every user-visible string comes from the ru and en catalogs, and they stay in step."""
+"""Every user-visible string comes from the ru and en catalogs (the bot's own and the common
+ones it shares with the worker), and they stay in step."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 
 from vitrina_bot.i18n.catalog import load_catalogs, plural_form, translator_for
 from vitrina_common.db.models import Language
+from vitrina_common.i18n import COMMON_LOCALES
+from vitrina_common.i18n import load_catalogs as common_load_catalogs
 from vitrina_common.services.checkout import CheckoutRefusal, PreCheckoutRefusal
 from vitrina_common.services.profile import EmailOutcome
 
@@ -22,6 +25,23 @@ def test_a_key_in_one_language_exists_in_the_other() -> None:
     catalogs = load_catalogs()
 
     assert set(catalogs[Language.EN]) == set(catalogs[Language.RU])
+
+
+def test_the_bot_reads_the_common_catalogs_too() -> None:
+    bot, common = load_catalogs(), common_load_catalogs()
+
+    for language in Language:
+        assert set(common[language]) < set(bot[language])
+    assert "imports.reason.price_missing" in bot[Language.RU]
+
+
+def test_a_key_in_the_common_catalogs_and_the_bots_is_an_error(tmp_path: Path) -> None:
+    for language in Language:
+        (tmp_path / language.value).mkdir()
+        (tmp_path / language.value / "clash.toml").write_text('[imports.reason]\nboth = "x"\n')
+
+    with pytest.raises(ValueError, match="keys defined in another file too"):
+        common_load_catalogs(COMMON_LOCALES, tmp_path)
 
 
 @pytest.mark.parametrize("language", list(Language))

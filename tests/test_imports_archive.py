@@ -15,10 +15,12 @@ from vitrina_common.imports import (
     ImageArchive,
     ImportFileError,
     ImportLimits,
+    ImportReason,
     find_csv,
     open_archive,
     refuse_unsafe_paths,
 )
+from vitrina_common.imports.archive import UNSAFE_PATH
 
 MIB = 1024 * 1024
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
@@ -117,7 +119,7 @@ def test_path_traversal_entries_are_refused_one_by_one(name: str) -> None:
     archive = opened({name: JPEG, "fine.jpg": JPEG})
 
     assert archive.names() == ["fine.jpg"]
-    assert archive.refused() == {name: "unsafe path"}
+    assert archive.refused() == {name: UNSAFE_PATH}
     with pytest.raises(EntryError, match="not in the ZIP"):
         archive.read(name)
 
@@ -145,7 +147,7 @@ def test_password_protected_entries_are_refused() -> None:
 
     archive = open_archive(bytes(data))
 
-    assert archive.refused() == {"secret.jpg": "password-protected"}
+    assert archive.refused() == {"secret.jpg": ImportReason("entry_encrypted")}
 
 
 def test_windows_cp866_entry_names_are_decoded() -> None:
@@ -207,7 +209,7 @@ def test_a_zip_with_an_unsafe_path_is_refused_as_a_whole(name: str) -> None:
     with pytest.raises(ImportFileError, match="unsafe paths") as refused:
         refuse_unsafe_paths(archive)
 
-    assert f"'{name}'" in refused.value.reason
+    assert f"'{name}'" in refused.value.reason.english()
 
 
 def test_a_zip_with_only_safe_paths_and_junk_passes() -> None:

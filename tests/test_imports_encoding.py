@@ -8,7 +8,7 @@ import time
 import pytest
 from charset_normalizer import from_bytes
 
-from vitrina_common.imports import ImportFileError, decode_csv_bytes
+from vitrina_common.imports import ImportFileError, ImportReason, decode_csv_bytes
 from vitrina_common.imports.mojibake import text_problem
 
 HEADER = "title;description;price;category;file\n"
@@ -96,7 +96,7 @@ def test_utf8_file_with_one_cp1251_line_stays_utf8_and_marks_that_line() -> None
     assert decoded.encoding == "utf-8"
     *clean, foreign = decoded.text.splitlines()
     assert all(text_problem(line, decoded.encoding) is None for line in clean)
-    assert "mixed encodings" in (text_problem(foreign, decoded.encoding) or "")
+    assert text_problem(foreign, decoded.encoding) == ImportReason("row_invalid_bytes")
 
 
 def test_cp1251_file_with_one_utf8_line_stays_cp1251_and_marks_that_line() -> None:
@@ -109,7 +109,7 @@ def test_cp1251_file_with_one_utf8_line_stays_cp1251_and_marks_that_line() -> No
     *clean, foreign = decoded.text.splitlines()
     assert clean[1].startswith("Фото 0")
     assert all(text_problem(line, decoded.encoding) is None for line in clean)
-    assert "UTF-8 text inside" in (text_problem(foreign, decoded.encoding) or "")
+    assert text_problem(foreign, decoded.encoding) == ImportReason("row_utf8_inside")
 
 
 @pytest.mark.parametrize(

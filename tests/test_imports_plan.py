@@ -11,10 +11,13 @@ import zipfile
 
 import pytest
 
+from vitrina_common.db.models import Language
+from vitrina_common.i18n import translator_for
 from vitrina_common.imports import (
     EntryError,
     ImportFileError,
     ImportLimits,
+    ImportReason,
     PlannedRow,
     RowError,
     failed_rows_csv,
@@ -22,6 +25,8 @@ from vitrina_common.imports import (
     parse_csv,
     plan_import,
 )
+from vitrina_common.imports.archive import UNSAFE_PATH
+from vitrina_common.imports.reasons import verbatim
 
 HEADER = "Название;Описание;Цена;Категория;Файл"
 JPEG = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
@@ -61,7 +66,7 @@ def test_an_image_missing_from_the_zip_fails_its_row() -> None:
     )
 
     assert [row.title for row in plan.rows] == ["Закат"]
-    assert plan.errors == [RowError(3, "image file 'x.jpg' is not in the ZIP")]
+    assert plan.errors == [RowError(3, ImportReason("image_missing", {"file": "x.jpg"}))]
 
 
 def test_a_zip_carrying_both_the_csv_and_the_images_is_enough() -> None:
@@ -89,9 +94,16 @@ def test_a_path_traversal_entry_fails_the_row_that_names_it() -> None:
     plan = plan_import(cp1251_csv("Зло;;1;Хаки;evil.jpg"), make_zip({"../evil.jpg": JPEG}))
 
     assert plan.rows == []
-    assert plan.errors == [
-        RowError(2, "image file 'evil.jpg' is refused in the ZIP ('../evil.jpg': unsafe path)")
-    ]
+    [error] = plan.errors
+    assert error == RowError(
+        2,
+        ImportReason(
+            "image_refused", {"file": "evil.jpg", "entry": "../evil.jpg", "problem": UNSAFE_PATH}
+        ),
+    )
+    assert error.reason.english() == (
+        "image file 'evil.jpg' is refused in the ZIP ('../evil.jpg': unsafe path)"
+    )
 
 
 def test_two_names_for_the_same_image_and_product_make_the_second_row_a_duplicate() -> None:
@@ -105,11 +117,8 @@ def test_two_names_for_the_same_image_and_product_make_the_second_row_a_duplicat
     )
 
     assert [row.row_number for row in plan.rows] == [2, 4]
-    assert plan.errors == [
-        RowError(
-            3,
-            "duplicate of row 2 (the same title and category, both use 'photos/sunset.jpg')",
-        )
+    assert [(error.row_number, error.reason.english()) for error in plan.errors] == [
+        (3, "duplicate of row 2 (the same title and category, both use 'photos/sunset.jpg')")
     ]
 
 
@@ -147,9 +156,25 @@ def test_failed_rows_csv_opens_in_excel_and_decodes_back() -> None:
     ]
 
 
-def test_failed_rows_csv_once_fixed_can_be_imported_as_it_is() -> None:
-    errors = [RowError(2, "price must be a whole number of Stars from 1 to 100000 (got '0')")]
-    report = failed_rows_csv(errors, {2: ["Закат", "", "0", "Пейзажи", "a.jpg"]}, HEADER.split(";"))
+def test_failed_rows_csv_speaks_the_admins_language_but_keeps_the_import_columns() -> None:
+    plan = plan_import(cp1251_csv("Луна;;10;Ночь;moon.jpg"), make_zip({}))
+
+    t = translator_for(Language.RU)
+    report = failed_rows_csv(plan.errors, plan.original_rows, plan.header, t)
+
+    rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
+    assert rows == [
+        ["строка", "причина", "Название", "Описание", "Цена", "Категория", "Файл"],
+        ["2", "файла картинки «moon.jpg» нет в ZIP", "Луна", "", "10", "Ночь", "moon.jpg"],
+    ]
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_failed_rows_csv_once_fixed_can_be_imported_as_it_is(language: Language) -> None:
+    price = ImportReason("price_invalid", {"min": 1, "max": 100_000, "got": "0"})
+    cells = {2: ["Закат", "", "0", "Пейзажи", "a.jpg"]}
+    t = translator_for(language)
+    report = failed_rows_csv([RowError(2, price)], cells, HEADER.split(";"), t)
 
     fixed = report.replace(b";0;", b";150;")
     parsed = parse_csv(fixed)
@@ -159,7 +184,7 @@ def test_failed_rows_csv_once_fixed_can_be_imported_as_it_is() -> None:
 
 
 def test_failed_rows_csv_quotes_values_holding_the_delimiter_or_newlines() -> None:
-    report = failed_rows_csv([RowError(7, "bad; really\nbad")], {})
+    report = failed_rows_csv([RowError(7, verbatim("bad; really\nbad"))], {})
     rows = list(csv.reader(io.StringIO(report.decode("utf-8-sig")), delimiter=";"))
     assert rows == [["row", "reason"], ["7", "bad; really\nbad"]]
 
@@ -184,7 +209,7 @@ def import_outcome(csv_bytes: bytes | None, zip_bytes: bytes) -> str:
                 with contextlib.suppress(EntryError):
                     archive.read(row.entry_name)
     except ImportFileError as refused:
-        return refused.reason
+        return refused.reason.english()
     return "planned"
 
 

@@ -18,6 +18,7 @@ from devstack.postgres import EmbeddedPostgres
 from vitrina_common.config import DbSettings, NatsSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Category, ImportBatch, ImportStatus
+from vitrina_common.imports.reasons import ImportReason, verbatim
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
@@ -94,5 +95,6 @@ async def timed_import(
         await client.close()
         await engine.dispose()
     if batch.status is not ImportStatus.DONE:
-        raise RuntimeError(f"the import was refused: {batch.refusal_reason}")
+        reason = ImportReason.from_json(batch.refusal_reason or verbatim("?").to_json())
+        raise RuntimeError(f"the import was refused: {reason.english()}")
     return ImportTiming(planned_s or done_s, done_s, batch.imported, batch.failed)

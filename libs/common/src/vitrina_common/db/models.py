@@ -282,7 +282,8 @@ class ImportBatch(Timestamped, Base):
     status: Mapped[ImportStatus] = mapped_column(
         _str_enum(ImportStatus, "import_status"), server_default=ImportStatus.PLANNING.value
     )
-    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    # An ``ImportReason`` as JSON (code and arguments), not a sentence: see ``import_rows.reason``.
+    refusal_reason: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     encoding: Mapped[str | None] = mapped_column(String(32))
     # The CSV's header, repeated at the top of the failed-rows report.
     header: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
@@ -320,7 +321,13 @@ class ImportBatchRow(Base):
         _str_enum(ImportRowOutcome, "import_row_outcome"),
         server_default=ImportRowOutcome.PENDING.value,
     )
-    reason: Mapped[str | None] = mapped_column(Text)
+    # Why the row failed, as ``ImportReason.to_json`` (code and arguments) rather than a
+    # sentence: it is rendered when shown, in the language of whoever reads it then (the
+    # failed-rows report in the admin's language when the last row settles, the bot's
+    # refusal in the admin's language when it posts it). A sentence stored at planning
+    # time would freeze one language, and the worker would need the admin's language at
+    # each of the places it fails a row rather than at the one place it reports them.
+    reason: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     cells: Mapped[list[str]] = mapped_column(JSONB)
     # The product's stable identity (``vitrina_common.imports.row_key``) and what the row
     # job needs to create it; NULL for rows refused while planning.

@@ -21,6 +21,7 @@ from vitrina_common.imports.model import (
     row_key,
 )
 from vitrina_common.imports.plan import ImportPlan, PlannedRow, failed_rows_csv, plan_import
+from vitrina_common.imports.reasons import ImportReason
 
 __all__ = [
     "DecodedText",
@@ -29,6 +30,7 @@ __all__ = [
     "ImportFileError",
     "ImportLimits",
     "ImportPlan",
+    "ImportReason",
     "ImportRow",
     "ParsedCsv",
     "PlannedRow",

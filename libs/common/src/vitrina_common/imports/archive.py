@@ -18,11 +18,13 @@ from collections import defaultdict
 from typing import Self
 
 from vitrina_common.imports.model import MIB, EntryError, ImportFileError, ImportLimits
+from vitrina_common.imports.reasons import ImportReason, ReasonArguments
 from vitrina_common.imports.zip_directory import count_entries
 
 _CHUNK = MIB
-_JUNK = "junk"  # folders, macOS resource forks, thumbnails caches: silently skipped
-UNSAFE_PATH = "unsafe path"
+# Folders, macOS resource forks, thumbnails caches: silently skipped.
+_JUNK = ImportReason("junk")
+UNSAFE_PATH = ImportReason("unsafe_path")
 _JUNK_NAMES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
 _SUPPORTED = frozenset(
     {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
@@ -54,14 +56,14 @@ class ImageArchive:
         self._zip = zip_file
         self._limits = limits
         self._entries: dict[str, zipfile.ZipInfo] = {}
-        self._refused: dict[str, str] = {}
+        self._refused: dict[str, ImportReason] = {}
         self._by_base: defaultdict[str, list[str]] = defaultdict(list)
         keys: set[str] = set()
         for info in zip_file.infolist():
             name = _entry_name(info)
             problem = _entry_problem(name, info)
             if problem is None and _key(name) in keys:
-                problem = "the ZIP holds two files with this name"
+                problem = ImportReason("entry_name_twice")
             if problem is None:
                 keys.add(_key(name))
                 self._entries[name] = info
@@ -73,8 +75,8 @@ class ImageArchive:
         """The usable entries (files with safe paths, junk and folders left out)."""
         return list(self._entries)
 
-    def refused(self) -> dict[str, str]:
-        """Entries that cannot be used, with the reason (e.g. "unsafe path")."""
+    def refused(self) -> dict[str, ImportReason]:
+        """Entries that cannot be used, with the reason (e.g. ``UNSAFE_PATH``)."""
         return dict(self._refused)
 
     def size(self, name: str) -> int:
@@ -89,11 +91,14 @@ class ImageArchive:
         info = self._info(name)
         cap = max_bytes or self._limits.max_image_bytes
         if info.file_size > cap:
-            raise EntryError(f"'{name}' is larger than {_megabytes(cap)}")
+            raise EntryError(
+                ImportReason("entry_too_large", {"entry": name, "limit_mb": _megabytes(cap)})
+            )
         try:
             return _read_bounded(self._zip, info, name)
         except _DAMAGED as error:
-            raise EntryError(f"'{name}' is damaged in the ZIP ({error})") from error
+            reason = ImportReason("entry_damaged", {"entry": name, "error": str(error)})
+            raise EntryError(reason) from error
 
     def locate(self, file_name: str) -> str:
         """The entry a CSV's file name means, or ``EntryError`` saying why there is none.
@@ -113,8 +118,7 @@ class ImageArchive:
             if matches:
                 listed = ", ".join(sorted(matches)[:5])
                 raise EntryError(
-                    f"image file '{file_name}' matches several files in the ZIP ({listed}):"
-                    " give its folder too"
+                    ImportReason("image_ambiguous", {"file": file_name, "matches": listed})
                 )
         raise EntryError(self._missing_reason(file_name))
 
@@ -131,15 +135,16 @@ class ImageArchive:
     def _info(self, name: str) -> zipfile.ZipInfo:
         info = self._entries.get(name)
         if info is None:
-            raise EntryError(f"'{name}' is not in the ZIP")
+            raise EntryError(ImportReason("entry_missing", {"entry": name}))
         return info
 
-    def _missing_reason(self, file_name: str) -> str:
+    def _missing_reason(self, file_name: str) -> ImportReason:
         base = _base(file_name)
         for name, reason in self._refused.items():
             if _base(name) == base:
-                return f"image file '{file_name}' is refused in the ZIP ('{name}': {reason})"
-        return f"image file '{file_name}' is not in the ZIP"
+                arguments: ReasonArguments = {"file": file_name, "entry": name, "problem": reason}
+                return ImportReason("image_refused", arguments)
+        return ImportReason("image_missing", {"file": file_name})
 
 
 def open_archive(data: bytes, limits: ImportLimits | None = None) -> ImageArchive:
@@ -151,11 +156,12 @@ def open_archive(data: bytes, limits: ImportLimits | None = None) -> ImageArchiv
     """
     limits = limits or ImportLimits()
     if count_entries(data, limits.max_zip_entries) > limits.max_zip_entries:
-        raise ImportFileError(f"the ZIP has more than {limits.max_zip_entries} files")
+        raise ImportFileError(ImportReason("zip_too_many_files", {"limit": limits.max_zip_entries}))
     try:
         zip_file = zipfile.ZipFile(io.BytesIO(data))
     except _DAMAGED as error:
-        raise ImportFileError(f"this is not a readable ZIP archive ({error})") from error
+        reason = ImportReason("zip_unreadable", {"error": str(error)})
+        raise ImportFileError(reason) from error
     archive = ImageArchive(zip_file, limits)
     try:
         _check_sizes(archive, limits)
@@ -169,10 +175,10 @@ def find_csv(archive: ImageArchive) -> str:
     """The one CSV in a ZIP that carries both the CSV and the images."""
     found = [name for name in archive.names() if name.casefold().endswith(_CSV_SUFFIXES)]
     if not found:
-        raise ImportFileError("the ZIP has no .csv file: send the CSV too")
+        raise ImportFileError(ImportReason("zip_without_csv"))
     if len(found) > 1:
         listed = ", ".join(sorted(found))
-        raise ImportFileError(f"the ZIP has several CSV files ({listed}): keep one")
+        raise ImportFileError(ImportReason("zip_with_several_csv", {"files": listed}))
     return found[0]
 
 
@@ -185,10 +191,7 @@ def refuse_unsafe_paths(archive: ImageArchive) -> None:
     unsafe = sorted(name for name, reason in archive.refused().items() if reason == UNSAFE_PATH)
     if unsafe:
         listed = ", ".join(f"'{name}'" for name in unsafe[:3])
-        raise ImportFileError(
-            f"the ZIP holds files with unsafe paths ({listed}) that point outside the ZIP;"
-            " zip the images themselves again"
-        )
+        raise ImportFileError(ImportReason("zip_unsafe_paths", {"files": listed}))
 
 
 def _check_sizes(archive: ImageArchive, limits: ImportLimits) -> None:
@@ -196,16 +199,14 @@ def _check_sizes(archive: ImageArchive, limits: ImportLimits) -> None:
     for name in archive.names():
         size = archive.size(name)
         if size > limits.max_image_bytes:
-            raise ImportFileError(
-                f"'{name}' is {_megabytes(size)} uncompressed; the limit per file is"
-                f" {_megabytes(limits.max_image_bytes)}"
-            )
+            limit = _megabytes(limits.max_image_bytes)
+            arguments = {"entry": name, "size_mb": _megabytes(size), "limit_mb": limit}
+            raise ImportFileError(ImportReason("zip_entry_too_large", arguments))
         total += size
     if total > limits.max_zip_total_bytes:
-        raise ImportFileError(
-            f"the ZIP unpacks to {_megabytes(total)}; the limit is"
-            f" {_megabytes(limits.max_zip_total_bytes)}"
-        )
+        limit = _megabytes(limits.max_zip_total_bytes)
+        arguments = {"size_mb": _megabytes(total), "limit_mb": limit}
+        raise ImportFileError(ImportReason("zip_too_large", arguments))
 
 
 def _read_bounded(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
@@ -217,7 +218,7 @@ def _read_bounded(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -
         while chunk := stream.read(_CHUNK):
             size += len(chunk)
             if size > info.file_size:
-                raise EntryError(f"'{name}' unpacks to more than its ZIP directory says")
+                raise EntryError(ImportReason("entry_larger_than_stated", {"entry": name}))
             chunks.append(chunk)
     return b"".join(chunks)
 
@@ -235,7 +236,7 @@ def _entry_name(info: zipfile.ZipInfo) -> str:
         return raw.decode("cp866")
 
 
-def _entry_problem(name: str, info: zipfile.ZipInfo) -> str | None:
+def _entry_problem(name: str, info: zipfile.ZipInfo) -> ImportReason | None:
     """Why an entry is not used: ``_JUNK`` (skipped quietly) or a reason for the admin."""
     path = name.replace("\\", "/")
     parts = path.split("/")
@@ -255,8 +256,8 @@ def _entry_problem(name: str, info: zipfile.ZipInfo) -> str | None:
     problems = (
         (junk, _JUNK),
         (unsafe, UNSAFE_PATH),
-        (bool(info.flag_bits & _ENCRYPTED), "password-protected"),
-        (info.compress_type not in _SUPPORTED, "compressed with a method the importer lacks"),
+        (bool(info.flag_bits & _ENCRYPTED), ImportReason("entry_encrypted")),
+        (info.compress_type not in _SUPPORTED, ImportReason("entry_compression_unsupported")),
     )
     return next((reason for applies, reason in problems if applies), None)
 
@@ -272,4 +273,5 @@ def _base(name: str) -> str:
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / MIB:.1f} MB"
+    # The catalogs write the unit: "5.0 MB", "5.0 МБ".
+    return f"{size / MIB:.1f}"

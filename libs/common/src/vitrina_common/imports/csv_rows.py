@@ -23,6 +23,7 @@ from vitrina_common.imports.model import (
     same_product,
 )
 from vitrina_common.imports.mojibake import text_problem
+from vitrina_common.imports.reasons import ImportReason, ReasonArguments
 
 REQUIRED_COLUMNS = ("title", "price", "category", "file")
 _ALIASES = {
@@ -77,9 +78,8 @@ def parse_header(data: bytes, limits: ImportLimits | None = None) -> ParsedCsv:
 
 def _open(data: bytes, limits: ImportLimits) -> tuple[ParsedCsv, _Lines, dict[str, int]]:
     if len(data) > limits.max_csv_bytes:
-        raise ImportFileError(
-            f"the CSV is {len(data) / MIB:.1f} MB; the limit is {limits.max_csv_bytes / MIB:g} MB"
-        )
+        size, limit = f"{len(data) / MIB:.1f}", f"{limits.max_csv_bytes / MIB:g}"
+        raise ImportFileError(ImportReason("csv_too_large", {"size_mb": size, "limit_mb": limit}))
     decoded = decode_csv_bytes(data)
     lines = _Lines(decoded.text, limits.max_line_chars)
     parsed = ParsedCsv(encoding=decoded.encoding)
@@ -99,15 +99,13 @@ def _map_columns(header: list[str]) -> dict[str, int]:
         if column is None:
             continue
         if column in columns:
-            raise ImportFileError(f"the column '{column}' appears twice in the header")
+            raise ImportFileError(ImportReason("column_twice", {"column": column}))
         columns[column] = index
     missing = [column for column in REQUIRED_COLUMNS if column not in columns]
     if missing:
-        found = ", ".join(name.strip() for name in header if name.strip()) or "nothing"
-        raise ImportFileError(
-            "unknown column set: needs title, price, category, file (description optional);"
-            f" missing {', '.join(missing)}; found {found}"
-        )
+        found = ", ".join(name.strip() for name in header if name.strip()) or "—"
+        arguments = {"missing": ", ".join(missing), "found": found}
+        raise ImportFileError(ImportReason("columns_missing", arguments))
     return columns
 
 
@@ -156,7 +154,7 @@ def _read_header(lines: _Lines) -> tuple[str, list[str]]:
     """The delimiter and the header's cells: the delimiter that names the most columns."""
     first = next(lines, "")
     if lines.too_long:
-        raise ImportFileError("the header line is too long: is this an import CSV?")
+        raise ImportFileError(ImportReason("header_too_long"))
     scored = []
     for rank, delimiter in enumerate((lines.sep,) if lines.sep else _DELIMITERS):
         cells = next(csv.reader([first], delimiter=delimiter), [])
@@ -176,9 +174,7 @@ def _read_rows(
             continue  # blank rows (and Excel's ";;;;") are not products
         data_rows += 1
         if data_rows > limits.max_rows:
-            raise ImportFileError(
-                f"the CSV has more than {limits.max_rows} rows: split it into several imports"
-            )
+            raise ImportFileError(ImportReason("csv_too_many_rows", {"limit": limits.max_rows}))
         parsed.original_rows[row_number] = cells
         result = _check_row(row_number, cells, unreadable, parsed, columns, limits)
         if isinstance(result, ImportRow):
@@ -192,7 +188,7 @@ def _read_rows(
 def _check_row(
     row_number: int,
     cells: list[str],
-    unreadable: str | None,
+    unreadable: ImportReason | None,
     parsed: ParsedCsv,
     columns: dict[str, int],
     limits: ImportLimits,
@@ -204,7 +200,7 @@ def _check_row(
     return validate_row(row_number, values, limits)
 
 
-def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], str | None]]:
+def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], ImportReason | None]]:
     """(row number, cells, why the row is unreadable or None), header being row 1."""
     reader = csv.reader(lines, delimiter=delimiter)
     row_number = 1
@@ -216,24 +212,25 @@ def _records(lines: _Lines, delimiter: str) -> Iterator[tuple[int, list[str], st
         except StopIteration:
             return
         except csv.Error as error:  # the reader resets and goes on with the next line
-            yield row_number, [], f"cannot be read as CSV: {error}"
+            yield row_number, [], ImportReason("row_unparsable", {"error": str(error)})
             continue
         if lines.too_long and any(first_line <= n <= lines.count for n in lines.too_long):
-            yield row_number, [], f"the row is longer than {lines.max_chars} characters"
+            yield row_number, [], ImportReason("row_too_long", {"limit": lines.max_chars})
         else:
             yield row_number, cells, None
 
 
-def _row_problem(cells: list[str], parsed: ParsedCsv) -> str | None:
+def _row_problem(cells: list[str], parsed: ParsedCsv) -> ImportReason | None:
     width = len(parsed.header)
     if len(cells) > width and any(cell.strip() for cell in cells[width:]):
-        return (
-            f"the row has {len(cells)} values but the header has {width} columns"
-            f" (a '{parsed.delimiter}' inside a value must be in double quotes)"
-        )
+        arguments: ReasonArguments = {
+            "values": len(cells),
+            "columns": width,
+            "delimiter": parsed.delimiter,
+        }
+        return ImportReason("row_too_many_values", arguments)
     # One line is in one encoding: checking the cells together is as good and 5× cheaper.
-    problem = text_problem("\n".join(cells), parsed.encoding)
-    return None if problem is None else f"the row {problem}: save the CSV as UTF-8"
+    return text_problem("\n".join(cells), parsed.encoding)
 
 
 def _unless_duplicate(
@@ -246,7 +243,5 @@ def _unless_duplicate(
     first = seen.setdefault((*same_product(row), file_key), row.row_number)
     if first == row.row_number:
         return row
-    return RowError(
-        row.row_number,
-        f"duplicate of row {first} (the same title, category and file '{row.file_name}')",
-    )
+    arguments: ReasonArguments = {"first": first, "file": row.file_name}
+    return RowError(row.row_number, ImportReason("duplicate_row", arguments))

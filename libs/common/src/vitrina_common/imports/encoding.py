@@ -19,6 +19,7 @@ from charset_normalizer import from_bytes
 from vitrina_common.imports.model import ImportFileError
 from vitrina_common.imports.mojibake import REPLACEMENT
 from vitrina_common.imports.plausibility import plausibility
+from vitrina_common.imports.reasons import ImportReason
 
 # Most likely first: ties go to the earlier one (a Russian shop's Excel writes cp1251).
 SINGLE_BYTE_CANDIDATES = ("cp1251", "cp1252", "koi8_r", "mac_cyrillic", "latin_1")
@@ -30,9 +31,9 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's.
     (codecs.BOM_UTF16_BE, "utf_16_be"),
 )
 _MAGIC = (  # Files admins send by mistake instead of a CSV.
-    (b"PK\x03\x04", "this is a ZIP archive or an .xlsx workbook, not a CSV: save it as CSV"),
-    (b"\xd0\xcf\x11\xe0", "this is an old Excel workbook (.xls), not a CSV: save it as CSV"),
-    (b"%PDF", "this is a PDF, not a CSV"),
+    (b"PK\x03\x04", ImportReason("csv_is_zip_or_xlsx")),
+    (b"\xd0\xcf\x11\xe0", ImportReason("csv_is_xls")),
+    (b"%PDF", ImportReason("csv_is_pdf")),
 )
 # Bytes other than tab, LF, CR (and form feed / Ctrl-Z some tools append) never occur in
 # text; more than this share of them means a binary file.
@@ -73,7 +74,7 @@ def decode_csv_bytes(data: bytes) -> DecodedText:
     importing mojibake (see ``mojibake.text_problem``).
     """
     if not data.strip():
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(ImportReason("csv_empty"))
     for magic, reason in _MAGIC:
         if data.startswith(magic):
             raise ImportFileError(reason)
@@ -92,9 +93,8 @@ def _by_bom(data: bytes) -> DecodedText | None:
                 return _decoded(body, codec)
             except UnicodeDecodeError as error:
                 name = _codec_name(codec).upper().removesuffix("-SIG")
-                raise ImportFileError(
-                    f"the file starts with a {name} byte order mark but is not valid {name}"
-                ) from error
+                reason = ImportReason("csv_bom_mismatch", {"encoding": name})
+                raise ImportFileError(reason) from error
     return None
 
 
@@ -115,11 +115,11 @@ def _utf16_without_bom(data: bytes) -> DecodedText | None:
 
 def _refuse_binary(data: bytes) -> None:
     if b"\x00" in data:
-        raise ImportFileError("the file contains NUL bytes: it is binary, not a CSV")
+        raise ImportFileError(ImportReason("csv_has_nul_bytes"))
     sample = data[: 1024 * 1024]
     controls = sum(sample.count(byte) for byte in _CONTROL_BYTES)
     if controls > _MAX_CONTROL_SHARE * len(sample):
-        raise ImportFileError("the file is binary (control characters), not a CSV")
+        raise ImportFileError(ImportReason("csv_binary"))
 
 
 def _utf8(data: bytes) -> DecodedText | None:
@@ -146,9 +146,7 @@ def _best_single_byte(data: bytes) -> DecodedText:
         if foreign is not None:
             return foreign
         if ranked[0][0] < _IMPLAUSIBLE * high:
-            raise ImportFileError(
-                "cannot tell the file's encoding: save it as CSV UTF-8 and send it again"
-            )
+            raise ImportFileError(ImportReason("csv_encoding_unknown"))
     for _, codec in ranked:
         try:
             return _decoded(data, codec)

@@ -15,8 +15,8 @@ from vitrina_common.imports.model import (
     ImportRow,
     RowError,
 )
+from vitrina_common.imports.reasons import ImportReason, ReasonArguments, all_of
 
-PRICE_RULE = f"price must be a whole number of Stars from {MIN_PRICE_STARS} to {MAX_PRICE_STARS}"
 # "150", and what Excel makes of it in a Russian locale: "1 500" (a no-break or thin space
 # groups thousands) or "150,00" (a currency format). "1.5" and "1e3" are refused.
 _GROUPING = str.maketrans("", "", " \u00a0\u202f")
@@ -26,7 +26,7 @@ _PRICE = re.compile(r"(\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:[.,]0+)?", re.ASC
 def validate_row(
     row_number: int, values: Mapping[str, str], limits: ImportLimits
 ) -> ImportRow | RowError:
-    """The product a row describes, or every reason it cannot be one (joined by "; ").
+    """The product a row describes, or every reason it cannot be one (``all_of``).
 
     ``values`` maps the canonical column names (title, description, price, category, file)
     to the raw cell text; a missing column reads as an empty cell.
@@ -38,14 +38,15 @@ def validate_row(
     price = _price(values.get("price", ""))
     problems = _one_line_text("title", title, MAX_TITLE_CHARS)
     if len(description) > limits.max_description_chars:
-        problems.append(f"description is longer than {limits.max_description_chars} characters")
-    if isinstance(price, str):
+        limit = limits.max_description_chars
+        problems.append(ImportReason("description_too_long", {"limit": limit}))
+    if isinstance(price, ImportReason):
         problems.append(price)
     problems += _one_line_text("category", category, MAX_CATEGORY_CHARS)
-    problems += _one_line_text("file name", file_name, None)
+    problems += _one_line_text("file", file_name, None)
     if not problems and isinstance(price, int):
         return ImportRow(row_number, title, description, price, category, file_name)
-    return RowError(row_number, "; ".join(problems))
+    return RowError(row_number, all_of(problems))
 
 
 def _clean(value: str) -> str:
@@ -53,27 +54,31 @@ def _clean(value: str) -> str:
     return unicodedata.normalize("NFC", value).strip()
 
 
-def _one_line_text(name: str, value: str, max_chars: int | None) -> list[str]:
+def _one_line_text(name: str, value: str, max_chars: int | None) -> list[ImportReason]:
+    # One code per column and problem: languages inflect the column's name differently.
     if not value:
-        return [f"missing {name}"]
+        return [ImportReason(f"{name}_missing")]
     if "\n" in value or "\r" in value:
-        return [f"{name} must be on one line"]
+        return [ImportReason(f"{name}_multiline")]
     if max_chars is not None and len(value) > max_chars:
-        return [f"{name} is longer than {max_chars} characters"]
+        return [ImportReason(f"{name}_too_long", {"limit": max_chars})]
     return []
 
 
-def _price(raw: str) -> int | str:
+def _price(raw: str) -> int | ImportReason:
     """The price in Stars, or the reason it is not one."""
     text = raw.strip()
     if not text:
-        return "missing price"
+        return ImportReason("price_missing")
     match = _PRICE.fullmatch(text)
-    if match is None:
-        return f"{PRICE_RULE} (got '{_shown(text)}')"
-    value = int(match.group(1).translate(_GROUPING))
-    if not MIN_PRICE_STARS <= value <= MAX_PRICE_STARS:
-        return f"{PRICE_RULE} (got '{_shown(text)}')"
+    value = int(match.group(1).translate(_GROUPING)) if match is not None else None
+    if value is None or not MIN_PRICE_STARS <= value <= MAX_PRICE_STARS:
+        arguments: ReasonArguments = {
+            "min": MIN_PRICE_STARS,
+            "max": MAX_PRICE_STARS,
+            "got": _shown(text),
+        }
+        return ImportReason("price_invalid", arguments)
     return value
 
 

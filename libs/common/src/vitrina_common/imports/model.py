@@ -7,6 +7,8 @@ import json
 import unicodedata
 from dataclasses import dataclass
 
+from vitrina_common.imports.reasons import ImportReason
+
 MIB = 1024 * 1024
 
 # Fixed by the schema (products.title, categories.title) and by Telegram Stars.
@@ -35,19 +37,25 @@ class ImportLimits:
 
 
 class ImportFileError(ValueError):
-    """The whole file (CSV or ZIP) is refused; ``reason`` is a sentence for the admin."""
+    """The whole file (CSV or ZIP) is refused; ``reason`` says why, for the admin."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: ImportReason) -> None:
+        super().__init__(reason.code)
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason.english()
 
 
 class EntryError(ValueError):
     """One ZIP entry cannot be used (unsafe path, missing, too large); the row fails."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: ImportReason) -> None:
+        super().__init__(reason.code)
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason.english()
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ class RowError:
     """
 
     row_number: int
-    reason: str
+    reason: ImportReason
 
 
 @dataclass(frozen=True)

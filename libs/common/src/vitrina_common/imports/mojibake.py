@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from functools import cache
 
+from vitrina_common.imports.reasons import ImportReason
+
 REPLACEMENT = "\ufffd"
 
 
-def text_problem(text: str, encoding: str) -> str | None:
-    """Why a decoded value cannot be trusted (mixed encodings), or None when it reads fine."""
+def text_problem(text: str, encoding: str) -> ImportReason | None:
+    """Why a row's decoded text cannot be trusted (mixed encodings), or None when it reads
+    fine."""
     if REPLACEMENT in text:
-        return "contains bytes that are not valid in the file's encoding (mixed encodings?)"
+        return ImportReason("row_invalid_bytes")
     if text.isascii():
         return None
     # UTF-8 bytes read as a single-byte encoding ("Р—Р°РєР°С‚" for "Закат"): encoding the
@@ -27,7 +30,7 @@ def text_problem(text: str, encoding: str) -> str | None:
             text.encode(codec).decode("utf-8")
         except UnicodeError:
             continue
-        return "looks like UTF-8 text inside a file in another encoding (mixed encodings?)"
+        return ImportReason("row_utf8_inside")
     return None
 
 

@@ -8,6 +8,8 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
+from vitrina_common.db.models import Language
+from vitrina_common.i18n import Translator, translator_for
 from vitrina_common.imports.archive import ImageArchive, find_csv, open_archive
 from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv
 from vitrina_common.imports.model import (
@@ -18,6 +20,7 @@ from vitrina_common.imports.model import (
     RowError,
     same_product,
 )
+from vitrina_common.imports.reasons import ImportReason, ReasonArguments
 
 
 @dataclass(frozen=True)
@@ -66,23 +69,30 @@ def failed_rows_csv(
     errors: Sequence[RowError],
     original_rows: Mapping[int, Sequence[str]],
     header: Sequence[str] = (),
+    t: Translator | None = None,
 ) -> bytes:
     """The failed rows as a CSV for Excel: row number, reason, then the row as it was sent.
+
+    The first two columns' names and the reasons are in ``t``'s language (English when
+    None); the admin's header follows as it was, so the import columns keep their names.
 
     UTF-8 with a BOM, because Excel opens a CSV without one in the system's ANSI code page
     (cp1251 in Russia) and shows UTF-8 as mojibake. ";" between cells, because Excel
     splits cells on the locale's list separator, which is ";" wherever "," is the decimal
     comma, Russia included. (A "sep=;" first line would force it everywhere, but Excel
     then ignores the BOM.) The "row" and "reason" columns are not import columns, so the
-    fixed file can be sent again as it is. Cells are the admin's own text handed back to
+    fixed file can be sent again as it is (in Russian too: "строка", "причина" name no
+    import column either). Cells are the admin's own text handed back to
     the same admin, so they are not rewritten against formula injection: a leading "'"
     would end up in the product's title on re-import.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["row", "reason", *header])
+    t = t or translator_for(Language.EN)
+    writer.writerow([t("imports.report.row"), t("imports.report.reason"), *header])
     for error in sorted(errors, key=lambda error: error.row_number):
-        writer.writerow([error.row_number, error.reason, *original_rows.get(error.row_number, ())])
+        cells = original_rows.get(error.row_number, ())
+        writer.writerow([error.row_number, error.reason.render(t), *cells])
     return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
 
 
@@ -110,12 +120,8 @@ def _match_images(
             continue
         first = used.setdefault((*same_product(row), entry), row.row_number)
         if first != row.row_number:
-            errors.append(
-                RowError(
-                    row.row_number,
-                    f"duplicate of row {first} (the same title and category, both use '{entry}')",
-                )
-            )
+            arguments: ReasonArguments = {"first": first, "entry": entry}
+            errors.append(RowError(row.row_number, ImportReason("duplicate_entry", arguments)))
         else:
             planned.append(PlannedRow(**asdict(row), entry_name=entry))
     return planned, errors

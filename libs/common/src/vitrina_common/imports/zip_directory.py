@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 
 from vitrina_common.imports.model import ImportFileError
+from vitrina_common.imports.reasons import ImportReason
 
 _END = struct.Struct("<4s4H2LH")  # end of central directory record
 _END64 = struct.Struct("<4sQ2H2L4Q")  # ZIP64 end of central directory record
@@ -28,7 +29,7 @@ def count_entries(data: bytes, stop_after: int) -> int:
     """
     end = data.rfind(b"PK\x05\x06", max(0, len(data) - _END.size - _MAX_COMMENT))
     if end < 0 or end + _END.size > len(data):
-        raise ImportFileError("this is not a ZIP archive")
+        raise ImportFileError(ImportReason("not_a_zip"))
     directory_size = _END.unpack_from(data, end)[5]
     directory_end = end
     record = end - _END64_LOCATOR_SIZE - _END64.size
@@ -38,7 +39,7 @@ def count_entries(data: bytes, stop_after: int) -> int:
         directory_end = record
     position = directory_end - directory_size
     if position < 0:
-        raise ImportFileError("the ZIP is damaged: its directory points outside the file")
+        raise ImportFileError(ImportReason("zip_directory_damaged"))
     count = 0
     while count <= stop_after and position + _CENTRAL.size <= directory_end:
         if not data.startswith(b"PK\x01\x02", position):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import exists, func, literal, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +16,12 @@ from vitrina_common.db.models import (
     ImportBatchRow,
     ImportRowOutcome,
     ImportStatus,
+    Language,
     OutboxMessage,
     Product,
+    User,
 )
+from vitrina_common.imports.reasons import ImportReason, verbatim
 
 # Rows per INSERT statement: asyncpg caps one statement at 32 767 parameters.
 _INSERT_CHUNK = 2_000
@@ -53,12 +56,15 @@ class ImportBatchRepository:
             query = query.with_for_update()
         return (await self._session.execute(query)).scalar_one_or_none()
 
-    async def finish(self, batch_id: int, status: ImportStatus, reason: str | None = None) -> None:
+    async def finish(
+        self, batch_id: int, status: ImportStatus, reason: ImportReason | None = None
+    ) -> None:
         """The import is over: done, or refused with ``reason``."""
+        stored = null() if reason is None else reason.to_json()
         await self._session.execute(
             update(ImportBatch)
             .where(ImportBatch.id == batch_id)
-            .values(status=status, refusal_reason=reason, finished_at=func.now())
+            .values(status=status, refusal_reason=stored, finished_at=func.now())
             .execution_options(synchronize_session=False)
         )
 
@@ -145,7 +151,7 @@ class ImportRowRepository:
         row_number: int,
         outcome: ImportRowOutcome,
         *,
-        reason: str | None = None,
+        reason: ImportReason | None = None,
         product_id: int | None = None,
         outbox: dict[str, Any] | None = None,
     ) -> None:
@@ -154,7 +160,11 @@ class ImportRowRepository:
         statement = (
             update(ImportBatchRow)
             .where(ImportBatchRow.batch_id == batch_id, ImportBatchRow.row_number == row_number)
-            .values(outcome=outcome, reason=reason, product_id=product_id)
+            .values(
+                outcome=outcome,
+                reason=null() if reason is None else reason.to_json(),
+                product_id=product_id,
+            )
         )
         if outbox is not None:
             queued = insert(OutboxMessage).values(**outbox).on_conflict_do_nothing()
@@ -185,7 +195,7 @@ class ImportRowRepository:
             counts.setdefault(batch_id, {})[outcome] = count
         return counts
 
-    async def failed(self, batch_id: int) -> list[tuple[int, str, list[str]]]:
+    async def failed(self, batch_id: int) -> list[tuple[int, ImportReason, list[str]]]:
         """(row number, reason, cells as sent) of the failed rows, in row order."""
         result = await self._session.execute(
             select(ImportBatchRow.row_number, ImportBatchRow.reason, ImportBatchRow.cells)
@@ -195,7 +205,20 @@ class ImportRowRepository:
             )
             .order_by(ImportBatchRow.row_number)
         )
-        return [(number, reason or "", list(cells)) for number, reason, cells in result]
+        return [
+            (number, ImportReason.from_json(reason or verbatim("").to_json()), list(cells))
+            for number, reason, cells in result
+        ]
+
+    async def admin_language(self, batch_id: int) -> Language | None:
+        """The language of the admin who started the import (None: not a user of the bot)."""
+        return (
+            await self._session.execute(
+                select(User.language)
+                .join(ImportBatch, ImportBatch.admin_telegram_id == User.telegram_id)
+                .where(ImportBatch.id == batch_id)
+            )
+        ).scalar_one_or_none()
 
     async def category_titles(self) -> dict[int, str]:
         """Every category's title by id (imports look categories up, never create them)."""

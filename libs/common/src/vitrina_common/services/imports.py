@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
 from vitrina_common.db.models import ImportBatch, ImportRowOutcome, ImportStatus
-from vitrina_common.imports import ImportLimits
+from vitrina_common.imports import ImportLimits, ImportReason
 from vitrina_common.messaging.contracts import ImportPlanJob
 from vitrina_common.outbox import enqueue_publish
 from vitrina_common.repositories.imports import ImportBatchRepository, ImportRowRepository
@@ -100,7 +100,7 @@ class ImportView:
     imported: int
     already_imported: int
     failed: int
-    refusal_reason: str | None
+    refusal_reason: ImportReason | None
     progress_shown: int
     created_at: datetime
 
@@ -129,7 +129,9 @@ def _view(batch: ImportBatch, counts: dict[ImportRowOutcome, int] | None) -> Imp
         imported=totals[ImportRowOutcome.IMPORTED],
         already_imported=totals[ImportRowOutcome.ALREADY_IMPORTED],
         failed=totals[ImportRowOutcome.FAILED],
-        refusal_reason=batch.refusal_reason,
+        refusal_reason=(
+            None if batch.refusal_reason is None else ImportReason.from_json(batch.refusal_reason)
+        ),
         progress_shown=batch.progress_shown,
         created_at=batch.created_at,
     )

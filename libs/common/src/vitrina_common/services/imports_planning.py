@@ -9,7 +9,7 @@ from sqlalchemy import func, null
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import ImportBatch, ImportRowOutcome, ImportStatus
-from vitrina_common.imports import RowError
+from vitrina_common.imports import ImportReason, RowError
 from vitrina_common.messaging.contracts import ImportReportJob, ImportRowJob
 from vitrina_common.outbox import enqueue_publish, enqueue_publishes
 from vitrina_common.repositories.imports import ImportBatchRepository, ImportRowRepository
@@ -62,7 +62,7 @@ class ImportPlanning:
         async with self._session_factory() as session:
             return await ImportRowRepository(session).category_titles()
 
-    async def refuse(self, batch_id: int, reason: str) -> bool:
+    async def refuse(self, batch_id: int, reason: ImportReason) -> bool:
         """A whole file is refused: the import ends with nothing imported.
 
         False when the batch was planned already (a late duplicate of the job).
@@ -72,7 +72,7 @@ class ImportPlanning:
             batch = await batches.get(batch_id, lock=True)
             if batch is None or batch.status is not ImportStatus.PLANNING:
                 return False
-            await batches.finish(batch_id, ImportStatus.REFUSED, reason[:2000])
+            await batches.finish(batch_id, ImportStatus.REFUSED, reason)
             return True
 
     async def record(self, batch_id: int, plan: RowPlan) -> bool:
@@ -114,7 +114,7 @@ def _row_values(batch_id: int, plan: RowPlan) -> list[dict[str, object]]:
             "batch_id": batch_id,
             "row_number": error.row_number,
             "outcome": ImportRowOutcome.FAILED,
-            "reason": error.reason,
+            "reason": error.reason.to_json(),
             "cells": plan.cells.get(error.row_number, []),
             "import_key": None,
             "planned": null(),
@@ -129,7 +129,7 @@ def _row_values(batch_id: int, plan: RowPlan) -> list[dict[str, object]]:
                 "batch_id": batch_id,
                 "row_number": product.row_number,
                 "outcome": ImportRowOutcome.PENDING,
-                "reason": None,
+                "reason": null(),
                 "cells": plan.cells.get(product.row_number, []),
                 "import_key": product.import_key,
                 "planned": planned,

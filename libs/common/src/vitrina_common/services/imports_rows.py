@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import ImportRowOutcome, ProductStatus
-from vitrina_common.imports import RowError
+from vitrina_common.db.models import ImportRowOutcome, Language, ProductStatus
+from vitrina_common.imports import ImportReason, RowError
 from vitrina_common.messaging.contracts import ImportReportJob, RenderPreviewJob
 from vitrina_common.outbox import NATS_PUBLISH, enqueue_publish, publish_intent
 from vitrina_common.repositories.imports import ImportBatchRepository, ImportRowRepository
@@ -71,13 +71,15 @@ class ImportRows:
                 outcome = ImportRowOutcome.ALREADY_IMPORTED
                 if product_id is None:
                     outcome = ImportRowOutcome.FAILED
-                    reason = f"the category '{planned.category}' was deleted during the import"
+                    reason = ImportReason("category_deleted", {"category": planned.category})
             await rows.settle(
                 batch_id, row_number, outcome, reason=reason, product_id=product_id, outbox=outbox
             )
             return outcome, product_id
 
-    async def give_up(self, batch_id: int, row_number: int, reason: str) -> RowSettlement | None:
+    async def give_up(
+        self, batch_id: int, row_number: int, reason: ImportReason
+    ) -> RowSettlement | None:
         """The row's job cannot succeed: fail the row (if still pending), then finish the
         import if no row is left."""
         async with self._session_factory() as session, session.begin():
@@ -85,9 +87,7 @@ class ImportRows:
             row = await rows.lock(batch_id, row_number)
             failed = row is not None and row.outcome is ImportRowOutcome.PENDING
             if failed:
-                await rows.settle(
-                    batch_id, row_number, ImportRowOutcome.FAILED, reason=reason[:2000]
-                )
+                await rows.settle(batch_id, row_number, ImportRowOutcome.FAILED, reason=reason)
         finished = await self.finish_if_complete(batch_id)
         return RowSettlement(ImportRowOutcome.FAILED, finished) if failed else None
 
@@ -140,10 +140,11 @@ def _product_values(planned: PlannedProduct) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class FailedRowsReport:
-    """The failed rows of a finished import, ready for ``failed_rows_csv``."""
+    """The failed rows of a finished import, ready for ``failed_rows_csv`` in ``language``."""
 
     batch_id: int
     chat_id: int
+    language: Language
     header: list[str]
     errors: list[RowError]
     cells: dict[int, list[str]]
@@ -161,10 +162,13 @@ class ImportReports:
             batch = await ImportBatchRepository(session).get(batch_id)
             if batch is None:
                 return None
-            failed = await ImportRowRepository(session).failed(batch_id)
+            rows = ImportRowRepository(session)
+            failed = await rows.failed(batch_id)
+            language = await rows.admin_language(batch_id)
         return FailedRowsReport(
             batch_id=batch_id,
             chat_id=batch.chat_id,
+            language=language or Language.EN,
             header=list(batch.header),
             errors=[RowError(number, reason) for number, reason, _ in failed],
             cells={number: cells for number, _, cells in failed},

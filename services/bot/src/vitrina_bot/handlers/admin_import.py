@@ -39,7 +39,7 @@ async def on_import_file(
     try:
         received = await import_intake.receive(incoming)
     except ImportFileRefusedError as refused:
-        reason = t(f"admin.import.reason.{refused.code}", **refused.arguments)
+        reason = refused.render(t)
         await message.answer(t("admin.import.file_refused", reason=reason), parse_mode=None)
         await dialog_manager.show()
         return

@@ -1,81 +1,24 @@
-"""TOML message catalogs with plural forms: ``locales/<language>/<area>.toml``.
-
-A key maps to a string with ``{placeholders}`` (``str.format`` syntax), or to a table of
-plural forms (``one``/``few``/``many``/``other``) chosen by the ``count`` argument with the
-CLDR rules of the language. Catalogs are plain data files: translators edit them without
-a build step, and a test fails when a key exists in one language only. A language's files
-are merged (one per feature area, so areas are edited independently); a key defined in two
-files of one language is an error rather than a silent override.
-"""
+"""The bot's catalogs: its own ``locales/<language>/*.toml`` merged with the common ones
+(``vitrina_common.i18n``: import reasons the worker renders too). The machinery (plural
+rules, ``Translator``) lives in ``vitrina_common.i18n.catalog``."""
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 from vitrina_common.db.models import Language
+from vitrina_common.i18n import catalog as common
+from vitrina_common.i18n.catalog import COMMON_LOCALES, Entry, Translator, plural_form
 
 LOCALES = Path(__file__).parent / "locales"
-PLURAL_FORMS = frozenset({"one", "few", "many", "other"})
-Entry = str | Mapping[str, str]
+
+__all__ = ["LOCALES", "Entry", "Translator", "load_catalogs", "plural_form", "translator_for"]
 
 
-def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Entry]:
-    entries: dict[str, Entry] = {}
-    for name, value in table.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, str):
-            entries[key] = value
-        elif set(value) <= PLURAL_FORMS:
-            entries[key] = dict(value)
-        else:
-            entries.update(_flatten(value, f"{key}."))
-    return entries
-
-
-def _load_language(directory: Path) -> dict[str, Entry]:
-    entries: dict[str, Entry] = {}
-    for path in sorted(directory.glob("*.toml")):
-        area = _flatten(tomllib.loads(path.read_text()))
-        if clash := entries.keys() & area.keys():
-            raise ValueError(f"{path}: keys defined in another file too: {sorted(clash)}")
-        entries.update(area)
-    return entries
-
-
-@cache
-def load_catalogs(directory: Path = LOCALES) -> dict[Language, dict[str, Entry]]:
-    """Every language's entries by dotted key (``menu.catalog``)."""
-    return {language: _load_language(directory / language.value) for language in Language}
-
-
-def plural_form(language: Language, count: int) -> str:
-    """The CLDR plural category of ``count`` in ``language`` (integers only)."""
-    if language is Language.RU:
-        if count % 10 == 1 and count % 100 != 11:
-            return "one"
-        if 2 <= count % 10 <= 4 and not 12 <= count % 100 <= 14:
-            return "few"
-        return "many"
-    return "one" if count == 1 else "other"
-
-
-class Translator:
-    """Renders keys in one language: ``t("product.buy", price=150)``."""
-
-    def __init__(self, language: Language, entries: Mapping[str, Entry]) -> None:
-        self.language = language
-        self._entries = entries
-
-    def __call__(self, key: str, /, **arguments: Any) -> str:
-        entry = self._entries[key]
-        if not isinstance(entry, str):
-            form = plural_form(self.language, int(arguments["count"]))
-            entry = entry.get(form) or entry["other" if "other" in entry else "many"]
-        return entry.format(**arguments)
+def load_catalogs() -> dict[Language, dict[str, Entry]]:
+    """Every language's entries by dotted key: the common catalogs and the bot's own (a key
+    in both is an error, as within one directory)."""
+    return common.load_catalogs(COMMON_LOCALES, LOCALES)
 
 
 def translator_for(language: Language) -> Translator:

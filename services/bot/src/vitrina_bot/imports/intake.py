@@ -17,6 +17,7 @@ from vitrina_common.imports import (
     ImageArchive,
     ImportFileError,
     ImportLimits,
+    ImportReason,
     find_csv,
     open_archive,
     parse_header,
@@ -38,12 +39,21 @@ class ImportFileKind(StrEnum):
 
 class ImportFileRefusedError(ValueError):
     """The file cannot be used; ``code`` names the reason in the catalogs
-    (``admin.import.reason.<code>``), ``arguments`` fill it in."""
+    (``admin.import.reason.<code>``), ``arguments`` fill it in (an ``ImportReason`` among
+    them is rendered in the same language)."""
 
     def __init__(self, code: str, **arguments: object) -> None:
         super().__init__(code)
         self.code = code
         self.arguments = arguments
+
+    def render(self, t: Translator) -> str:
+        """The reason in ``t``'s language."""
+        arguments = {
+            name: value.render(t) if isinstance(value, ImportReason) else value
+            for name, value in self.arguments.items()
+        }
+        return t(f"admin.import.reason.{self.code}", **arguments)
 
 
 @dataclass(frozen=True)

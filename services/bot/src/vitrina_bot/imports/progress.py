@@ -56,7 +56,8 @@ def progress_text(view: ImportView, t: Translator) -> str:
 def summary_text(view: ImportView, t: Translator) -> str:
     """The message once the import is over."""
     if view.status is ImportStatus.REFUSED:
-        return t("admin.import.refused", id=view.batch_id, reason=view.refusal_reason or "")
+        reason = view.refusal_reason.render(t) if view.refusal_reason is not None else ""
+        return t("admin.import.refused", id=view.batch_id, reason=reason)
     lines = [t("admin.import.summary", id=view.batch_id, count=view.rows_total)]
     lines.append(t("admin.import.summary_imported", count=view.imported))
     if view.already_imported:

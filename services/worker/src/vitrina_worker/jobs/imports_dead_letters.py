@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from vitrina_common.imports import ImportReason
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportPlanJob, ImportRowJob
 from vitrina_common.services.imports_planning import ImportPlanning
@@ -46,10 +47,7 @@ class DeadImportJobs:
             stored = await self._js.get_msg(self._stream, sequence)
         except NotFoundError:
             return
-        reason = (
-            f"gave up after {deliveries} attempts: the worker stopped (crashed or ran out of"
-            " memory) while working on it every time"
-        )
+        reason = ImportReason("worker_died", {"attempts": deliveries})
         try:
             await self._give_up(stored.subject or "", stored.data or b"", reason)
         except ValidationError:
@@ -57,7 +55,7 @@ class DeadImportJobs:
         with contextlib.suppress(NotFoundError):
             await self._js.delete_msg(self._stream, sequence)
 
-    async def _give_up(self, subject: str, data: bytes, reason: str) -> None:
+    async def _give_up(self, subject: str, data: bytes, reason: ImportReason) -> None:
         if subject == ImportPlanJob.subject:
             plan = ImportPlanJob.model_validate_json(data)
             if await self._planning.refuse(plan.batch_id, reason):

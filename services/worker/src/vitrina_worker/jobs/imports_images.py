@@ -23,6 +23,7 @@ from vitrina_common.imports import (
     EntryError,
     ImageArchive,
     ImportLimits,
+    ImportReason,
     PlannedRow,
     RowError,
     open_archive,
@@ -30,9 +31,9 @@ from vitrina_common.imports import (
     refuse_unsafe_paths,
     row_key,
 )
+from vitrina_common.imports.reasons import ReasonArguments
 from vitrina_common.services.imports_planning import PlannedProduct, RowPlan
 from vitrina_common.storage.objects import ImageStore
-from vitrina_worker.rendering.sniff import describe_unsupported
 
 # Images stored at once: writes to the Object Store overlap while the next entry is read.
 _STORES_IN_FLIGHT = 4
@@ -46,7 +47,7 @@ class StoredImage:
     sha256: str = ""
     size: int = 0
     mime: str = ""
-    problem: str | None = None
+    problem: ImportReason | None = None
 
 
 def image_mime(data: bytes) -> str | None:
@@ -107,13 +108,8 @@ def with_categories(
     for row in rows:
         category_id = exact.get(row.category) or loose.get(_category_key(row.category))
         if category_id is None:
-            errors.append(
-                RowError(
-                    row.row_number,
-                    f"unknown category '{row.category}': create it in /admin → Categories"
-                    " first, or use an existing one",
-                )
-            )
+            reason = ImportReason("category_unknown", {"category": row.category})
+            errors.append(RowError(row.row_number, reason))
         else:
             found.append((row, category_id, categories[category_id]))
     return found, errors
@@ -126,7 +122,7 @@ def _read_image(archive: ImageArchive, entry: str) -> tuple[bytes, StoredImage]:
         return b"", StoredImage(problem=error.reason)
     mime = image_mime(data)
     if mime is None:
-        return b"", StoredImage(problem=f"'{entry}': {describe_unsupported(data)}")
+        return b"", StoredImage(problem=ImportReason("image_unsupported", {"entry": entry}))
     return data, StoredImage(hashlib.sha256(data).hexdigest(), len(data), mime)
 
 
@@ -169,13 +165,8 @@ def _products(
         first = first_of_key.setdefault(key, row.row_number)
         if first != row.row_number:
             # Two files with the same bytes under the same title and category.
-            errors.append(
-                RowError(
-                    row.row_number,
-                    f"duplicate of row {first} (the same title and category, and"
-                    f" '{row.entry_name}' is the same image)",
-                )
-            )
+            arguments: ReasonArguments = {"first": first, "entry": row.entry_name}
+            errors.append(RowError(row.row_number, ImportReason("duplicate_image", arguments)))
             continue
         products.append(
             PlannedProduct(

@@ -16,15 +16,19 @@ from nats.js import JetStreamContext
 from pydantic import ValidationError
 
 from vitrina_common.db.models import ImportBatch
-from vitrina_common.imports import ImportFileError, ImportLimits
+from vitrina_common.imports import ImportFileError, ImportLimits, ImportReason
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportPlanJob
 from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
-from vitrina_worker.jobs.delivery import PermanentJobError, heartbeat
+from vitrina_worker.jobs.delivery import heartbeat
 from vitrina_worker.jobs.imports_images import build_plan
-from vitrina_worker.jobs.imports_settle import ImportJobLimits, settle_import_job
+from vitrina_worker.jobs.imports_settle import (
+    ImportJobLimits,
+    ImportJobRefusedError,
+    settle_import_job,
+)
 
 log = get_logger(__name__)
 
@@ -56,7 +60,7 @@ class ImportPlanHandler:
             await message.reject()
             return
 
-        async def give_up(reason: str) -> None:
+        async def give_up(reason: ImportReason) -> None:
             await self._planning.refuse(job.batch_id, reason)
 
         await settle_import_job(
@@ -97,9 +101,7 @@ class ImportPlanHandler:
             zip_bytes = await self._files.get(batch.zip_key)
             csv_bytes = await self._files.get(batch.csv_key) if batch.csv_key else None
         except ObjectNotStoredError:
-            raise PermanentJobError(
-                "the files expired before a worker could read them: send them again"
-            ) from None
+            raise ImportJobRefusedError(ImportReason("files_expired")) from None
         return csv_bytes, zip_bytes
 
     async def _delete_files(self, batch: ImportBatch) -> None:

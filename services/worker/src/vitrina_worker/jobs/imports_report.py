@@ -7,7 +7,8 @@ from faststream.nats import NatsMessage
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from vitrina_common.imports import failed_rows_csv
+from vitrina_common.i18n import translator_for
+from vitrina_common.imports import ImportReason, failed_rows_csv
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ArtifactReady, ImportReportJob
 from vitrina_common.messaging.publishing import publish
@@ -45,8 +46,8 @@ class ImportReportHandler:
             await message.reject()
             return
 
-        async def give_up(reason: str) -> None:
-            log.error("failed-rows report not sent", batch_id=job.batch_id, reason=reason)
+        async def give_up(reason: ImportReason) -> None:
+            log.error("failed-rows report not sent", batch_id=job.batch_id, reason=reason.english())
 
         await settle_import_job(
             message, "report", lambda: self._report(job), give_up, self._job_limits.max_deliver
@@ -57,8 +58,10 @@ class ImportReportHandler:
         if report is None or not report.errors:
             return "duplicate"
         name = failed_rows_file_name(job.batch_id)
+        # In the admin's language as it is now: the rows store reasons, not sentences.
+        t = translator_for(report.language)
         await self._store.put_artifact(
-            name, failed_rows_csv(report.errors, report.cells, report.header)
+            name, failed_rows_csv(report.errors, report.cells, report.header, t)
         )
         await publish(
             self._js,

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from faststream.nats import NatsMessage
 from pydantic import ValidationError
 
+from vitrina_common.imports import ImportReason
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportRowJob
 from vitrina_common.services.imports_rows import ImportRows
@@ -50,7 +51,7 @@ class ImportRowHandler:
                 self._wake_relay()
             return settlement.outcome.value
 
-        async def give_up(reason: str) -> None:
+        async def give_up(reason: ImportReason) -> None:
             if await self._rows.give_up(job.batch_id, job.row_number, reason) is not None:
                 self._wake_relay()
 
