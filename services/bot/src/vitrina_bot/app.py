@@ -15,6 +15,7 @@ from vitrina_bot.artifact_events import (
 from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
 from vitrina_bot.imports.progress import ImportProgressWatcher
+from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.preview_events import PreviewEventsConsumer
 from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
@@ -108,8 +109,14 @@ async def run_bot(settings: Settings) -> None:
         storage = await NatsKVStorage.create(
             runtime.nats.jetstream(), single_writer=settings.bot.mode is BotMode.POLLING
         )
+        webhook = settings.bot.mode is BotMode.WEBHOOK
+        chat_locks = await KvChatLocks.create(runtime.nats.jetstream()) if webhook else None
         dispatcher = build_dispatcher(
-            dependencies, storage, settings.bot.throttle_rate, settings.bot.throttle_burst
+            dependencies,
+            storage,
+            settings.bot.throttle_rate,
+            settings.bot.throttle_burst,
+            chat_locks,
         )
         await register_commands(bot)
         feeder = UpdateFeeder(bot, dispatcher, UpdateInbox(runtime.session_factory))

@@ -15,6 +15,7 @@ from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
 from vitrina_bot.imports.intake import ImportIntake, IntakeLimits
+from vitrina_bot.middlewares.chat_locks import ChatLocks
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
@@ -110,11 +111,19 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
 
 
 def build_dispatcher(
-    dependencies: dict[str, Any], storage: BaseStorage, throttle_rate: float, throttle_burst: int
+    dependencies: dict[str, Any],
+    storage: BaseStorage,
+    throttle_rate: float,
+    throttle_burst: int,
+    chat_locks: ChatLocks | None = None,
 ) -> Dispatcher:
-    """Routers in the order they see updates, middlewares, and aiogram-dialog."""
+    """Routers in the order they see updates, middlewares, and aiogram-dialog.
+
+    ``chat_locks``: the cross-replica per-chat locks webhook replicas need (polling runs one
+    process, where the in-process ones suffice).
+    """
     dispatcher = Dispatcher(storage=storage, **dependencies)
-    dispatcher.update.outer_middleware(ChatOrderingMiddleware())
+    dispatcher.update.outer_middleware(ChatOrderingMiddleware(chat_locks))
     dispatcher.update.outer_middleware(
         UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])
     )

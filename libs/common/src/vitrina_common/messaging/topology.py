@@ -70,7 +70,12 @@ IMPORTS_BUCKET = BucketSpec(
 OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET, ARTIFACTS_BUCKET, IMPORTS_BUCKET)
 
 FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas")
-KV_BUCKETS = (FSM_BUCKET,)
+# One key per chat while a webhook replica handles an update of it; the TTL frees the lock
+# of a replica that died holding it.
+CHAT_LOCKS_BUCKET = BucketSpec(
+    "chat-locks", "Per-chat update locks of webhook bot replicas", ttl=timedelta(seconds=30)
+)
+KV_BUCKETS = (FSM_BUCKET, CHAT_LOCKS_BUCKET)
 
 STORAGE = StorageType.FILE
 

@@ -4,8 +4,10 @@ aiogram runs updates as concurrent tasks, and aiogram-dialog reads a callback's 
 context *before* it takes its per-stack lock. A shopper who taps the next button the moment
 a screen appears can therefore have that tap read the previous screen's context, while the
 update that drew the screen has yet to save the new one: the tap lands on a stale screen.
-Serialising each chat's updates in this process closes that window (different chats still
-run in parallel). Across webhook replicas it does not: see README "Known gaps".
+Serialising each chat's updates closes that window (different chats still run in parallel):
+in this process with an asyncio lock, and across webhook replicas, when ``shared`` is given,
+with a lock in NATS (``chat_locks.KvChatLocks``) taken after the local one, so updates
+queued here wait in memory rather than polling NATS.
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 
+from vitrina_bot.middlewares.chat_locks import ChatLocks
+
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class ChatOrderingMiddleware(BaseMiddleware):
     """Holds a lock per chat (or per user for chat-less updates) around each update."""
 
-    def __init__(self) -> None:
+    def __init__(self, shared: ChatLocks | None = None) -> None:
+        self._shared = shared
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
 
@@ -39,7 +44,10 @@ class ChatOrderingMiddleware(BaseMiddleware):
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             async with lock:
-                return await handler(event, data)
+                if self._shared is None:
+                    return await handler(event, data)
+                async with self._shared.hold(key):
+                    return await handler(event, data)
         finally:
             self._waiters[key] -= 1
             if not self._waiters[key]:  # nobody else queued: forget the chat

@@ -1,0 +1,109 @@
+"""One update at a time per chat across webhook replicas: the per-chat lock in NATS KV.
+
+Each "replica" here is its own NATS connection, as two bot processes would have.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiogram.types import Chat, TelegramObject, Update
+from nats.aio.client import Client
+from nats.js.api import KeyValueConfig
+
+from devstack.nats import NatsServer
+from vitrina_bot.middlewares.chat_locks import KvChatLocks
+from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
+from vitrina_common.config import NatsSettings
+from vitrina_common.messaging.connection import connect_nats
+
+pytestmark = [pytest.mark.nats]
+
+HOLD_S = 0.3
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def replicas(
+    nats_server: NatsServer, nats_client: Client
+) -> AsyncIterator[tuple[KvChatLocks, KvChatLocks]]:
+    del nats_client  # provisions the bucket first
+    first = await connect_nats(NatsSettings(url=nats_server.url), name="replica-1")
+    second = await connect_nats(NatsSettings(url=nats_server.url), name="replica-2")
+    yield await KvChatLocks.create(first.jetstream()), await KvChatLocks.create(second.jetstream())
+    await first.close()
+    await second.close()
+
+
+async def _hold(locks: KvChatLocks, chat: int, name: str, log: list[str]) -> None:
+    async with locks.hold(chat):
+        log.append(f"{name} in")
+        await asyncio.sleep(HOLD_S)
+        log.append(f"{name} out")
+
+
+async def test_a_chat_is_held_by_one_replica_at_a_time(
+    replicas: tuple[KvChatLocks, KvChatLocks],
+) -> None:
+    first, second = replicas
+    log: list[str] = []
+
+    holder = asyncio.create_task(_hold(first, 101, "first", log))
+    await asyncio.sleep(0.05)
+    await _hold(second, 101, "second", log)
+    await holder
+
+    assert log == ["first in", "first out", "second in", "second out"]
+
+
+async def test_different_chats_do_not_wait_for_each_other(
+    replicas: tuple[KvChatLocks, KvChatLocks],
+) -> None:
+    first, second = replicas
+    log: list[str] = []
+
+    await asyncio.gather(_hold(first, 201, "a", log), _hold(second, -100202, "b", log))
+
+    assert log[:2] in (["a in", "b in"], ["b in", "a in"])
+
+
+async def test_a_lock_left_by_a_dead_replica_is_freed_by_the_ttl(nats_client: Client) -> None:
+    js = nats_client.jetstream()
+    await js.create_key_value(KeyValueConfig(bucket="chat-locks-short", ttl=1.0))
+    locks = await KvChatLocks.create(js, bucket="chat-locks-short")
+    dead_replicas_lock = await js.key_value("chat-locks-short")
+    await dead_replicas_lock.create("301", b"")  # taken, never released: the replica died
+
+    waited = asyncio.get_running_loop().time()
+    async with asyncio.timeout(10), locks.hold(301):
+        waited = asyncio.get_running_loop().time() - waited
+
+    assert 0.5 < waited < 5
+
+
+async def test_updates_of_one_chat_on_two_replicas_run_one_after_the_other(
+    replicas: tuple[KvChatLocks, KvChatLocks],
+) -> None:
+    on_first, on_second = (ChatOrderingMiddleware(locks) for locks in replicas)
+    log: list[str] = []
+
+    def handler(name: str) -> Any:
+        async def handle(_event: TelegramObject, _data: dict[str, Any]) -> None:
+            log.append(f"{name} in")
+            await asyncio.sleep(HOLD_S)
+            log.append(f"{name} out")
+
+        return handle
+
+    def data() -> dict[str, Any]:
+        return {"event_chat": Chat(id=401, type="private")}
+
+    tap = asyncio.create_task(on_first(handler("tap"), Update(update_id=1), data()))
+    await asyncio.sleep(0.05)
+    await on_second(handler("next tap"), Update(update_id=2), data())
+    await tap
+
+    assert log == ["tap in", "tap out", "next tap in", "next tap out"]
