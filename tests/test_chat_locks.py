@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiogram.types import Chat, TelegramObject, Update
+from aiogram.types import Chat, PreCheckoutQuery, TelegramObject, Update, User
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig
 
@@ -107,3 +107,32 @@ async def test_updates_of_one_chat_on_two_replicas_run_one_after_the_other(
     await tap
 
     assert log == ["tap in", "tap out", "next tap in", "next tap out"]
+
+
+async def test_a_pre_checkout_never_waits_for_another_replicas_lock(
+    replicas: tuple[KvChatLocks, KvChatLocks],
+) -> None:
+    on_first, on_second = (ChatOrderingMiddleware(locks) for locks in replicas)
+    log: list[str] = []
+    shopper = User(id=501, is_bot=False, first_name="Ann")
+    pre_checkout = Update(
+        update_id=2,
+        pre_checkout_query=PreCheckoutQuery(
+            id="q-1", from_user=shopper, currency="XTR", total_amount=50, invoice_payload="o"
+        ),
+    )
+
+    async def tap(_event: TelegramObject, _data: dict[str, Any]) -> None:
+        log.append("tap in")
+        await asyncio.sleep(HOLD_S)
+        log.append("tap out")
+
+    async def answer(_event: TelegramObject, _data: dict[str, Any]) -> None:
+        log.append("pre-checkout answered")
+
+    held = asyncio.create_task(on_first(tap, Update(update_id=1), {"event_from_user": shopper}))
+    await asyncio.sleep(0.05)
+    await on_second(answer, pre_checkout, {"event_from_user": shopper})
+    await held
+
+    assert log == ["tap in", "pre-checkout answered", "tap out"]

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import TelegramObject, User
 
 from vitrina_bot.i18n import translator_for
+from vitrina_bot.updates.intake import carries_money
 from vitrina_common.logging import get_logger
 from vitrina_common.services.profile import Profiles, UserContext
 from vitrina_common.services.users import language_from_telegram
@@ -47,12 +48,4 @@ class UserContextMiddleware(BaseMiddleware):
         return await handler(event, data)
 
     def _ignored(self, sender: User, context: UserContext, event: TelegramObject) -> bool:
-        return context.is_banned and sender.id not in self._admin_ids and not _carries_money(event)
-
-
-def _carries_money(event: TelegramObject) -> bool:
-    if not isinstance(event, Update):
-        return False
-    return event.pre_checkout_query is not None or (
-        event.message is not None and event.message.successful_payment is not None
-    )
+        return context.is_banned and sender.id not in self._admin_ids and not carries_money(event)

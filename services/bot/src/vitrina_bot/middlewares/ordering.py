@@ -20,6 +20,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 
 from vitrina_bot.middlewares.chat_locks import ChatLocks
+from vitrina_bot.updates.intake import carries_money
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -44,7 +45,9 @@ class ChatOrderingMiddleware(BaseMiddleware):
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             async with lock:
-                if self._shared is None:
+                # Money updates touch no dialog state, and a pre-checkout must be answered
+                # within 10 s: never make them wait out a dead replica's lock.
+                if self._shared is None or carries_money(event):
                     return await handler(event, data)
                 async with self._shared.hold(key):
                     return await handler(event, data)

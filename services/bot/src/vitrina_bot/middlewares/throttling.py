@@ -10,6 +10,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, TelegramObject, Update, User
 
 from vitrina_bot.i18n import Translator
+from vitrina_bot.updates.intake import carries_money
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 _FORGET_AFTER_S = 600.0
@@ -56,18 +57,10 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender: User | None = data.get("event_from_user")
-        if sender is None or _carries_money(event) or self._allow(sender.id):
+        if sender is None or carries_money(event) or self._allow(sender.id):
             return await handler(event, data)
         if isinstance(event, Update) and isinstance(event.event, CallbackQuery):
             translate: Translator | None = data.get("t")
             if translate is not None:
                 await event.event.answer(translate("errors.too_many_requests"))
         return None
-
-
-def _carries_money(event: TelegramObject) -> bool:
-    if not isinstance(event, Update):
-        return False
-    return event.pre_checkout_query is not None or (
-        event.message is not None and event.message.successful_payment is not None
-    )

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import Update
+from aiogram.types import TelegramObject, Update
 
 from vitrina_common.logging import get_logger
 from vitrina_common.services.inbox import IncomingUpdate, UpdateInbox
@@ -19,8 +19,10 @@ SWEEP_GRACE = timedelta(seconds=60)
 SWEEP_INTERVAL_S = 30.0
 
 
-def carries_money(update: Update) -> bool:
+def carries_money(update: TelegramObject) -> bool:
     """pre_checkout_query and successful_payment: updates that must never be lost."""
+    if not isinstance(update, Update):
+        return False
     return update.pre_checkout_query is not None or (
         update.message is not None and update.message.successful_payment is not None
     )
