@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 
@@ -40,10 +41,12 @@ _FINAL = (TelegramRejectedTokenError,)
 
 
 def start_background(
-    runtime: ServiceRuntime, bot: Bot, relay: OutboxRelay, feeder: UpdateFeeder, profiles: Profiles
+    runtime: ServiceRuntime, bot: Bot, feeder: UpdateFeeder, dependencies: dict[str, Any]
 ) -> list[asyncio.Task[None]]:
     """Outbox relay, preview and artifact events, inbox sweep, import progress: tasks
     cancelled on stop."""
+    relay: OutboxRelay = dependencies["outbox_relay"]
+    profiles: Profiles = dependencies["profiles"]
     consumer = PreviewEventsConsumer(
         runtime.nats.jetstream(),
         bot,
@@ -51,6 +54,7 @@ def start_background(
         CachePreviewFileId(runtime.session_factory),
         runtime.settings.bot.storage_chat_id,
         profiles,
+        dependencies["catalog_counts"],
     )
     local_server = runtime.settings.bot.api_is_local
     artifacts = ArtifactEventsConsumer(
@@ -120,9 +124,7 @@ async def run_bot(settings: Settings) -> None:
         )
         await register_commands(bot)
         feeder = UpdateFeeder(bot, dispatcher, UpdateInbox(runtime.session_factory))
-        background = start_background(
-            runtime, bot, dependencies["outbox_relay"], feeder, dependencies["profiles"]
-        )
+        background = start_background(runtime, bot, feeder, dependencies)
         await _serve_updates(settings, feeder, dispatcher, stop)
     finally:
         log.info("bot stopping")

@@ -17,6 +17,7 @@ from vitrina_bot.i18n import translator_for_chat
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import PreviewFailed, PreviewReady
 from vitrina_common.messaging.topology import BOT_PREVIEW_EVENTS_CONSUMER
+from vitrina_common.services.browse import CategoryCounts
 from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
 from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore
@@ -37,6 +38,7 @@ class PreviewEventsConsumer(EventConsumer):
         cache_file_id: CachePreviewFileId,
         storage_chat_id: int | None,
         profiles: Profiles,
+        catalog_counts: CategoryCounts | None = None,
     ) -> None:
         super().__init__(js)
         self._bot = bot
@@ -45,10 +47,13 @@ class PreviewEventsConsumer(EventConsumer):
         self._cache_file_id = cache_file_id
         self._storage_chat_id = storage_chat_id
         self._profiles = profiles
+        self._catalog_counts = catalog_counts
 
     async def handle(self, message: Msg) -> None:
         """Upload a ready preview once; tell the admin about a failed one."""
         if message.subject == PreviewReady.subject:
+            if self._catalog_counts is not None:  # a product just went on sale
+                self._catalog_counts.forget()
             await self._on_ready(PreviewReady.model_validate_json(message.data))
         elif message.subject == PreviewFailed.subject:
             await self._on_failed(PreviewFailed.model_validate_json(message.data))

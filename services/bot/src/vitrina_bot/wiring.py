@@ -15,6 +15,7 @@ from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
 from vitrina_bot.imports.intake import ImportIntake, IntakeLimits
+from vitrina_bot.middlewares.catalog_counts import CountAgainAfterAdmins
 from vitrina_bot.middlewares.chat_locks import ChatLocks
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
@@ -27,7 +28,7 @@ from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts
 from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.admin_users import AdminUsers
-from vitrina_common.services.browse import Browse
+from vitrina_common.services.browse import Browse, CategoryCounts
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
     SEND_ORIGINAL,
@@ -45,6 +46,10 @@ from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
 
+# Product counts (categories screen, number of pages) may lag this much behind the
+# catalog: one recount per interval per process instead of one per tap (see CategoryCounts).
+CATALOG_COUNTS_TTL_S = 3.0
+
 
 def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     """Every use case and service a handler may ask for by name, plus the outbox relay."""
@@ -54,6 +59,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     js = runtime.nats.jetstream()
     store = ImageStore(js)
     profiles = Profiles(sessions, reads)
+    catalog_counts = CategoryCounts(reads, ttl_s=CATALOG_COUNTS_TTL_S)
     delivery_queries = DeliveryQueries(sessions)
     file_sender = FileSender(bot, store, delivery_queries.cache_original_file_id)
     relay = OutboxRelay(
@@ -90,7 +96,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_ids": frozenset(settings.bot.admin_ids),
         "register_user": RegisterUser(sessions),
         "profiles": profiles,
-        "browse": Browse(reads),
+        "browse": Browse(reads, catalog_counts),
+        "catalog_counts": catalog_counts,
         "start_checkout": StartCheckout(sessions),
         "check_pre_checkout": CheckPreCheckout(sessions),
         "record_payment": RecordSuccessfulPayment(sessions),
@@ -126,6 +133,9 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(ChatOrderingMiddleware(chat_locks))
     dispatcher.update.outer_middleware(
         UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])
+    )
+    dispatcher.update.outer_middleware(
+        CountAgainAfterAdmins(dependencies["catalog_counts"], dependencies["admin_ids"])
     )
     dispatcher.update.outer_middleware(
         ThrottlingMiddleware(throttle_rate, throttle_burst, exempt=dependencies["admin_ids"])

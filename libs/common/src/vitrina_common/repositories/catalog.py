@@ -32,6 +32,13 @@ class CatalogRepository:
         )
         return [(int(id_), str(title), int(total)) for id_, title, total in rows]
 
+    async def rows(
+        self, query: Select[int, str, int], offset: int, limit: int
+    ) -> list[tuple[int, str, int]]:
+        """One page of (id, title, price) rows, in id order (an index scan with a limit)."""
+        result = await self._session.execute(query.order_by(Product.id).offset(offset).limit(limit))
+        return [(int(row[0]), str(row[1]), int(row[2])) for row in result]
+
     async def page(
         self, query: Select[int, str, int], offset: int, limit: int
     ) -> tuple[list[tuple[int, str, int]], int]:
