@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from aiogram.types import CallbackQuery
@@ -11,13 +12,12 @@ from aiogram_dialog.widgets.kbd import (
     Cancel,
     Column,
     Select,
-    StubScroll,
 )
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import CatalogSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_common.services.browse import Browse
 
 SCROLL = "products_scroll"
@@ -70,18 +70,14 @@ dialog = Dialog(
     ),
     Window(
         T("catalog.products"),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item.title} · {item.price_stars} ⭐"),
-                id="product",
-                item_id_getter=lambda product: product.id,
-                items="products",
-                type_factory=str,
-                on_click=open_product,
-            )
+        *paged_list(
+            SCROLL,
+            "product",
+            "products",
+            "{item.title} · {item.price_stars} ⭐",
+            open_product,
+            item_id=operator.attrgetter("id"),
         ),
-        pager(SCROLL),
         Back(T("menu.back")),
         getter=get_products,
         state=CatalogSG.products,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from aiogram.types import CallbackQuery
 from aiogram_dialog import Dialog, DialogManager, Window
-from aiogram_dialog.widgets.kbd import Cancel, Column, Select, StubScroll
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.kbd import Cancel
 
 from vitrina_bot.dialogs.states import PurchasesSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages, sender_id
+from vitrina_bot.dialogs.widgets import (
+    PAGE_SIZE,
+    T,
+    current_page,
+    paged_list,
+    pages,
+    sender_id,
+)
 from vitrina_bot.files import send_download
 from vitrina_common.services.checkout import PurchaseQueries
 
@@ -47,18 +54,14 @@ async def on_purchase(
 dialog = Dialog(
     Window(
         T("purchases.title"),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("⬇️ {item.title}"),
-                id="purchase",
-                item_id_getter=lambda purchase: purchase.purchase_id,
-                items="purchases",
-                type_factory=str,
-                on_click=on_purchase,
-            )
+        *paged_list(
+            SCROLL,
+            "purchase",
+            "purchases",
+            "⬇️ {item.title}",
+            on_purchase,
+            item_id=operator.attrgetter("purchase_id"),
         ),
-        pager(SCROLL),
         Cancel(T("menu.back")),
         getter=get_purchases,
         state=PurchasesSG.listing,

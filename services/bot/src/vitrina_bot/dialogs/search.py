@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from aiogram.types import Message
@@ -10,15 +11,11 @@ from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
 from aiogram_dialog.widgets.kbd import (
     Back,
     Cancel,
-    Column,
-    Select,
-    StubScroll,
 )
-from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import SearchSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_common.services.browse import MAX_SEARCH_LENGTH, MIN_SEARCH_LENGTH, Browse
 
 SCROLL = "results_scroll"
@@ -58,18 +55,14 @@ dialog = Dialog(
     Window(
         T("search.too_short", when="too_short"),
         T("search.results", when=lambda data, *_: not data["too_short"]),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item.title} · {item.price_stars} ⭐"),
-                id="found",
-                item_id_getter=lambda product: product.id,
-                items="products",
-                type_factory=str,
-                on_click=open_product,
-            )
+        *paged_list(
+            SCROLL,
+            "found",
+            "products",
+            "{item.title} · {item.price_stars} ⭐",
+            open_product,
+            item_id=operator.attrgetter("id"),
         ),
-        pager(SCROLL),
         Back(T("search.again")),
         Cancel(T("menu.back")),
         getter=get_results,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from typing import Any
 
 from aiogram.types import User
 from aiogram_dialog import DialogManager
-from aiogram_dialog.widgets.kbd import NextPage, PrevPage, Row
-from aiogram_dialog.widgets.text import Const, Text
+from aiogram_dialog.widgets.kbd import Column, NextPage, PrevPage, Row, Select, StubScroll
+from aiogram_dialog.widgets.kbd.select import OnItemClick
+from aiogram_dialog.widgets.text import Const, Format, Text
 
 from vitrina_bot.i18n import Translator
 
@@ -53,4 +56,31 @@ def pager(scroll_id: str) -> Row:
             text=Const("▶️"),
             when=lambda data, *_: data["current_page"] < data["pages"] - 1,
         ),
+    )
+
+
+def paged_list(
+    scroll_id: str,
+    select_id: str,
+    items: str,
+    label: str,
+    on_click: OnItemClick[Select[str], str],
+    item_id: Callable[[Any], str | int] = operator.itemgetter(0),
+) -> tuple[StubScroll, Column, Row]:
+    """One page of the getter's ``items`` (the page it loaded for ``scroll_id``), a button
+    each labelled by the ``label`` format, then ◀️ / ▶️. Items are ``(id, label)`` rows
+    unless ``item_id`` says where their id is; the getter also returns ``pages``."""
+    return (
+        StubScroll(id=scroll_id, pages="pages"),
+        Column(
+            Select(
+                Format(label),
+                id=select_id,
+                item_id_getter=item_id,
+                items=items,
+                type_factory=str,
+                on_click=on_click,
+            )
+        ),
+        pager(scroll_id),
     )

@@ -10,11 +10,11 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
-from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Row, Select, StubScroll, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.products_confirm import Notify, confirmation, get_confirmation
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.admin_categories import AdminCategories, CategoryRefusal, NotEmpty
 
@@ -175,18 +175,7 @@ dialog = Dialog(
     Window(
         T("admin.categories.list"),
         Format("{rows}"),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item[1]}"),
-                id="category",
-                item_id_getter=lambda item: item[0],
-                items="categories",
-                type_factory=str,
-                on_click=on_open,
-            )
-        ),
-        pager(SCROLL),
+        *paged_list(SCROLL, "category", "categories", "{item[1]}", on_open),
         SwitchTo(T("admin.categories.create"), id="create", state=AdminCategoriesSG.create),
         Cancel(T("admin.menu.back")),
         getter=get_listing,

@@ -13,13 +13,13 @@ from typing import Any
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
-from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Group, Select, StubScroll, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Cancel, Group, Select, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.products_card import dialog as card_dialog
 from vitrina_bot.dialogs.admin.products_card import open_card
 from vitrina_bot.dialogs.admin.products_states import AdminProductsSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
 from vitrina_common.db.models import ProductStatus
 from vitrina_common.services.admin_products import AdminProducts
@@ -109,18 +109,7 @@ listing = Dialog(
         T("admin.products.showing"),
         T("admin.products.searching", when="searching"),
         T("admin.products.how_to_add"),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item[1]}"),
-                id="product",
-                item_id_getter=lambda item: item[0],
-                items="products",
-                type_factory=str,
-                on_click=open_card,
-            )
-        ),
-        pager(SCROLL),
+        *paged_list(SCROLL, "product", "products", "{item[1]}", open_card),
         Group(
             SwitchTo(T("admin.products.filter"), id="filter", state=AdminProductsSG.status),
             SwitchTo(T("admin.products.search"), id="search", state=AdminProductsSG.search),

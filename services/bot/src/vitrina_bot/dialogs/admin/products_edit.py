@@ -12,11 +12,10 @@ from typing import Any
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager, Window
 from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
-from aiogram_dialog.widgets.kbd import Column, Select, StubScroll, SwitchTo
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.kbd import SwitchTo
 
 from vitrina_bot.dialogs.admin.products_states import AdminProductSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts, ProductRefusal
@@ -126,18 +125,7 @@ windows = (
     ),
     Window(
         T("admin.products.category_prompt"),
-        StubScroll(id=CATEGORY_SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item[1]}"),
-                id="to_category",
-                item_id_getter=lambda item: item[0],
-                items="categories",
-                type_factory=str,
-                on_click=on_category,
-            )
-        ),
-        pager(CATEGORY_SCROLL),
+        *paged_list(CATEGORY_SCROLL, "to_category", "categories", "{item[1]}", on_category),
         _back,
         getter=[get_current, get_categories],
         state=AdminProductSG.category,

@@ -13,13 +13,12 @@ from typing import Any
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
-from aiogram_dialog.widgets.kbd import Cancel, Column, Select, StubScroll, SwitchTo
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.kbd import Cancel, SwitchTo
 
 from vitrina_bot.dialogs.admin.users_card import USER_KEY, card_window, comment_window, email_window
 from vitrina_bot.dialogs.admin.users_purchases import purchase_dialog, purchases_window
 from vitrina_bot.dialogs.admin.users_states import AdminUsersSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_common.services.admin_users import MAX_QUERY_LENGTH, AdminUsers, UserItem
 
 SCROLL = "users_scroll"
@@ -78,18 +77,7 @@ users_dialog = Dialog(
     Window(
         T("admin.users.results", when="count"),
         T("admin.users.nothing_found", when=lambda data, *_: not data["count"]),
-        StubScroll(id=SCROLL, pages="pages"),
-        Column(
-            Select(
-                Format("{item[1]}"),
-                id="user",
-                item_id_getter=lambda item: item[0],
-                items="users",
-                type_factory=str,
-                on_click=on_user,
-            )
-        ),
-        pager(SCROLL),
+        *paged_list(SCROLL, "user", "users", "{item[1]}", on_user),
         SwitchTo(T("admin.users.new_search"), id="new_search", state=AdminUsersSG.search),
         Cancel(T("admin.menu.back")),
         getter=get_results,

@@ -13,12 +13,12 @@ from typing import Any
 
 from aiogram.types import CallbackQuery
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
-from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Select, StubScroll, SwitchTo
+from aiogram_dialog.widgets.kbd import Button, Cancel, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.users_card import selected_user, shown_name
 from vitrina_bot.dialogs.admin.users_states import AdminPurchaseSG, AdminUsersSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, pager, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
 from vitrina_bot.refunds import RefundOutcome, StarRefunds, describe_refund
 from vitrina_common.db.models import PurchaseStatus
@@ -67,18 +67,7 @@ async def on_purchase(
 purchases_window = Window(
     T("admin.users.purchases_title", when="count"),
     T("admin.users.no_purchases", when=lambda data, *_: not data["count"]),
-    StubScroll(id=SCROLL, pages="pages"),
-    Column(
-        Select(
-            Format("{item[1]}"),
-            id="user_purchase",
-            item_id_getter=lambda item: item[0],
-            items="purchases",
-            type_factory=str,
-            on_click=on_purchase,
-        )
-    ),
-    pager(SCROLL),
+    *paged_list(SCROLL, "user_purchase", "purchases", "{item[1]}", on_purchase),
     SwitchTo(T("admin.users.back_to_card"), id="purchases_back", state=AdminUsersSG.card),
     getter=get_purchases,
     state=AdminUsersSG.purchases,
