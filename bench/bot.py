@@ -611,7 +611,7 @@ def print_report(setup: Setup, products: int, echo: Run, peers: tuple[Run, Run],
     print("           Message parsed from the edit's response) of a screen change, no more")
     print("  aiogram-dialog echo  echo + edit as an aiogram-dialog window (memory storage, a")
     print("           Select of 10 items, a press counted and the window rendered again)")
-    print(f"  both: 1 message to {CALLBACKS_PER_CYCLE} callbacks; latency = update queued for")
+    print(f"  all: 1 message to {CALLBACKS_PER_CYCLE} callbacks; latency = update queued for")
     print("  getUpdates → the fake Bot API receives that answering call; closed loop per user")
     print()
     print(
