@@ -146,6 +146,17 @@ async def screen(
             await asyncio.sleep(0.05)
 
 
+async def told(telegram: FakeTelegram, chat_id: int, phrase: str, timeout_s: float = 15) -> str:
+    """Wait until the bot sent ``chat_id`` a message reading ``phrase``; return its text."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            for call in telegram.calls_of("sendMessage"):
+                text = str(call.params.get("text"))
+                if call.params.get("chat_id") == chat_id and phrase in text:
+                    return text
+            await asyncio.sleep(0.05)
+
+
 async def click(
     telegram: FakeTelegram, chat_id: int, message: dict[str, Any], label: str, expect: str
 ) -> dict[str, Any]:

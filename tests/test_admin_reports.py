@@ -30,6 +30,7 @@ from tests.storefront import (
     running_shop,
     screen,
     text_of,
+    told,
 )
 from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import OutboxMessage, User
@@ -204,23 +205,13 @@ async def artifacts_bucket_gone(shop: Shop) -> AsyncIterator[None]:
         await client.close()
 
 
-async def told(telegram: FakeTelegram, contains: str, timeout_s: float = 30) -> str:
-    """Wait for a message to the admin reading ``contains``; return its text."""
-    async with asyncio.timeout(timeout_s):
-        while True:
-            for message in telegram.messages_to(ADMIN):
-                if contains in text_of(message):
-                    return text_of(message)
-            await asyncio.sleep(0.1)
-
-
 async def test_charts_the_worker_gives_up_on_are_reported_to_the_admin(shop: Shop) -> None:
     reports = await reports_screen(shop.telegram)
     photos = len(shop.telegram.uploads_to(ADMIN, "sendPhoto"))
 
     async with artifacts_bucket_gone(shop):
         await click(shop.telegram, ADMIN, reports, "30 days", "Charts for 30 days")
-        notice = await told(shop.telegram, "could not be drawn")
+        notice = await told(shop.telegram, ADMIN, "could not be drawn", timeout_s=30)
 
     assert notice.startswith("❌ The charts for ")
     assert len(shop.telegram.uploads_to(ADMIN, "sendPhoto")) == photos
@@ -232,6 +223,6 @@ async def test_an_export_the_worker_gives_up_on_is_reported_to_the_admin(shop: S
 
     async with artifacts_bucket_gone(shop):
         await click(shop.telegram, ADMIN, reports, "⬇️ Users", "users CSV is being prepared")
-        await told(shop.telegram, "The users CSV could not be made.")
+        await told(shop.telegram, ADMIN, "The users CSV could not be made.", timeout_s=30)
 
     assert len(shop.telegram.uploads_to(ADMIN, "sendDocument")) == documents

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
-from tests.storefront import Shop, click, press, running_shop, screen, stock_shop
+from tests.storefront import Shop, click, press, running_shop, screen, stock_shop, told
 from vitrina_common.db.models import Order, Product, Purchase
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
@@ -237,7 +237,7 @@ async def test_admin_refund_returns_the_stars_and_revokes_the_download(shop: Sho
 
     shop.telegram.push_message(ADMIN, f"/refund {purchase.id}")
     await shop.telegram.wait_for_call("refundStarPayment")
-    await _told(shop, buyer, "was refunded")
+    await told(shop.telegram, buyer, "was refunded")
 
     [refund] = shop.telegram.calls_of("refundStarPayment")
     assert refund.params == {"user_id": buyer, "telegram_payment_charge_id": f"refund-{buyer}"}
@@ -248,15 +248,6 @@ async def test_admin_refund_returns_the_stars_and_revokes_the_download(shop: Sho
     menu = await _fresh_menu(shop, buyer)
     listing = await click(shop.telegram, buyer, menu, "My purchases", "You own 0 images")
     assert "⬇️" not in str(listing["reply_markup"])
-
-
-async def _told(shop: Shop, chat_id: int, phrase: str) -> None:
-    async with asyncio.timeout(15):
-        while not any(  # noqa: ASYNC110  (the bot is another process)
-            call.params.get("chat_id") == chat_id and phrase in str(call.params.get("text"))
-            for call in shop.telegram.calls_of("sendMessage")
-        ):
-            await asyncio.sleep(0.05)
 
 
 async def _fresh_menu(shop: Shop, user: int) -> dict[str, object]:
@@ -306,9 +297,9 @@ async def test_email_is_validated_and_unique_regardless_of_case(shop: Shop) -> N
     await click(shop.telegram, second, profile, "Set email", "Send your email address")
     shop.telegram.push_message(second, "ann@example.COM")
 
-    await _told(shop, first, "does not look like an email")
-    await _told(shop, first, "Email saved.")
-    await _told(shop, second, "already used by another account")
+    await told(shop.telegram, first, "does not look like an email")
+    await told(shop.telegram, first, "Email saved.")
+    await told(shop.telegram, second, "already used by another account")
 
 
 async def test_a_title_with_markup_characters_is_shown_and_delivered_as_text(shop: Shop) -> None:
