@@ -16,7 +16,7 @@ from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
 from vitrina_bot.imports.intake import ImportIntake, IntakeLimits
 from vitrina_bot.middlewares.catalog_counts import CountAgainAfterAdmins
-from vitrina_bot.middlewares.chat_locks import ChatLocks
+from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
@@ -122,7 +122,7 @@ def build_dispatcher(
     storage: BaseStorage,
     throttle_rate: float,
     throttle_burst: int,
-    chat_locks: ChatLocks | None = None,
+    chat_locks: KvChatLocks | None = None,
 ) -> Dispatcher:
     """Routers in the order they see updates, middlewares, and aiogram-dialog.
 

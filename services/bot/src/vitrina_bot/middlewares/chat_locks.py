@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Protocol
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyWrongLastSequenceError
@@ -32,16 +31,9 @@ FIRST_PAUSE_S = 0.005
 LONGEST_PAUSE_S = 0.1
 
 
-class ChatLocks(Protocol):
-    """Mutual exclusion per chat across processes."""
-
-    def hold(self, chat_key: int) -> contextlib.AbstractAsyncContextManager[None]:
-        """Wait for ``chat_key``'s lock, hold it for the block."""
-        ...
-
-
 class KvChatLocks:
-    """``ChatLocks`` in a NATS Key-Value bucket (see the module docstring)."""
+    """Mutual exclusion per chat across processes, in a NATS Key-Value bucket (see the
+    module docstring)."""
 
     def __init__(self, kv: KeyValue) -> None:
         self._kv = kv

@@ -19,7 +19,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 
-from vitrina_bot.middlewares.chat_locks import ChatLocks
+from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.updates.intake import carries_money
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -28,7 +28,7 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class ChatOrderingMiddleware(BaseMiddleware):
     """Holds a lock per chat (or per user for chat-less updates) around each update."""
 
-    def __init__(self, shared: ChatLocks | None = None) -> None:
+    def __init__(self, shared: KvChatLocks | None = None) -> None:
         self._shared = shared
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
