@@ -13,7 +13,7 @@ from vitrina_common.logging import get_logger
 from vitrina_common.repositories.orders import OrderContext, OrderRepository
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.purchases import PurchaseRepository, RefundRow
-from vitrina_common.services.checkout_invoice import STARS_CURRENCY
+from vitrina_common.services.checkout.invoice import STARS_CURRENCY
 
 log = get_logger(__name__)
 

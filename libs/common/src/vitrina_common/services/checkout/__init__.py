@@ -1,4 +1,4 @@
-"""Checkout with Telegram Stars: the public face of the ``checkout_*`` modules.
+"""Checkout with Telegram Stars: the public face of the checkout modules.
 
 The flow, and the use case for each step:
 
@@ -11,7 +11,7 @@ The flow, and the use case for each step:
    ``RefundPurchase`` (prepare → refundStarPayment → confirm).
 """
 
-from vitrina_common.services.checkout_invoice import (
+from vitrina_common.services.checkout.invoice import (
     DEFAULT_ORDER_TTL,
     STARS_CURRENCY,
     CheckoutRefusal,
@@ -21,7 +21,7 @@ from vitrina_common.services.checkout_invoice import (
     PreCheckoutVerdict,
     StartCheckout,
 )
-from vitrina_common.services.checkout_payments import (
+from vitrina_common.services.checkout.payments import (
     SEND_ORIGINAL,
     PaymentAnomaly,
     PaymentRecord,
@@ -32,7 +32,7 @@ from vitrina_common.services.checkout_payments import (
     RefundTarget,
     UnknownOrderPaymentError,
 )
-from vitrina_common.services.checkout_queries import (
+from vitrina_common.services.checkout.queries import (
     DeliveryQueries,
     DeliveryTarget,
     Download,
