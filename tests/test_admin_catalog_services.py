@@ -171,7 +171,7 @@ async def test_archived_product_leaves_the_shop_and_its_buyer_keeps_the_download
     await shop.shopper(ALICE)
     product_id = await shop.product()
     await shop.change(Product, product_id, preview_key="preview-key")
-    purchase = await shop.pay(await shop.invoice(ALICE, product_id), ALICE, "charge-1")
+    purchase_id = await shop.bought(await shop.invoice(ALICE, product_id), ALICE, "charge-1")
     lifecycle = ProductLifecycle(session_factory)
     browse = Browse(session_factory)
 
@@ -179,7 +179,7 @@ async def test_archived_product_leaves_the_shop_and_its_buyer_keeps_the_download
 
     assert await browse.card(product_id) is None
     assert await browse.categories() == []
-    assert await shop.queries.downloadable(ALICE, purchase.purchase_id) is not None
+    assert await shop.queries.downloadable(ALICE, purchase_id) is not None
     assert await lifecycle.archive(product_id) is ProductRefusal.ARCHIVED
 
     assert await lifecycle.restore(product_id) is None

@@ -132,7 +132,7 @@ def test_what_the_admin_types_is_read_as_id_username_or_email(
 
 async def buy(shop: Shop, telegram_id: int, charge_id: str, price: int, title: str = "P") -> int:
     invoice = await shop.invoice(telegram_id, await shop.product(title=title, price=price))
-    return (await shop.pay(invoice, telegram_id, charge_id)).purchase_id
+    return await shop.bought(invoice, telegram_id, charge_id)
 
 
 async def test_card_counts_paid_purchases_their_stars_and_refunds(

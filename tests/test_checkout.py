@@ -22,11 +22,13 @@ from vitrina_common.services.checkout import (
     CheckoutRefusal,
     CheckPreCheckout,
     Invoice,
+    Payment,
     PaymentRecord,
     PreCheckoutRefusal,
     PreCheckoutVerdict,
     PurchaseQueries,
     RecordSuccessfulPayment,
+    ReleaseReservation,
     StartCheckout,
 )
 from vitrina_common.services.users import RegisterUser
@@ -41,10 +43,16 @@ OK = PreCheckoutVerdict(ok=True)
 class Shop:
     """A shop on the test's database: shoppers, products, and the checkout use cases."""
 
-    def __init__(self, session_factory: SessionFactory, ttl: timedelta = timedelta(minutes=15)):
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        ttl: timedelta = timedelta(minutes=15),
+        reservation: timedelta = timedelta(minutes=5),
+    ):
         self.session_factory = session_factory
         self.start = StartCheckout(session_factory, ttl=ttl)
-        self.pre_checkout = CheckPreCheckout(session_factory)
+        self.pre_checkout = CheckPreCheckout(session_factory, reservation)
+        self.release = ReleaseReservation(session_factory)
         self.record = RecordSuccessfulPayment(session_factory)
         self.queries = PurchaseQueries(session_factory)
 
@@ -94,9 +102,19 @@ class Shop:
 
     async def pay(self, invoice: Invoice, telegram_id: int, charge_id: str) -> PaymentRecord:
         """Telegram's successful_payment for ``invoice``, at the invoiced price."""
-        return await self.record(
-            invoice.payload, telegram_id, charge_id, invoice.price_stars, "XTR"
-        )
+        return await self.paid(invoice.payload, telegram_id, charge_id, invoice.price_stars)
+
+    async def bought(self, invoice: Invoice, telegram_id: int, charge_id: str) -> int:
+        """Pay ``invoice`` and require a purchase; its id."""
+        record = await self.pay(invoice, telegram_id, charge_id)
+        assert record.purchase_id is not None, record
+        return record.purchase_id
+
+    async def paid(
+        self, payload: str, telegram_id: int, charge_id: str, amount: int, currency: str = "XTR"
+    ) -> PaymentRecord:
+        """Telegram's successful_payment as given."""
+        return await self.record(Payment(payload, telegram_id, charge_id, amount, currency))
 
     async def check(self, invoice: Invoice, telegram_id: int) -> PreCheckoutVerdict:
         """Telegram's pre_checkout_query for ``invoice``, at the invoiced price."""
@@ -130,7 +148,8 @@ async def test_paid_invoice_becomes_an_owned_purchase_queued_for_delivery(
     record = await shop.pay(invoice, ALICE, "charge-1")
 
     assert record.is_new
-    assert (record.product_id, record.product_title) == (product_id, "Sunset")
+    assert record.product_title == "Sunset"
+    assert record.purchase_id is not None
     assert record.anomalies == frozenset()
     assert await shop.queries.owns(ALICE, product_id)
     order = await shop.order(invoice.order_id)
@@ -291,7 +310,7 @@ async def test_wrong_currency_or_amount_is_refused(
     assert verdict == PreCheckoutVerdict(ok=False, reason=reason)
 
 
-async def test_pre_checkout_costs_two_queries(
+async def test_pre_checkout_of_an_unlimited_product_costs_two_queries(
     session_factory: SessionFactory, engine: AsyncEngine
 ) -> None:
     shop = Shop(session_factory)

@@ -26,7 +26,7 @@ async def bought(
 ) -> int:
     """A new product ``telegram_id`` paid for; returns the purchase id."""
     invoice = await shop.invoice(telegram_id, await shop.product(title=title, price=price))
-    return (await shop.pay(invoice, telegram_id, charge_id)).purchase_id
+    return await shop.bought(invoice, telegram_id, charge_id)
 
 
 async def test_refund_prepare_then_confirm_revokes_the_download(
@@ -92,7 +92,7 @@ async def test_refunded_product_can_be_bought_again(session_factory: SessionFact
     await shop.shopper(ALICE)
     product_id = await shop.product(edition_size=1)
     invoice = await shop.invoice(ALICE, product_id)
-    purchase_id = (await shop.pay(invoice, ALICE, "charge-1")).purchase_id
+    purchase_id = await shop.bought(invoice, ALICE, "charge-1")
     assert await shop.start(ALICE, product_id) is CheckoutRefusal.ALREADY_OWNED
 
     await RefundPurchase(session_factory).confirm(purchase_id)

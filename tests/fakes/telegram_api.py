@@ -51,6 +51,29 @@ def _decode(value: str) -> Any:
         return value
 
 
+@dataclass(frozen=True)
+class ScriptedError:
+    """An error the fake answers one call of a method with, as Telegram would."""
+
+    error_code: int
+    description: str
+    retry_after: int | None = None
+
+    def response(self) -> web.Response:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.error_code,
+            "description": self.description,
+        }
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return web.json_response(body, status=self.error_code)
+
+
+STALE_FILE_ID = ScriptedError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+ALREADY_REFUNDED = ScriptedError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+
+
 @dataclass
 class FakeTelegram:
     """State of the fake server; ``url`` is what ``APP_CONF__BOT__API_URL`` gets."""
@@ -71,6 +94,23 @@ class FakeTelegram:
     _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # Files the bot uploaded (sendDocument, sendPhoto … with bytes), oldest first.
     uploads: list[Upload] = field(default_factory=list)
+    # Errors the next calls of a method get, in order (``fail_next``).
+    _scripted: dict[str, list[ScriptedError]] = field(default_factory=dict)
+    # file_ids Telegram does not know (another bot's, expired): sending one is refused.
+    unknown_file_ids: set[str] = field(default_factory=set)
+    # Seconds each call of a method takes before it is answered (``slow_down``).
+    delays: dict[str, float] = field(default_factory=dict)
+    # Charges refunded so far: a second refundStarPayment is CHARGE_ALREADY_REFUNDED.
+    refunded_charges: set[str] = field(default_factory=set)
+
+    def fail_next(self, method: str, error: ScriptedError, times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``error`` (recorded as
+        ``<method>:failed``)."""
+        self._scripted.setdefault(method, []).extend([error] * times)
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Make every call of ``method`` take ``seconds`` (recorded when it arrives)."""
+        self.delays[method] = seconds
 
     def push_update(self, update: dict[str, Any]) -> int:
         """Queue an update (its ``update_id`` is assigned here) and return the id."""
@@ -339,6 +379,10 @@ class FakeTelegram:
                 params[key] = params.pop(value.removeprefix("attach://"))
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if (scripted := self._scripted_error(method, params)) is not None:
+            self.calls.append(RecordedCall(f"{method}:failed", params))
+            self._new_call.set()
+            return scripted.response()
         if (problem := html_entities_problem(params)) is not None:
             # What Telegram answers to markup it cannot parse: the message is not sent.
             self.calls.append(RecordedCall(f"{method}:refused", params))
@@ -348,7 +392,21 @@ class FakeTelegram:
             )
         self.calls.append(RecordedCall(method, params))
         self._new_call.set()
+        if method in self.delays:
+            await asyncio.sleep(self.delays[method])
         return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def _scripted_error(self, method: str, params: dict[str, Any]) -> ScriptedError | None:
+        if self._scripted.get(method):
+            return self._scripted[method].pop(0)
+        if method == "sendDocument" and params.get("document") in self.unknown_file_ids:
+            return STALE_FILE_ID
+        if method == "refundStarPayment":
+            charge = str(params.get("telegram_payment_charge_id"))
+            if charge in self.refunded_charges:
+                return ALREADY_REFUNDED
+            self.refunded_charges.add(charge)
+        return None
 
     async def download(self, request: web.Request) -> web.Response:
         """Serve a file's bytes, as ``/file/bot<token>/<file_path>`` does."""

@@ -194,6 +194,27 @@ class ImportSettings(BaseModel):
     row_jobs_per_worker: int = Field(default=4, ge=1, le=64)
 
 
+class CheckoutSettings(BaseModel):
+    """Invoices and the copies of limited editions held for shoppers who are paying."""
+
+    # An invoice (its order) can be paid for this long after "Buy".
+    order_ttl_s: float = Field(default=900.0, ge=30)
+    # A pre-checkout that passed holds one copy of a limited edition this long: Telegram
+    # charges and reports the payment within seconds, and a copy held longer than needed
+    # only keeps the edition from others. A payment arriving later still gets the copy if
+    # one is left, and is refunded automatically if not.
+    reservation_s: float = Field(default=300.0, ge=10)
+
+
+class DeliverySettings(BaseModel):
+    """Retries of the update inbox (payments to replay) and of the outbox (sends, refunds,
+    publishes): exponential backoff, then a dead state the admins are told about."""
+
+    max_attempts: int = Field(default=10, ge=1, le=100)
+    first_retry_s: float = Field(default=1.0, gt=0)
+    max_retry_s: float = Field(default=300.0, gt=0)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -276,6 +297,8 @@ class Settings(_AppSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     shop: ShopSettings = Field(default_factory=ShopSettings)
     imports: ImportSettings = Field(default_factory=ImportSettings)
+    checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
 
 
 class DatabaseSettings(_AppSettings):

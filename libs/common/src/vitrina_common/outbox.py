@@ -1,9 +1,12 @@
 """The outbox relay: delivers intents committed with business changes, at least once.
 
-Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so any number of relays (bot replicas,
-workers) share the table without delivering a row twice at the same time. A failed delivery
-is retried with exponential backoff; a crash after delivery but before the commit delivers
-again, which is why every handler must be idempotent (NATS publishes carry a dedup id).
+Rows are claimed one by one with ``FOR UPDATE SKIP LOCKED``, so any number of relays (bot
+replicas, workers) share the table without delivering a row twice at the same time, and a
+row's lock dies with its relay's connection: a killed relay's row is free at once. A failed
+delivery is retried with exponential backoff, then dead (the admins are told). A crash
+after a delivery but before its commit delivers that one row again, which is why handlers
+are idempotent where the receiver allows it (NATS publishes carry a dedup id; Telegram
+sends have no such key, so at most the row in hand is sent twice).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,13 +27,16 @@ from vitrina_common.db.models import OutboxMessage
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import Contract
 from vitrina_common.messaging.publishing import MSG_ID_HEADER
+from vitrina_common.notices import MESSAGE_KINDS, AdminAlert, enqueue_admin_alert
 from vitrina_common.repositories.outbox import OutboxRepository
+from vitrina_common.retry import RetryPolicy
 
 log = get_logger(__name__)
 
 OutboxHandler = Callable[[dict[str, Any]], Awaitable[None]]
 NATS_PUBLISH = "nats.publish"
-MAX_BACKOFF = timedelta(minutes=5)
+# A stop waits this long for the delivery in hand (a document upload) to be recorded.
+FINISH_ON_STOP_S = 30.0
 
 
 def publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
@@ -70,29 +77,33 @@ def nats_publish_handler(js: JetStreamContext) -> OutboxHandler:
     return publish
 
 
-def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s … capped at five minutes."""
-    return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
-
-
 class OutboxRelay:
-    """Delivers due outbox rows; ``wake`` after a commit makes delivery immediate."""
+    """Delivers due outbox rows; ``wake`` after a commit makes delivery immediate.
+
+    Each row is claimed, delivered and settled in a transaction of its own, so a stop or a
+    crash mid-pass never sends again what was already sent and recorded: at most the one
+    row in hand is in doubt, and a stop (cancel) lets that one finish. A failure is retried
+    with backoff; after ``policy.max_attempts`` the row is dead and the admins are told.
+    """
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         handlers: Mapping[str, OutboxHandler],
         *,
+        policy: RetryPolicy | None = None,
         batch_size: int = 50,
         poll_interval_s: float = 2.0,
         concurrency: int = 1,
     ) -> None:
         self._session_factory = session_factory
         self._handlers = dict(handlers)
+        self._policy = policy or RetryPolicy()
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
-        # Deliveries in flight at once: 1 keeps claim order (Telegram sends); publishes to
-        # JetStream may overlap (each carries its dedup id, order does not matter).
+        # Deliveries in flight at once, each holding a database connection: 1 keeps claim
+        # order (Telegram sends); publishes to JetStream may overlap (each carries its
+        # dedup id, order does not matter).
         self._concurrency = concurrency
         self._wakeup = asyncio.Event()
 
@@ -101,43 +112,96 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def deliver_due(self) -> int:
-        """One pass: claim due rows, deliver them, commit; returns how many were delivered."""
+        """One pass over at most ``batch_size`` due rows; how many were delivered."""
+        return (await self._pass()).delivered
+
+    async def _pass(self) -> _Pass:
+        done = _Pass()
+
+        async def slot() -> None:
+            while done.claimed < self._batch_size:
+                done.claimed += 1
+                delivered = await self._deliver_one()
+                if delivered is None:
+                    done.claimed -= 1
+                    done.drained = True
+                    return
+                done.delivered += delivered
+
+        await asyncio.gather(*(slot() for _ in range(self._concurrency)))
+        return done
+
+    async def _deliver_one(self) -> bool | None:
+        # Shielded: a stop arriving while a document is on its way waits for its commit,
+        # instead of rolling back a send Telegram already made (sent again later).
+        delivery = asyncio.ensure_future(self._claim_and_deliver())
+        try:
+            return await asyncio.shield(delivery)
+        except asyncio.CancelledError:
+            await asyncio.wait({delivery}, timeout=FINISH_ON_STOP_S)
+            raise
+
+    async def _claim_and_deliver(self) -> bool | None:
+        """True delivered, False failed (rescheduled or dead), None when nothing is due."""
         async with self._session_factory() as session, session.begin():
             outbox = OutboxRepository(session)
-            rows = await outbox.claim_due(self._batch_size, self._handlers.keys())
-            errors = await self._deliver(rows)
-            for row, error in zip(rows, errors, strict=True):
-                if error is not None:
-                    log.warning("outbox delivery failed", kind=row.kind, error=str(error))
-                    reason = f"{type(error).__name__}: {error}"
-                    await outbox.reschedule(row.id, reason, backoff(row.attempts))
-            delivered = [row.id for row, error in zip(rows, errors, strict=True) if error is None]
-            await outbox.mark_delivered(delivered)
-        return len(delivered)
-
-    async def _deliver(self, rows: list[OutboxMessage]) -> list[Exception | None]:
-        """Each row's failure or None, at most ``concurrency`` deliveries at a time (in
-        claim order when it is 1)."""
-        slots = asyncio.Semaphore(self._concurrency)
-
-        async def deliver(row: OutboxMessage) -> Exception | None:
-            async with slots:
-                try:
-                    await self._handlers[row.kind](row.payload)
-                except Exception as error:  # noqa: BLE001  (any failure is retried later)
-                    return error
+            row = await outbox.claim_one(self._handlers.keys())
+            if row is None:
                 return None
+            try:
+                await self._handlers[row.kind](row.payload)
+            except Exception as error:  # noqa: BLE001  (any failure is retried, then dead)
+                await self._settle_failure(outbox, row, error)
+                return False
+            await outbox.mark_delivered([row.id])
+            return True
 
-        return list(await asyncio.gather(*(deliver(row) for row in rows)))
+    async def _settle_failure(
+        self, outbox: OutboxRepository, row: OutboxMessage, error: Exception
+    ) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        failed = row.attempts + 1
+        if not self._policy.exhausted(failed):
+            log.warning("outbox delivery failed", kind=row.kind, id=row.id, error=reason)
+            await outbox.reschedule(row.id, reason, self._retry_in(failed, error))
+            return
+        log.error("outbox row dead", kind=row.kind, id=row.id, attempts=failed, error=reason)
+        await outbox.mark_dead(row.id, reason)
+        if row.kind not in MESSAGE_KINDS:
+            await enqueue_admin_alert(
+                outbox,
+                AdminAlert.OUTBOX_DEAD,
+                f"outbox-dead:{row.id}",
+                id=row.id,
+                kind=row.kind,
+                attempts=failed,
+                error=reason[:300],
+            )
+
+    def _retry_in(self, failed: int, error: Exception) -> timedelta:
+        # Telegram's flood control says when to come back; sooner is refused again.
+        retry_after = getattr(error, "retry_after", None)
+        delay = self._policy.delay(failed)
+        if isinstance(retry_after, int | float):
+            return max(delay, timedelta(seconds=float(retry_after)))
+        return delay
 
     async def run(self) -> None:
         """Deliver forever: after each ``wake`` and every poll interval. Cancel to stop."""
         while True:
             try:
-                while await self.deliver_due() == self._batch_size:
+                while not (await self._pass()).drained:
                     pass
             except Exception as error:  # noqa: BLE001  (database hiccup: next poll retries)
                 log.warning("outbox relay pass failed", error=str(error))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
             self._wakeup.clear()
+
+
+@dataclass
+class _Pass:
+    claimed: int = 0
+    delivered: int = 0
+    # Nothing more was due: the pass ended before its batch was full.
+    drained: bool = False

@@ -1,11 +1,15 @@
-"""Retrying a start-up dependency (database, NATS) with capped exponential backoff."""
+"""Retrying with capped exponential backoff: a start-up dependency (database, NATS) until
+it answers, and an inbox or outbox item until it succeeds or is given up."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
+from vitrina_common.config import DeliverySettings
 from vitrina_common.logging import get_logger
 
 log = get_logger(__name__)
@@ -44,3 +48,30 @@ async def retry_until_ready(
         )
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_delay_s)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts of one inbox or outbox item: exponential backoff, then dead.
+
+    An item that failed ``max_attempts`` times is given up (and the admins told) rather
+    than retried forever: a poison item must not hold a relay or a replica busy.
+    """
+
+    max_attempts: int = 10
+    first_delay_s: float = 1.0
+    max_delay_s: float = 300.0
+
+    @classmethod
+    def from_settings(cls, settings: DeliverySettings) -> RetryPolicy:
+        """The policy ``APP_CONF__DELIVERY__*`` configures."""
+        return cls(settings.max_attempts, settings.first_retry_s, settings.max_retry_s)
+
+    def delay(self, failed_attempts: int) -> timedelta:
+        """How long to wait after the ``failed_attempts``-th failure: first, ×2, ×4 … capped."""
+        seconds = self.first_delay_s * 2 ** max(failed_attempts - 1, 0)
+        return timedelta(seconds=min(seconds, self.max_delay_s))
+
+    def exhausted(self, failed_attempts: int) -> bool:
+        """Whether an item that failed this many times is given up."""
+        return failed_attempts >= self.max_attempts

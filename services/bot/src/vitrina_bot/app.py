@@ -28,7 +28,7 @@ from vitrina_common.config import BotMode, Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
 from vitrina_common.outbox import OutboxRelay
-from vitrina_common.retry import retry_until_ready
+from vitrina_common.retry import RetryPolicy, retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import CachePreviewFileId, RecordPreviewOutcome
 from vitrina_common.services.imports import ImportProgress
@@ -38,6 +38,17 @@ from vitrina_common.services.profile import Profiles
 log = get_logger(__name__)
 
 _FINAL = (TelegramRejectedTokenError,)
+
+
+def build_inbox(runtime: ServiceRuntime) -> UpdateInbox:
+    """The inbox, its money updates bounded to half the connection pool (each holds its
+    row lock on one connection while its handler uses another)."""
+    settings = runtime.settings
+    return UpdateInbox(
+        runtime.session_factory,
+        RetryPolicy.from_settings(settings.delivery),
+        concurrency=max(1, settings.db.pool_size // 2 - 1),
+    )
 
 
 def start_background(
@@ -123,7 +134,8 @@ async def run_bot(settings: Settings) -> None:
             chat_locks,
         )
         await register_commands(bot)
-        feeder = UpdateFeeder(bot, dispatcher, UpdateInbox(runtime.session_factory))
+        relay: OutboxRelay = dependencies["outbox_relay"]
+        feeder = UpdateFeeder(bot, dispatcher, build_inbox(runtime), relay.wake)
         background = start_background(runtime, bot, feeder, dependencies)
         await _serve_updates(settings, feeder, dispatcher, stop)
     finally:

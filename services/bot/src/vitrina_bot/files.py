@@ -1,36 +1,57 @@
 """Sending originals to buyers: by cached file_id when Telegram already has the file,
-otherwise uploaded once from the Object Store and its file_id cached for every later send."""
+otherwise uploaded once from the Object Store and its file_id cached for every later send.
+A cached file_id Telegram no longer accepts (another bot's token, a file reference that
+expired) is forgotten and the original uploaded again, instead of failing every send."""
 
 from __future__ import annotations
 
 import html
 import mimetypes
-from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, CallbackQuery
 from aiogram_dialog import DialogManager
 
 from vitrina_bot.i18n import Translator
-from vitrina_common.services.checkout import Download
+from vitrina_common.logging import get_logger
+from vitrina_common.services.checkout import DeliveryQueries, Download
 from vitrina_common.storage.objects import ImageStore
+
+log = get_logger(__name__)
+
+
+# Telegram's words for a file_id it does not (or no longer) know.
+_STALE_FILE_ID_WORDS = ("file identifier", "file reference", "file_id", "FILE_REFERENCE")
+
+
+def is_stale_file_id(error: TelegramBadRequest) -> bool:
+    """Whether Telegram refused a call because of the file_id it was given."""
+    return any(words in error.message for words in _STALE_FILE_ID_WORDS)
 
 
 class FileSender:
     """Sends originals as documents (never as photos: those would be recompressed)."""
 
-    def __init__(
-        self, bot: Bot, store: ImageStore, cache_file_id: Callable[[int, str], Awaitable[object]]
-    ) -> None:
+    def __init__(self, bot: Bot, store: ImageStore, file_ids: DeliveryQueries) -> None:
         self._bot = bot
         self._store = store
-        self._cache_file_id = cache_file_id
+        self._file_ids = file_ids
 
     async def send(self, chat_id: int, original: Download, caption: str) -> None:
         """Send ``original`` to ``chat_id``; the first upload's file_id is remembered."""
         if original.original_file_id:
-            await self._bot.send_document(chat_id, original.original_file_id, caption=caption)
-            return
+            try:
+                await self._bot.send_document(chat_id, original.original_file_id, caption=caption)
+            except TelegramBadRequest as error:
+                if not is_stale_file_id(error):
+                    raise
+                log.warning("cached file_id refused, uploading again", product=original.product_id)
+                await self._file_ids.forget_original_file_id(
+                    original.product_id, original.original_file_id
+                )
+            else:
+                return
         data = await self._store.get_original(original.original_key)
         extension = mimetypes.guess_extension(original.original_mime) or ".bin"
         name = "".join(c if c.isalnum() or c in " -_" else "_" for c in original.title)[:60]
@@ -38,7 +59,9 @@ class FileSender:
             chat_id, BufferedInputFile(data, f"{name or 'image'}{extension}"), caption=caption
         )
         if message.document is not None:
-            await self._cache_file_id(original.product_id, message.document.file_id)
+            await self._file_ids.cache_original_file_id(
+                original.product_id, message.document.file_id
+            )
 
 
 async def send_download(

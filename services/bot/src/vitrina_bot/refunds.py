@@ -1,4 +1,5 @@
-"""Refunding a purchase: the one way /refund and the admin's purchase card both use.
+"""Refunding through Telegram: a purchase (the one way /refund and the admin's purchase
+card both use), and a refused charge (the outbox handler of ``telegram.refund_charge``).
 
 Telegram first (refundStarPayment), then the record (``RefundPurchase``), then the buyer
 is told in their language. A refund Telegram refuses is not recorded.
@@ -15,13 +16,20 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 
 from vitrina_bot.i18n import Translator, translator_for
 from vitrina_common.logging import get_logger
-from vitrina_common.services.checkout import RefundPurchase, RefundRefusal, RefundTarget
+from vitrina_common.outbox import OutboxHandler
+from vitrina_common.services.checkout import (
+    RefundPurchase,
+    RefundRefusal,
+    RefundRefusedCharge,
+    RefundTarget,
+)
 from vitrina_common.services.profile import Profiles
 
 log = get_logger(__name__)
@@ -78,14 +86,12 @@ class StarRefunds:
         if isinstance(target, RefundRefusal):
             return RefundResult(RefundOutcome(target.value), purchase_id)
         try:
-            await self._bot.refund_star_payment(
-                user_id=target.telegram_user_id,
-                telegram_payment_charge_id=target.telegram_payment_charge_id,
+            await refund_star_payment(
+                self._bot, target.telegram_user_id, target.telegram_payment_charge_id
             )
         except TelegramAPIError as error:
-            if ALREADY_REFUNDED_ERROR not in error.message:
-                log.warning("refund refused", purchase_id=purchase_id, error=error.message)
-                return RefundResult(RefundOutcome.FAILED, purchase_id, error=error.message)
+            log.warning("refund refused", purchase_id=purchase_id, error=error.message)
+            return RefundResult(RefundOutcome.FAILED, purchase_id, error=error.message)
         confirmation = await self._refund_purchase.confirm_once(purchase_id)
         if not confirmation.newly_refunded:
             return RefundResult(RefundOutcome.ALREADY_REFUNDED, purchase_id)
@@ -107,6 +113,31 @@ class StarRefunds:
             log.warning(
                 "refunded buyer not told", purchase_id=target.purchase_id, error=error.message
             )
+
+
+async def refund_star_payment(bot: Bot, user_id: int, charge_id: str) -> None:
+    """Ask Telegram to give the Stars back; a charge refunded before (by us before a
+    crash, by a replica, by support) counts as done."""
+    try:
+        await bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
+    except TelegramAPIError as error:
+        if ALREADY_REFUNDED_ERROR not in error.message:
+            raise
+
+
+def refund_charge_handler(bot: Bot, refunds: RefundRefusedCharge) -> OutboxHandler:
+    """Deliver ``{"refused_charge_id": …}``: refund the charge, then record it (which
+    queues the shopper's notice and the admins' alert). Raising makes the relay retry;
+    after its last attempt the row is dead and the admins are told."""
+
+    async def refund(payload: dict[str, Any]) -> None:
+        due = await refunds.due(int(payload["refused_charge_id"]))
+        if due is None:
+            return
+        await refund_star_payment(bot, due.telegram_user_id, due.telegram_payment_charge_id)
+        await refunds.confirm(due.refused_charge_id)
+
+    return refund
 
 
 def describe_refund(result: RefundResult, t: Translator) -> str:

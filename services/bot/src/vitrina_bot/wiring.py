@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -20,9 +21,12 @@ from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
-from vitrina_bot.refunds import StarRefunds
+from vitrina_bot.notices import alert_admins_handler, notify_user_handler
+from vitrina_bot.refunds import StarRefunds, refund_charge_handler
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
+from vitrina_common.notices import ALERT_ADMINS, NOTIFY_USER
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
+from vitrina_common.retry import RetryPolicy
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts
@@ -31,12 +35,16 @@ from vitrina_common.services.admin_users import AdminUsers
 from vitrina_common.services.browse import Browse, CategoryCounts
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
+    REFUND_CHARGE,
     SEND_ORIGINAL,
     CheckPreCheckout,
     DeliveryQueries,
     PurchaseQueries,
+    RecordRefundedPayment,
     RecordSuccessfulPayment,
     RefundPurchase,
+    RefundRefusedCharge,
+    ReleaseReservation,
     StartCheckout,
 )
 from vitrina_common.services.imports import StartImport, import_limits
@@ -54,6 +62,7 @@ CATALOG_COUNTS_TTL_S = 3.0
 def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     """Every use case and service a handler may ask for by name, plus the outbox relay."""
     settings, sessions = runtime.settings, runtime.session_factory
+    checkout = settings.checkout
     # Autocommit sessions for the read-only queries of every tap (catalog, cards, owns).
     reads = runtime.read_session_factory
     js = runtime.nats.jetstream()
@@ -61,13 +70,18 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     profiles = Profiles(sessions, reads)
     catalog_counts = CategoryCounts(reads, ttl_s=CATALOG_COUNTS_TTL_S)
     delivery_queries = DeliveryQueries(sessions)
-    file_sender = FileSender(bot, store, delivery_queries.cache_original_file_id)
+    file_sender = FileSender(bot, store, delivery_queries)
+    admin_ids = frozenset(settings.bot.admin_ids)
     relay = OutboxRelay(
         sessions,
         {
             NATS_PUBLISH: nats_publish_handler(js),
             SEND_ORIGINAL: send_original_handler(delivery_queries, file_sender, profiles),
+            REFUND_CHARGE: refund_charge_handler(bot, RefundRefusedCharge(sessions)),
+            NOTIFY_USER: notify_user_handler(bot, profiles),
+            ALERT_ADMINS: alert_admins_handler(bot, admin_ids, profiles),
         },
+        policy=RetryPolicy.from_settings(settings.delivery),
     )
     upload_intake = UploadIntake(
         bot,
@@ -93,14 +107,16 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     return {
         "shop_name": settings.shop.name,
         "support_contact": settings.shop.support_contact,
-        "admin_ids": frozenset(settings.bot.admin_ids),
+        "admin_ids": admin_ids,
         "register_user": RegisterUser(sessions),
         "profiles": profiles,
         "browse": Browse(reads, catalog_counts),
         "catalog_counts": catalog_counts,
-        "start_checkout": StartCheckout(sessions),
-        "check_pre_checkout": CheckPreCheckout(sessions),
+        "start_checkout": StartCheckout(sessions, timedelta(seconds=checkout.order_ttl_s)),
+        "check_pre_checkout": CheckPreCheckout(sessions, timedelta(seconds=checkout.reservation_s)),
+        "release_reservation": ReleaseReservation(sessions),
         "record_payment": RecordSuccessfulPayment(sessions),
+        "record_refunded_payment": RecordRefundedPayment(sessions),
         "purchase_queries": PurchaseQueries(reads),
         "file_sender": file_sender,
         "upload_intake": upload_intake,

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from vitrina_common.db.base import Base, Timestamped
 
 
-def _str_enum(enum: type[StrEnum], name: str) -> Enum:
+def _str_enum(enum: type[StrEnum], name: str, length: int = 16) -> Enum:
     # Stored as text with a CHECK, not as a Postgres ENUM type: adding a value is then a
     # plain constraint swap in a migration, and downgrades leave no orphan types behind.
     return Enum(
@@ -37,7 +37,7 @@ def _str_enum(enum: type[StrEnum], name: str) -> Enum:
         name=name,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
@@ -58,6 +58,8 @@ class ProductStatus(StrEnum):
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
+    # Pre-checkout said yes: a copy of a limited edition is held until ``reserved_until``.
+    RESERVED = "reserved"
     PAID = "paid"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
@@ -66,6 +68,27 @@ class OrderStatus(StrEnum):
 class PurchaseStatus(StrEnum):
     PAID = "paid"
     REFUNDED = "refunded"
+
+
+class UpdateOutcome(StrEnum):
+    """How an inbox row of a money update was closed."""
+
+    PROCESSED = "processed"
+    # A pre-checkout query replayed after Telegram's 10-second window: not answered.
+    EXPIRED = "expired"
+    # Failed every attempt; the admins were told.
+    DEAD = "dead"
+
+
+class RefusalReason(StrEnum):
+    """Why a charge that Telegram reported is given back instead of delivered."""
+
+    UNKNOWN_ORDER = "unknown_order"
+    AMOUNT_MISMATCH = "amount_mismatch"
+    # A second charge for an order that already had one (Telegram can charge twice).
+    ORDER_ALREADY_PAID = "order_already_paid"
+    ALREADY_OWNED = "already_owned"
+    SOLD_OUT = "sold_out"
 
 
 class User(Timestamped, Base):
@@ -148,7 +171,15 @@ class Product(Timestamped, Base):
 
 class Order(Timestamped, Base):
     __tablename__ = "orders"
-    __table_args__ = (CheckConstraint("price_stars > 0", name="price_positive"),)
+    __table_args__ = (
+        CheckConstraint("price_stars > 0", name="price_positive"),
+        # Copies of a product held by pre-checkouts: counted against its edition size.
+        Index(
+            "ix_orders_reserved_product_id",
+            "product_id",
+            postgresql_where=text("status = 'reserved'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
@@ -161,6 +192,8 @@ class Order(Timestamped, Base):
     # Random and unguessable: the invoice payload, so a payload cannot be forged into another order.
     invoice_payload: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
+    # While the order is reserved: the copy is held until then (database clock).
+    reserved_until: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
 
 
@@ -193,8 +226,12 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         CheckConstraint("attempts >= 0", name="attempts_not_negative"),
-        # The relay's scan: undelivered rows that are due, oldest first.
-        Index(None, "available_at", postgresql_where=text("delivered_at IS NULL")),
+        # The relay's scan: open rows (neither delivered nor dead) that are due, oldest first.
+        Index(
+            "ix_outbox_due",
+            "available_at",
+            postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -207,6 +244,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     available_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     delivered_at: Mapped[datetime | None]
+    # Given up after the last attempt; the admins were told (``last_error`` says why).
+    dead_at: Mapped[datetime | None]
 
 
 class TelegramUpdate(Base):
@@ -219,13 +258,55 @@ class TelegramUpdate(Base):
     """
 
     __tablename__ = "telegram_updates"
-    __table_args__ = (Index(None, "received_at", postgresql_where=text("processed_at IS NULL")),)
+    __table_args__ = (
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        # The replay's scan: open money updates that are due. Few rows: every other update
+        # is recorded only for deduplication (no payload) and never matches.
+        Index(
+            "ix_telegram_updates_due",
+            "next_attempt_at",
+            postgresql_where=text("processed_at IS NULL AND payload IS NOT NULL"),
+        ),
+    )
 
     update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # Closed: processed, expired or dead (``outcome`` says which); NULL while open.
     processed_at: Mapped[datetime | None]
+    outcome: Mapped[UpdateOutcome | None] = mapped_column(
+        _str_enum(UpdateOutcome, "update_outcome")
+    )
+    attempts: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # A failed attempt is retried from then on (exponential backoff).
+    next_attempt_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+
+class RefusedCharge(Base):
+    """A charge Telegram reported that the shop gives back instead of delivering.
+
+    One per Telegram charge id: a payment for a sold-out edition, a second charge of one
+    order, a copy the shopper already owns, an amount or an order that does not match. The
+    refund itself is an outbox row (``telegram.refund_charge``); ``refunded_at`` is set when
+    Telegram confirmed it. Kept for accounting, like purchases.
+    """
+
+    __tablename__ = "refused_charges"
+    __table_args__ = (CheckConstraint("amount >= 0", name="amount_not_negative"),)
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    telegram_payment_charge_id: Mapped[str] = mapped_column(String(256), unique=True)
+    telegram_user_id: Mapped[int]
+    # NULL when the payload named no order of the payer (then there is no product either).
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="RESTRICT"))
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[RefusalReason] = mapped_column(_str_enum(RefusalReason, "refusal_reason", 32))
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    refunded_at: Mapped[datetime | None]
 
 
 class ImportStatus(StrEnum):

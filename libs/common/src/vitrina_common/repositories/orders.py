@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -20,6 +20,12 @@ class OrderContext(NamedTuple):
     payer_telegram_id: int
     # Judged by the database clock, the one every replica shares.
     is_live: bool
+    # Reserved, and the reservation has not run out (a copy is held for this order).
+    holds_copy: bool
+
+
+# Orders still waiting for their payment.
+_OPEN = (OrderStatus.PENDING, OrderStatus.RESERVED)
 
 
 class OrderRepository:
@@ -45,33 +51,15 @@ class OrderRepository:
         )
         return result.scalar_one()
 
-    async def add_paid(
-        self, user_id: int, product_id: int, price_stars: int, invoice_payload: str
-    ) -> int:
-        """An order born paid; holds a charge that cannot attach to its own (already paid) order."""
-        result = await self._session.execute(
-            insert(Order)
-            .values(
-                user_id=user_id,
-                product_id=product_id,
-                price_stars=price_stars,
-                invoice_payload=invoice_payload,
-                status=OrderStatus.PAID,
-                expires_at=func.now(),
-                paid_at=func.now(),
-            )
-            .returning(Order.id)
-        )
-        return result.scalar_one()
-
     async def by_payload(self, invoice_payload: str, *, lock: bool = False) -> OrderContext | None:
         """The order with this payload, its product and payer; ``lock`` holds the order row.
 
         Two indexed lookups joined (payload is unique, the rest are primary keys), so it is
         cheap enough for pre-checkout's deadline.
         """
+        holds_copy = (Order.status == OrderStatus.RESERVED) & (Order.reserved_until > func.now())
         statement = (
-            select(Order, Product, User.telegram_id, (Order.expires_at > func.now()))
+            select(Order, Product, User.telegram_id, Order.expires_at > func.now(), holds_copy)
             .join(Product, Product.id == Order.product_id)
             .join(User, User.id == Order.user_id)
             .where(Order.invoice_payload == invoice_payload)
@@ -82,15 +70,50 @@ class OrderRepository:
         row = (await self._session.execute(statement)).one_or_none()
         if row is None:
             return None
-        order, product, payer_telegram_id, is_live = row
-        return OrderContext(order, product, payer_telegram_id, bool(is_live))
+        order, product, payer_telegram_id, is_live, holds = row
+        return OrderContext(order, product, payer_telegram_id, bool(is_live), bool(holds))
 
     async def mark_expired(self, order_id: int) -> bool:
-        """Pending → expired; False when it was no longer pending."""
+        """Pending or reserved → expired; False when it was neither."""
+        return await self._move(order_id, _OPEN, status=OrderStatus.EXPIRED, reserved_until=None)
+
+    async def mark_cancelled(self, order_id: int) -> bool:
+        """Pending or reserved → cancelled (its payment was refused); False when neither."""
+        return await self._move(order_id, _OPEN, status=OrderStatus.CANCELLED, reserved_until=None)
+
+    async def reserve(self, order_id: int, ttl: timedelta) -> None:
+        """Pending or reserved → reserved until ``ttl`` from now (database clock)."""
+        await self._move(
+            order_id, _OPEN, status=OrderStatus.RESERVED, reserved_until=func.now() + ttl
+        )
+
+    async def release(self, order_id: int) -> bool:
+        """Reserved → pending: the copy goes back (the "yes" never reached Telegram)."""
+        return await self._move(
+            order_id, (OrderStatus.RESERVED,), status=OrderStatus.PENDING, reserved_until=None
+        )
+
+    async def held_copies(self, product_id: int, except_user_id: int) -> int:
+        """Copies of the product held by live reservations of other shoppers."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(
+                Order.product_id == product_id,
+                Order.status == OrderStatus.RESERVED,
+                Order.reserved_until > func.now(),
+                Order.user_id != except_user_id,
+            )
+        )
+        return count or 0
+
+    async def _move(
+        self, order_id: int, from_statuses: tuple[OrderStatus, ...], **values: Any
+    ) -> bool:
         result = await self._session.execute(
             update(Order)
-            .where(Order.id == order_id, Order.status == OrderStatus.PENDING)
-            .values(status=OrderStatus.EXPIRED)
+            .where(Order.id == order_id, Order.status.in_(from_statuses))
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -100,7 +123,7 @@ class OrderRepository:
         result = await self._session.execute(
             update(Order)
             .where(Order.id == order_id, Order.status != OrderStatus.PAID)
-            .values(status=OrderStatus.PAID, paid_at=func.now())
+            .values(status=OrderStatus.PAID, paid_at=func.now(), reserved_until=None)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -40,23 +40,23 @@ class OutboxRepository:
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
             )
 
-    async def claim_due(
-        self, limit: int, kinds: Collection[str] | None = None
-    ) -> list[OutboxMessage]:
-        """Undelivered, due rows (of ``kinds``, if given), locked for this transaction;
-        other relays skip them."""
+    async def claim_one(self, kinds: Collection[str] | None = None) -> OutboxMessage | None:
+        """The open row (of ``kinds``, if given) due first, locked for this transaction;
+        other relays skip it."""
         query = select(OutboxMessage).where(
-            OutboxMessage.delivered_at.is_(None), OutboxMessage.available_at <= func.now()
+            OutboxMessage.delivered_at.is_(None),
+            OutboxMessage.dead_at.is_(None),
+            OutboxMessage.available_at <= func.now(),
         )
         if kinds is not None:
             # A relay claims only what it can deliver, so it never holds another's rows.
             query = query.where(OutboxMessage.kind.in_(list(kinds)))
         result = await self._session.execute(
             query.order_by(OutboxMessage.available_at, OutboxMessage.id)
-            .limit(limit)
+            .limit(1)
             .with_for_update(skip_locked=True)
         )
-        return list(result.scalars())
+        return result.scalar_one_or_none()
 
     async def mark_delivered(self, message_ids: Sequence[int]) -> None:
         """Done: the relay will not look at these again."""
@@ -68,6 +68,19 @@ class OutboxRepository:
             .values(delivered_at=func.now())
             # Not matched against the claimed objects in the session (that scan made a
             # pass of n rows cost n² in Python).
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_dead(self, message_id: int, error: str) -> None:
+        """Given up: counted, with the last error; the relay will not try it again."""
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                attempts=OutboxMessage.attempts + 1,
+                last_error=error[:2000],
+                dead_at=func.now(),
+            )
             .execution_options(synchronize_session=False)
         )
 

@@ -97,9 +97,13 @@ class ProductRepository:
         )
 
     async def get_for_update(self, product_id: int) -> Product | None:
-        """The product with its row locked until the transaction ends (edits queue up)."""
+        """The product with its row locked until the transaction ends (edits and sales of a
+        limited edition queue up), read afresh even if the session holds it already."""
         result = await self._session.execute(
-            select(Product).where(Product.id == product_id).with_for_update()
+            select(Product)
+            .where(Product.id == product_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
         return result.scalar_one_or_none()
 

@@ -220,3 +220,13 @@ class PurchaseRepository:
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def forget_original_file_id(self, product_id: int, file_id: str) -> bool:
+        """Clear the cached file_id of a product's original if it is still ``file_id``."""
+        result = await self._session.execute(
+            update(Product)
+            .where(Product.id == product_id, Product.original_file_id == file_id)
+            .values(original_file_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -39,15 +39,16 @@ class ChatOrderingMiddleware(BaseMiddleware):
         key = chat.id if chat is not None else user.id if user is not None else None
         # aiogram-dialog's background updates may be awaited from inside a handler of the
         # same chat: waiting for that chat's lock would deadlock, so they are not ordered.
-        if key is None or getattr(event, "aiogd_update", None) is not None:
+        # Money updates touch no dialog state, and a pre-checkout must be answered within
+        # 10 s: they never queue behind the chat's other updates (here or on a replica
+        # that died holding the shared lock).
+        if key is None or getattr(event, "aiogd_update", None) is not None or carries_money(event):
             return await handler(event, data)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             async with lock:
-                # Money updates touch no dialog state, and a pre-checkout must be answered
-                # within 10 s: never make them wait out a dead replica's lock.
-                if self._shared is None or carries_money(event):
+                if self._shared is None:
                     return await handler(event, data)
                 async with self._shared.hold(key):
                     return await handler(event, data)

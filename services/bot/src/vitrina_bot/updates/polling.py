@@ -2,9 +2,10 @@
 
 aiogram's ``start_polling`` asks for the next batch (which confirms the previous one to
 Telegram) while handler tasks may still run, so a crash there loses those updates. Here
-the money updates of each batch are written to the inbox *before* the next getUpdates; the
-rest run as concurrent tasks as usual. Only one poller may run per token (Telegram answers
-409 Conflict to a second one).
+the money updates of each batch are written to the inbox *before* the next getUpdates, and
+processed through it (a row lock each: one seen again after a crash is processed if it is
+still open, skipped if not); the rest run as concurrent tasks as usual. Only one poller may
+run per token (Telegram answers 409 Conflict to a second one).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import contextlib
 
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.types import Update
+from sqlalchemy.exc import SQLAlchemyError
 
 from vitrina_bot.updates.intake import UpdateFeeder, as_incoming, carries_money
 from vitrina_common.logging import get_logger
@@ -41,18 +43,22 @@ class CrashSafePolling:
             request_timeout=POLL_TIMEOUT_S + 10,
         )
 
-    async def _admit(self, updates: list[Update]) -> set[int]:
+    async def _admit(self, updates: list[Update]) -> None:
         money = [as_incoming(u, keep_payload=True) for u in updates if carries_money(u)]
-        return await self._feeder.inbox.admit(money) if money else set()
+        if money:
+            await self._feeder.inbox.admit(money)
 
-    def _dispatch(self, update: Update, money: bool) -> None:
-        task = asyncio.create_task(self._run_one(update, money))
+    def _dispatch(self, update: Update) -> None:
+        task = asyncio.create_task(self._run_one(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run_one(self, update: Update, money: bool) -> None:
+    async def _run_one(self, update: Update) -> None:
         try:
-            await self._feeder.feed(update, money)
+            if carries_money(update):
+                await self._feeder.feed_money(update.update_id)
+            else:
+                await self._feeder.feed(update)
         except Exception:
             log.exception("update failed", update_id=update.update_id)
 
@@ -73,17 +79,17 @@ class CrashSafePolling:
                 break
             try:
                 updates = fetching.result()
-            except (TelegramNetworkError, TelegramServerError) as error:
+                # Durable before the next offset confirms them; if not, the same offset
+                # asks Telegram for them again.
+                await self._admit(updates)
+            except (TelegramNetworkError, TelegramServerError, SQLAlchemyError, OSError) as error:
                 log.warning("getUpdates failed, retrying", error=str(error), retry_in_s=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             delay = 1.0
-            new_money = await self._admit(updates)  # durable before the next offset confirms
             for update in updates:
-                money = carries_money(update)
-                if not money or update.update_id in new_money:
-                    self._dispatch(update, money)
+                self._dispatch(update)
             if updates:
                 offset = updates[-1].update_id + 1
         if self._tasks:

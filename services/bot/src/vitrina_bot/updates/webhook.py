@@ -1,8 +1,11 @@
 """Webhook mode: Telegram POSTs updates; any number of replicas answer behind a Service.
 
 The secret token header is checked first (401 otherwise, nothing processed). An update is
-answered only after it was processed, so a failure (500) makes Telegram deliver it again;
-an update id seen before is answered 200 and skipped.
+answered after it was processed. A money update is recorded in the inbox first and goes
+through it: a repeat of one whose earlier attempt never finished (that replica died) is
+processed at once unless another holds it, and a failure is the inbox's to retry, so it is
+answered 200 either way. Any other update: a failure forgets its record and answers 500,
+so Telegram's redelivery is processed; an id seen before is answered 200 and skipped.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 
 from vitrina_bot.updates.intake import UpdateFeeder, as_incoming, carries_money
 from vitrina_common.logging import get_logger
+from vitrina_common.services.inbox import Settled
 
 log = get_logger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  (a header name)
@@ -40,12 +44,17 @@ class WebhookServer:
             return web.Response(status=400, text="not a Telegram update")
         money = carries_money(update)
         fresh = await self._feeder.inbox.admit([as_incoming(update, keep_payload=money)])
+        if money:
+            settled = await self._feeder.feed_money(update.update_id)
+            repeat = settled is Settled.SKIPPED and update.update_id not in fresh
+            return web.Response(text="duplicate" if repeat else "ok")
         if update.update_id not in fresh:
             return web.Response(text="duplicate")
         try:
-            await self._feeder.feed(update, money)
+            await self._feeder.feed(update)
         except Exception:
             log.exception("webhook update failed", update_id=update.update_id)
+            await self._feeder.inbox.forget(update.update_id)
             return web.Response(status=500, text="failed")
         return web.Response(text="ok")
 

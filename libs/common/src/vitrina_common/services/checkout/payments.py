@@ -1,243 +1,212 @@
-"""After the money moved: record a successful payment (once), refund a purchase."""
+"""successful_payment: the money moved; deliver the copy, or refuse and refund the charge.
+
+Telegram takes the Stars before it tells us, so a payment is never simply rejected: either
+it becomes a purchase (and its original is delivered through the outbox), or it becomes a
+refused charge whose refund the outbox makes (``telegram.refund_charge``), with the shopper
+and the admins told. Both are recorded once per Telegram charge id, so a repeated update
+changes nothing. Refused: a payload naming no order of the payer, an amount that is not
+the order's, a second charge of one order, a copy the shopper owns already, and a limited
+edition with no copy left for this payment.
+"""
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import Language, OrderStatus, ProductStatus, PurchaseStatus
+from vitrina_common.db.models import OrderStatus, ProductStatus, RefusalReason, RefusedCharge
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.orders import OrderContext, OrderRepository
 from vitrina_common.repositories.outbox import OutboxRepository
-from vitrina_common.repositories.purchases import PurchaseRepository, RefundRow
+from vitrina_common.repositories.products import ProductRepository
+from vitrina_common.repositories.purchases import PurchaseRepository
+from vitrina_common.repositories.refused_charges import RefusedChargeRepository
 from vitrina_common.services.checkout.invoice import STARS_CURRENCY
 
 log = get_logger(__name__)
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SEND_ORIGINAL = "telegram.send_original"
+REFUND_CHARGE = "telegram.refund_charge"
 
 
 class PaymentAnomaly(StrEnum):
-    """Something pre-checkout should have prevented; the payment is recorded regardless."""
+    """Something pre-checkout should have prevented that does not stop the delivery."""
 
     ORDER_EXPIRED = "order_expired"
-    # A second charge for an order that already had one (e.g. two invoices of one order paid).
-    ORDER_ALREADY_PAID = "order_already_paid"
-    AMOUNT_MISMATCH = "amount_mismatch"
     PRICE_CHANGED = "price_changed"
-    # The shopper already held a paid copy: a candidate for a refund.
-    ALREADY_OWNED = "already_owned"
-    EDITION_OVERSOLD = "edition_oversold"
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A successful_payment as Telegram reported it."""
+
+    payload: str
+    telegram_user_id: int
+    telegram_payment_charge_id: str
+    total_amount: int
+    currency: str
 
 
 @dataclass(frozen=True)
 class PaymentRecord:
-    """The purchase a successful_payment became; ``is_new`` is False for a repeat delivery."""
+    """What a successful_payment became; ``is_new`` is False for a repeat delivery.
 
-    purchase_id: int
-    product_id: int
-    product_title: str
+    A purchase (``purchase_id``), or a refused charge (``refusal``) being refunded.
+    """
+
     is_new: bool
+    product_title: str | None
+    purchase_id: int | None = None
+    refusal: RefusalReason | None = None
     anomalies: frozenset[PaymentAnomaly] = field(default_factory=frozenset)
 
 
-class UnknownOrderPaymentError(LookupError):
-    """Money was taken for a payload that names no order of the payer: refund it by hand."""
-
-    def __init__(self, payload: str, telegram_user_id: int, charge_id: str) -> None:
-        super().__init__(
-            f"successful_payment {charge_id!r} of Telegram user {telegram_user_id} names no order "
-            f"of theirs (payload {payload!r}); the Stars were taken, refund them"
-        )
-        self.payload = payload
-        self.telegram_user_id = telegram_user_id
-        self.charge_id = charge_id
-
-
 class RecordSuccessfulPayment:
-    """successful_payment: the purchase, the order paid and the file delivery, in one commit.
+    """successful_payment: a purchase and its delivery, or a refusal and its refund, in one
+    commit (see the module docstring).
 
-    Idempotent per Telegram charge id: the same update delivered twice, or handled by two
-    replicas at once, makes one purchase and one outbox row (the order row lock queues
-    them; the charge id's unique index would stop a second insert anyway).
+    The order row is locked first (charges of one order queue up), then the product row
+    for a limited edition (its copies are counted by one payment or pre-checkout at a time).
     """
 
     def __init__(self, session_factory: SessionFactory) -> None:
         self._session_factory = session_factory
 
-    async def __call__(
-        self,
-        payload: str,
-        telegram_user_id: int,
-        telegram_payment_charge_id: str,
-        total_amount: int,
-        currency: str,
-    ) -> PaymentRecord:
-        """Record the payment; raises ``UnknownOrderPaymentError`` when no order matches."""
-        charge_id = telegram_payment_charge_id
+    async def __call__(self, payment: Payment) -> PaymentRecord:
+        """Record the payment once per charge id."""
         async with self._session_factory() as session, session.begin():
-            context = await OrderRepository(session).by_payload(payload, lock=True)
-            if context is None or context.payer_telegram_id != telegram_user_id:
-                raise UnknownOrderPaymentError(payload, telegram_user_id, charge_id)
-            purchases = PurchaseRepository(session)
-            existing = await purchases.by_charge_id(charge_id)
-            if existing is not None:
-                return PaymentRecord(
-                    existing.id, existing.product_id, context.product.title, is_new=False
-                )
-            anomalies = await _anomalies(session, context, total_amount, currency)
-            record = await _record(session, context, charge_id, total_amount, anomalies)
-        if anomalies:
-            log.warning(
-                "payment recorded despite anomalies",
-                anomalies=sorted(anomalies),
-                purchase_id=record.purchase_id,
-                order_id=context.order.id,
-                charge_id=charge_id,
-            )
-        return record
+            context = await OrderRepository(session).by_payload(payment.payload, lock=True)
+            known = context is not None and context.payer_telegram_id == payment.telegram_user_id
+            context = context if known else None
+            repeat = await _recorded(session, payment.telegram_payment_charge_id, context)
+            if repeat is not None:
+                return repeat
+            if context is None:
+                return await _refuse(session, payment, None, RefusalReason.UNKNOWN_ORDER)
+            refusal = await _refusal(session, context, payment)
+            if refusal is not None:
+                return await _refuse(session, payment, context, refusal)
+            return await _purchase(session, context, payment)
 
 
-async def _anomalies(
-    session: AsyncSession, context: OrderContext, total_amount: int, currency: str
-) -> frozenset[PaymentAnomaly]:
+async def _recorded(
+    session: AsyncSession, charge_id: str, context: OrderContext | None
+) -> PaymentRecord | None:
+    title = context.product.title if context is not None else None
+    purchase = await PurchaseRepository(session).by_charge_id(charge_id)
+    if purchase is not None:
+        return PaymentRecord(is_new=False, product_title=title, purchase_id=purchase.id)
+    refused = await RefusedChargeRepository(session).by_charge_id(charge_id)
+    if refused is not None:
+        return PaymentRecord(is_new=False, product_title=title, refusal=refused.reason)
+    return None
+
+
+async def _refusal(
+    session: AsyncSession, context: OrderContext, payment: Payment
+) -> RefusalReason | None:
     order, product = context.order, context.product
+    if payment.currency != STARS_CURRENCY or payment.total_amount != order.price_stars:
+        return RefusalReason.AMOUNT_MISMATCH
     purchases = PurchaseRepository(session)
+    if await purchases.exists_for_order(order.id):
+        return RefusalReason.ORDER_ALREADY_PAID
+    if product.edition_size is not None:
+        locked = await ProductRepository(session).get_for_update(product.id)
+        product = locked if locked is not None else product
     sales = await purchases.sales(product.id, order.user_id)
-    found = {
-        PaymentAnomaly.ORDER_EXPIRED: order.status in {OrderStatus.EXPIRED, OrderStatus.CANCELLED}
-        or (order.status is OrderStatus.PENDING and not context.is_live),
-        PaymentAnomaly.ORDER_ALREADY_PAID: await purchases.exists_for_order(order.id),
-        PaymentAnomaly.AMOUNT_MISMATCH: currency != STARS_CURRENCY
-        or total_amount != order.price_stars,
-        PaymentAnomaly.PRICE_CHANGED: product.status is not ProductStatus.READY
-        or product.price_stars != order.price_stars,
-        PaymentAnomaly.ALREADY_OWNED: sales.owned,
-        PaymentAnomaly.EDITION_OVERSOLD: product.edition_size is not None
-        and sales.sold >= product.edition_size,
-    }
-    return frozenset(anomaly for anomaly, present in found.items() if present)
+    if sales.owned:
+        return RefusalReason.ALREADY_OWNED
+    if product.edition_size is None:
+        return None
+    # A live reservation of this order was counted by everyone else: its copy is there.
+    # Without one, the copies other shoppers hold are not for sale to this payment.
+    held = (
+        0
+        if context.holds_copy
+        else await OrderRepository(session).held_copies(product.id, order.user_id)
+    )
+    return RefusalReason.SOLD_OUT if sales.sold + held >= product.edition_size else None
 
 
-async def _record(
+async def _refuse(
     session: AsyncSession,
-    context: OrderContext,
-    charge_id: str,
-    total_amount: int,
-    anomalies: frozenset[PaymentAnomaly],
+    payment: Payment,
+    context: OrderContext | None,
+    reason: RefusalReason,
 ) -> PaymentRecord:
-    orders, purchases = OrderRepository(session), PurchaseRepository(session)
-    order = context.order
-    order_id = order.id
-    if PaymentAnomaly.ORDER_ALREADY_PAID in anomalies:
-        # purchases.order_id is unique: the second charge gets an order of its own.
-        order_id = await orders.add_paid(
-            order.user_id, order.product_id, total_amount, secrets.token_urlsafe(24)
+    refused_id = await RefusedChargeRepository(session).add_once(
+        RefusedCharge(
+            telegram_payment_charge_id=payment.telegram_payment_charge_id,
+            telegram_user_id=payment.telegram_user_id,
+            order_id=context.order.id if context is not None else None,
+            product_id=context.product.id if context is not None else None,
+            amount=payment.total_amount,
+            currency=payment.currency,
+            reason=reason,
         )
-    purchase_id = await purchases.add_once(
-        order_id, order.user_id, order.product_id, total_amount, charge_id
+    )
+    if refused_id is None:
+        # Unreachable under the order lock; without an order, a concurrent twin recorded
+        # it: failing lets the retry find that record.
+        raise RuntimeError(f"charge {payment.telegram_payment_charge_id!r} recorded concurrently")
+    if context is not None:
+        await OrderRepository(session).mark_cancelled(context.order.id)
+    await OutboxRepository(session).add(
+        REFUND_CHARGE, dedup_key=f"refund:{refused_id}", payload={"refused_charge_id": refused_id}
+    )
+    log.warning(
+        "payment refused, refunding",
+        reason=reason.value,
+        refused_charge_id=refused_id,
+        charge_id=payment.telegram_payment_charge_id,
+        user=payment.telegram_user_id,
+    )
+    title = context.product.title if context is not None else None
+    return PaymentRecord(is_new=True, product_title=title, refusal=reason)
+
+
+async def _purchase(
+    session: AsyncSession, context: OrderContext, payment: Payment
+) -> PaymentRecord:
+    order, product = context.order, context.product
+    anomalies = _anomalies(context)
+    purchase_id = await PurchaseRepository(session).add_once(
+        order.id,
+        order.user_id,
+        order.product_id,
+        payment.total_amount,
+        payment.telegram_payment_charge_id,
     )
     if purchase_id is None:
-        # Unreachable: under the order lock the charge id was just looked up and absent.
-        # Failing rolls back the extra order; a retry then finds the recorded purchase.
-        raise RuntimeError(f"charge {charge_id!r} was recorded concurrently; retry")
-    await orders.mark_paid(order_id)
+        raise RuntimeError(f"charge {payment.telegram_payment_charge_id!r} recorded concurrently")
+    await OrderRepository(session).mark_paid(order.id)
     await OutboxRepository(session).add(
         SEND_ORIGINAL,
         dedup_key=f"deliver:{purchase_id}",
         payload={"purchase_id": purchase_id, "chat_id": context.payer_telegram_id},
     )
+    if anomalies:
+        log.warning(
+            "payment delivered despite anomalies",
+            anomalies=sorted(anomalies),
+            purchase_id=purchase_id,
+            order_id=order.id,
+        )
     return PaymentRecord(
-        purchase_id, order.product_id, context.product.title, is_new=True, anomalies=anomalies
+        is_new=True, product_title=product.title, purchase_id=purchase_id, anomalies=anomalies
     )
 
 
-class RefundRefusal(StrEnum):
-    """Why a refund is not started."""
-
-    NOT_FOUND = "not_found"
-    ALREADY_REFUNDED = "already_refunded"
-
-
-@dataclass(frozen=True)
-class RefundTarget:
-    """What refundStarPayment needs, and what to tell the shopper."""
-
-    purchase_id: int
-    telegram_user_id: int
-    telegram_payment_charge_id: str
-    product_title: str
-    price_stars: int
-    # The buyer's language, for telling them about the refund.
-    language: Language
-
-
-@dataclass(frozen=True)
-class RefundConfirmation:
-    """What ``confirm_once`` recorded."""
-
-    target: RefundTarget
-    # False when the purchase was refunded already: a repeated or concurrent confirm, whose
-    # caller must not tell the buyer a second time.
-    newly_refunded: bool
-
-
-class RefundPurchase:
-    """Refund in two steps, around Telegram's refundStarPayment.
-
-    1. ``prepare(purchase_id)``: the target, or a refusal (unknown, already refunded).
-       Changes nothing.
-    2. The bot calls refundStarPayment(target.telegram_user_id, target.telegram_payment_charge_id).
-    3. Only when Telegram said OK (or that the charge is already refunded, the answer a retry
-       after a crash gets), ``confirm(purchase_id)`` marks the purchase refunded, which
-       revokes the download.
-
-    Why this order: marking first and then failing to refund would take the file away
-    while keeping the Stars. Refunding first and then crashing leaves a refunded charge
-    with the file still downloadable until the refund is retried: the shopper's favour,
-    and ``confirm`` is idempotent, so retrying both steps converges.
-    """
-
-    def __init__(self, session_factory: SessionFactory) -> None:
-        self._session_factory = session_factory
-
-    async def prepare(self, purchase_id: int) -> RefundTarget | RefundRefusal:
-        """What to refund, or why not; read-only."""
-        async with self._session_factory() as session, session.begin():
-            row = await PurchaseRepository(session).for_refund(purchase_id)
-        if row is None:
-            return RefundRefusal.NOT_FOUND
-        if row.purchase.status is PurchaseStatus.REFUNDED:
-            return RefundRefusal.ALREADY_REFUNDED
-        return _target(row)
-
-    async def confirm(self, purchase_id: int) -> RefundTarget:
-        """Telegram refunded: mark the purchase refunded (again: no change, same answer)."""
-        return (await self.confirm_once(purchase_id)).target
-
-    async def confirm_once(self, purchase_id: int) -> RefundConfirmation:
-        """Like ``confirm``, and says whether this call was the one that marked it."""
-        async with self._session_factory() as session, session.begin():
-            purchases = PurchaseRepository(session)
-            row = await purchases.for_refund(purchase_id, lock=True)
-            if row is None:
-                raise LookupError(f"purchase {purchase_id} does not exist")
-            newly_refunded = await purchases.mark_refunded(purchase_id)
-        if newly_refunded:
-            log.info("purchase refunded", purchase_id=purchase_id)
-        return RefundConfirmation(_target(row), newly_refunded)
-
-
-def _target(row: RefundRow) -> RefundTarget:
-    return RefundTarget(
-        purchase_id=row.purchase.id,
-        telegram_user_id=row.owner_telegram_id,
-        telegram_payment_charge_id=row.purchase.telegram_payment_charge_id,
-        product_title=row.title,
-        price_stars=row.purchase.price_stars,
-        language=row.owner_language,
-    )
+def _anomalies(context: OrderContext) -> frozenset[PaymentAnomaly]:
+    order, product = context.order, context.product
+    found = {
+        PaymentAnomaly.ORDER_EXPIRED: order.status in {OrderStatus.EXPIRED, OrderStatus.CANCELLED}
+        or (order.status is OrderStatus.PENDING and not context.is_live),
+        PaymentAnomaly.PRICE_CHANGED: product.status is not ProductStatus.READY
+        or product.price_stars != order.price_stars,
+    }
+    return frozenset(anomaly for anomaly, present in found.items() if present)

@@ -114,3 +114,8 @@ class DeliveryQueries:
         """Remember the file_id Telegram gave the first sent original; False if one was known."""
         async with self._session_factory() as session, session.begin():
             return await PurchaseRepository(session).cache_original_file_id(product_id, file_id)
+
+    async def forget_original_file_id(self, product_id: int, file_id: str) -> bool:
+        """Telegram refused this cached file_id: forget it (unless another replaced it)."""
+        async with self._session_factory() as session, session.begin():
+            return await PurchaseRepository(session).forget_original_file_id(product_id, file_id)
