@@ -56,6 +56,9 @@ def _upgrade_inbox() -> None:
     )
     # Rows closed before this revision were processed: that was the only way to close one.
     op.execute("UPDATE telegram_updates SET outcome = 'processed' WHERE processed_at IS NOT NULL")
+    # Updates without money were stored with JSON's null, which "payload IS NOT NULL" lets
+    # through: the replay would take them for unfinished payments. SQL NULL from now on.
+    op.execute("UPDATE telegram_updates SET payload = NULL WHERE payload = 'null'::jsonb")
     op.drop_index(op.f("ix_telegram_updates_received_at"), table_name="telegram_updates")
     op.create_index(
         "ix_telegram_updates_due",

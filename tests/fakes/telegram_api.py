@@ -207,14 +207,45 @@ class FakeTelegram:
         self, user_id: int, payload: str, total_amount: int, currency: str = "XTR"
     ) -> int:
         """Queue the pre_checkout_query Telegram sends when the user confirms an invoice."""
+        return self.push_update(self.pre_checkout_update(user_id, payload, total_amount, currency))
+
+    def pre_checkout_update(
+        self,
+        user_id: int,
+        payload: str,
+        total_amount: int,
+        currency: str = "XTR",
+        query_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A pre_checkout_query update (not queued)."""
         query = {
-            "id": f"pcq-{next(self._update_ids)}",
+            "id": query_id or f"pcq-{next(self._update_ids)}",
             "from": self._user(user_id),
             "currency": currency,
             "total_amount": total_amount,
             "invoice_payload": payload,
         }
-        return self.push_update({"pre_checkout_query": query})
+        return {"pre_checkout_query": query}
+
+    def refunded_payment_update(
+        self, user_id: int, payload: str, total_amount: int, charge_id: str
+    ) -> dict[str, Any]:
+        """The refunded_payment service message Telegram sends after a refund (not queued)."""
+        refund = {
+            "currency": "XTR",
+            "total_amount": total_amount,
+            "invoice_payload": payload,
+            "telegram_payment_charge_id": charge_id,
+        }
+        return {
+            "message": {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": user_id, "type": "private"},
+                "from": self._user(user_id),
+                "refunded_payment": refund,
+            }
+        }
 
     def successful_payment_update(
         self, user_id: int, payload: str, total_amount: int, charge_id: str | None = None
@@ -399,7 +430,12 @@ class FakeTelegram:
     def _scripted_error(self, method: str, params: dict[str, Any]) -> ScriptedError | None:
         if self._scripted.get(method):
             return self._scripted[method].pop(0)
-        if method == "sendDocument" and params.get("document") in self.unknown_file_ids:
+        document = params.get("document")
+        if (
+            method == "sendDocument"
+            and isinstance(document, str)
+            and document in self.unknown_file_ids
+        ):
             return STALE_FILE_ID
         if method == "refundStarPayment":
             charge = str(params.get("telegram_payment_charge_id"))

@@ -271,7 +271,9 @@ class TelegramUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # SQL NULL for an update without money (none_as_null: JSON's null would pass the
+    # replay's "payload IS NOT NULL" and make every tap look like an unfinished payment).
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     received_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     # Closed: processed, expired or dead (``outcome`` says which); NULL while open.
     processed_at: Mapped[datetime | None]
