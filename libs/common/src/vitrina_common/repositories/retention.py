@@ -1,0 +1,117 @@
+"""The deletes of retention: rows that have served their purpose.
+
+Each method deletes at most ``limit`` rows older than ``older_than`` and returns how many
+it deleted, so the caller can commit between chunks: no statement holds many row locks or
+writes much WAL at once. Rows another transaction has locked are skipped (``SKIP LOCKED``)
+and left to the next run; nothing here waits for the payment path.
+
+A chunk is ``DELETE … WHERE ctid = ANY(ARRAY(SELECT ctid … LIMIT n FOR UPDATE SKIP
+LOCKED))``: the rows are found first (through the retention indexes) and then deleted by
+their physical address. The plainer ``WHERE id IN (SELECT …)`` lets the planner hash-join
+the chunk against a scan of the whole table, for every chunk.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnClause,
+    Delete,
+    Select,
+    any_,
+    delete,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitrina_common.db.models import (
+    ImportBatch,
+    ImportBatchRow,
+    ImportStatus,
+    Order,
+    OutboxMessage,
+    Purchase,
+    TelegramUpdate,
+)
+
+# Word for word the predicate of ix_orders_expires_at_unpaid: a literal, not bound
+# parameters, or a prepared statement's generic plan could not use that partial index.
+_NEVER_PAID = text("orders.status IN ('pending', 'expired', 'cancelled')")
+# A row's physical address, valid for as long as the row is locked (as chunks lock theirs).
+_CTID: ColumnClause[Any] = literal_column("ctid")
+# An update that never carried money: the inbox stores its payload as JSON null (how
+# SQLAlchemy writes None to a JSON column), and SQL NULL means the same.
+_NO_MONEY = or_(
+    TelegramUpdate.payload.is_(None), TelegramUpdate.payload == literal_column("'null'::jsonb")
+)
+
+
+class RetentionRepository:
+    """Deletes inside the caller's transaction; never commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def delete_closed_updates(self, older_than: timedelta, limit: int) -> int:
+        """Inbox rows received before ``older_than`` ago that are closed (processed) or never
+        carried money (no payload, or JSON null). A money update not yet processed is kept
+        however old: it is still to be replayed."""
+        # An update is closed when processed or when it never carried money; a new end
+        # state of an update belongs in this OR, and ix_telegram_updates_received_at_all
+        # (on every row) serves any such rule.
+        doomed = select(_CTID).where(
+            TelegramUpdate.received_at < func.now() - older_than,
+            or_(TelegramUpdate.processed_at.is_not(None), _NO_MONEY),
+        )
+        return await self._delete(delete(TelegramUpdate), doomed, limit)
+
+    async def delete_delivered_outbox(self, older_than: timedelta, limit: int) -> int:
+        """Outbox rows delivered before ``older_than`` ago. Undelivered rows are kept however
+        old: they are work still to do."""
+        # Delivery is the outbox's only end state today; another one (a row given up)
+        # belongs next to delivered_at here, with an index of its own.
+        doomed = select(_CTID).where(OutboxMessage.delivered_at < func.now() - older_than)
+        return await self._delete(delete(OutboxMessage), doomed, limit)
+
+    async def delete_finished_import_rows(self, older_than: timedelta, limit: int) -> int:
+        """Rows of imports that finished (done or refused) before ``older_than`` ago. The
+        import itself (``import_batches``, with its totals) is kept."""
+        doomed: Select[Any] = (
+            select(literal_column("import_rows.ctid"))
+            .select_from(ImportBatchRow)
+            .join(ImportBatch, ImportBatch.id == ImportBatchRow.batch_id)
+            .where(
+                ImportBatch.status.in_([ImportStatus.DONE, ImportStatus.REFUSED]),
+                ImportBatch.finished_at < func.now() - older_than,
+            )
+        )
+        return await self._delete(delete(ImportBatchRow), doomed, limit, of=ImportBatchRow)
+
+    async def delete_unpaid_orders(self, older_than: timedelta, limit: int) -> int:
+        """Orders never paid (pending, expired or cancelled) whose invoice expired before
+        ``older_than`` ago and that no purchase references. Paid orders are never deleted."""
+        doomed = select(_CTID).where(
+            _NEVER_PAID,
+            Order.expires_at < func.now() - older_than,
+            ~exists().where(Purchase.order_id == Order.id),
+        )
+        return await self._delete(delete(Order), doomed, limit)
+
+    async def _delete(
+        self, statement: Delete, doomed: Select[Any], limit: int, of: type[Any] | None = None
+    ) -> int:
+        """Run ``statement`` on at most ``limit`` of the rows whose ctid ``doomed`` selects,
+        skipping rows others hold; ``of`` is the table to lock when ``doomed`` joins."""
+        chunk = doomed.limit(limit).with_for_update(skip_locked=True, of=of).correlate(None)
+        in_chunk = _CTID == any_(func.array(chunk.scalar_subquery()))  # noqa: SIM300  (a column)
+        result = await self._session.execute(
+            statement.where(in_chunk).execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
