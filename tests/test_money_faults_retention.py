@@ -178,6 +178,8 @@ async def test_retention_deletes_old_rows_and_keeps_live_ones(
         for status in (OrderStatus.EXPIRED, OrderStatus.PENDING, OrderStatus.CANCELLED)
     ]
     recently_expired = await seed.order(buyer, product, OrderStatus.EXPIRED, 1)
+    # Paid is paid, even were its purchase row missing.
+    await seed.order(buyer, product, OrderStatus.PAID, 400)
     # An order marked expired that was paid all the same: its purchase keeps it.
     late_paid = await seed.order(buyer, product, OrderStatus.EXPIRED, 31)
     async with session_factory() as session, session.begin():
