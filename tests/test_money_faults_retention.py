@@ -238,3 +238,32 @@ async def test_retention_skips_rows_a_transaction_holds_and_takes_them_next_time
     assert report.telegram_updates == 1
     assert await ids(session_factory, TelegramUpdate.update_id) == {1}
     assert (await retention()).telegram_updates == 1
+
+
+async def test_a_table_retention_cannot_clean_is_recorded_and_the_others_are_still_cleaned(
+    session_factory: SessionFactory,
+) -> None:
+    seed = await seeded(session_factory)
+    await seed.update(1, 8, money=False, processed=False)
+    await seed.outbox("old-delivered", 8, delivered=True)
+    history = SalesHistory(session_factory)
+    buyer = await history.user(502, seed.ago(60))
+    await seed.order(buyer, await history.product("Print"), OrderStatus.EXPIRED, 31)
+    # A table retention does not know refers to an old update (as a later feature might).
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            text("CREATE TABLE update_notes (update_id bigint REFERENCES telegram_updates)")
+        )
+        await session.execute(text("INSERT INTO update_notes VALUES (1)"))
+    scheduler = Scheduler(session_factory, [retention_task(session_factory, RetentionSettings())])
+
+    assert await scheduler.run_due() == RETENTION_TASK
+
+    async with session_factory() as session:
+        row = await session.get(ScheduledTask, RETENTION_TASK)
+    assert row is not None
+    assert row.last_error is not None
+    assert row.last_error.startswith("RetentionFailedError: telegram_updates: IntegrityError")
+    assert await ids(session_factory, TelegramUpdate.update_id) == {1}
+    assert await count(session_factory, OutboxMessage) == 0
+    assert await count(session_factory, Order) == 0

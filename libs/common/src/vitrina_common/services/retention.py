@@ -35,6 +35,10 @@ DEFAULT_CHUNK_ROWS = 5_000
 DeleteChunk = Callable[[RetentionRepository, timedelta, int], Awaitable[int]]
 
 
+class RetentionFailedError(RuntimeError):
+    """Some tables could not be cleaned (the others were); the message names them."""
+
+
 @dataclass(frozen=True)
 class RetentionReport:
     """Rows one run deleted, per table."""
@@ -60,34 +64,48 @@ class Retention:
         self._chunk_rows = chunk_rows
 
     async def __call__(self) -> RetentionReport:
-        """Delete what is old enough, table by table; log and return the counts."""
+        """Delete what is old enough, table by table; log and return the counts.
+
+        One table's failure does not keep the others from being cleaned; it is logged,
+        and raised as ``RetentionFailedError`` (naming the tables) once all had their turn.
+        """
         settings, repository = self._settings, RetentionRepository
-        report = RetentionReport(
-            telegram_updates=await self._delete_all(
-                repository.delete_closed_updates, settings.telegram_updates_days
-            ),
-            outbox=await self._delete_all(repository.delete_delivered_outbox, settings.outbox_days),
-            import_rows=await self._delete_all(
-                repository.delete_finished_import_rows, settings.import_rows_days
-            ),
-            orders=await self._delete_all(
-                repository.delete_unpaid_orders, settings.unpaid_orders_days
-            ),
-        )
+        rules: dict[str, tuple[DeleteChunk, int]] = {
+            "telegram_updates": (repository.delete_closed_updates, settings.telegram_updates_days),
+            "outbox": (repository.delete_delivered_outbox, settings.outbox_days),
+            "import_rows": (repository.delete_finished_import_rows, settings.import_rows_days),
+            "orders": (repository.delete_unpaid_orders, settings.unpaid_orders_days),
+        }
+        counts: dict[str, int] = {}
+        failures: list[str] = []
+        for table, (delete_chunk, days) in rules.items():
+            counts[table], error = await self._delete_all(delete_chunk, days)
+            if error is not None:
+                log.error("retention failed on a table", table=table, error=str(error))
+                failures.append(f"{table}: {type(error).__name__}: {error}")
+        report = RetentionReport(**counts)
         log.info("retention deleted old rows", **asdict(report))
+        if failures:
+            raise RetentionFailedError("; ".join(failures))
         return report
 
-    async def _delete_all(self, delete_chunk: DeleteChunk, days: int) -> int:
-        """Delete chunk after chunk, each in its own transaction, until one comes back short."""
+    async def _delete_all(
+        self, delete_chunk: DeleteChunk, days: int
+    ) -> tuple[int, Exception | None]:
+        """Delete chunk after chunk, each in its own transaction, until one comes back
+        short; the rows deleted, and the error that stopped it early, if one did."""
         total = 0
-        while True:
-            async with self._session_factory() as session, session.begin():
-                deleted = await delete_chunk(
-                    RetentionRepository(session), timedelta(days=days), self._chunk_rows
-                )
-            total += deleted
-            if deleted < self._chunk_rows:
-                return total
+        try:
+            while True:
+                async with self._session_factory() as session, session.begin():
+                    deleted = await delete_chunk(
+                        RetentionRepository(session), timedelta(days=days), self._chunk_rows
+                    )
+                total += deleted
+                if deleted < self._chunk_rows:
+                    return total, None
+        except Exception as error:  # noqa: BLE001  (reported with the run; the next table goes on)
+            return total, error
 
 
 def retention_task(
