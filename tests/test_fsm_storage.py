@@ -5,29 +5,36 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiogram import Dispatcher
 from aiogram.exceptions import DataNotDictLikeError
-from aiogram.filters import CommandStart
+from aiogram.filters import CommandStart, ExceptionTypeFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, ErrorEvent, Message
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window, setup_dialogs
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from aiogram_dialog.test_tools import BotClient, MockMessageManager
 from aiogram_dialog.test_tools.keyboard import InlineButtonTextLocator
 from aiogram_dialog.widgets.kbd import Button, Next
 from aiogram_dialog.widgets.text import Const
 from nats.aio.client import Client
+from nats.js.api import KeyValueConfig
 from nats.js.errors import KeyWrongLastSequenceError
 
 from devstack.nats import NatsServer
+from tests.pipeline import wait_until
 from vitrina_bot.storage import NatsKVStorage, StorageConflictError, decode_key, encode_key
 from vitrina_common.config import NatsSettings
 from vitrina_common.messaging.connection import connect_nats
+from vitrina_common.messaging.provisioning import ensure_key_value_limits
+from vitrina_common.messaging.topology import BucketSpec
 
 pytestmark = pytest.mark.nats
 
@@ -237,6 +244,41 @@ async def test_dialog_continues_on_its_second_window_after_a_restart(
     await restarted.click(second, InlineButtonTextLocator("Finish"))
 
     assert finished == [client.user.id]
+
+
+async def test_an_expired_conversations_old_button_opens_a_fresh_dialog(
+    nats_client: Client,
+) -> None:
+    js = nats_client.jetstream()
+    bucket = BucketSpec("fsm-expiring", "conversations that expire")
+    await js.create_key_value(KeyValueConfig(bucket=bucket.name))
+    messages = MockMessageManager()  # type: ignore[no-untyped-call]
+    finished: list[int] = []
+    outdated: list[str] = []
+    dispatcher = wizard_dispatcher(await NatsKVStorage.create(js, bucket.name), messages, finished)
+
+    # What the bot's errors router does with a button whose dialog is gone.
+    @dispatcher.errors(ExceptionTypeFilter(UnknownIntent, UnknownState, OutdatedIntent))
+    async def fresh_dialog(event: ErrorEvent, dialog_manager: DialogManager) -> None:
+        outdated.append(type(event.exception).__name__)
+        await dialog_manager.start(Wizard.first, mode=StartMode.RESET_STACK)
+
+    client = BotClient(dispatcher)
+    await client.send("/start")
+    await client.click(messages.one_message(), InlineButtonTextLocator("Next"))
+    second = messages.last_message()
+
+    await ensure_key_value_limits(js, replace(bucket, ttl=timedelta(seconds=1)))
+
+    async def expired() -> bool:
+        return (await js.stream_info(f"KV_{bucket.name}")).state.messages == 0
+
+    await wait_until(expired, timeout_s=15)
+    await client.click(second, InlineButtonTextLocator("Finish"))
+
+    assert finished == []
+    assert outdated == ["UnknownIntent"]
+    assert messages.last_message().text == "first"
 
 
 # --- one writer (polling mode): local copies ----------------------------------------------

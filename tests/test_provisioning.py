@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from nats.aio.client import Client
-from nats.js.api import RetentionPolicy, StorageType
+from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType
 
-from vitrina_common.messaging.provisioning import provision_jetstream
+from tests.pipeline import wait_until
+from vitrina_common.messaging.provisioning import ensure_key_value_limits, provision_jetstream
 from vitrina_common.messaging.topology import (
+    FSM_BUCKET,
     JOBS_STREAM,
     KV_BUCKETS,
     OBJECT_BUCKETS,
     STREAMS,
+    BucketSpec,
 )
 
 pytestmark = pytest.mark.nats
@@ -55,3 +59,45 @@ async def test_provisioning_from_nothing_survives_a_race(nats_client: Client) ->
 
     names = {info.config.name for info in await js.streams_info()}
     assert {spec.name for spec in STREAMS} <= names
+
+
+async def test_fsm_bucket_expires_idle_conversations_and_keeps_one_revision(
+    nats_client: Client,
+) -> None:
+    config = (await nats_client.jetstream().stream_info("KV_fsm")).config
+
+    assert config.max_age == timedelta(days=30).total_seconds()
+    assert config.max_msgs_per_subject == 1
+
+
+async def test_provisioning_gives_an_existing_fsm_bucket_its_ttl_and_history_keeping_values(
+    nats_client: Client,
+) -> None:
+    js = nats_client.jetstream()
+    await js.delete_key_value(FSM_BUCKET.name)
+    # As an install from before the TTL has it: no expiry, and here more history too.
+    old = await js.create_key_value(KeyValueConfig(bucket=FSM_BUCKET.name, history=5))
+    await old.put("fsm.1.7.7.default.state", b"Checkout:email")
+
+    await provision_jetstream(js)
+
+    config = (await js.stream_info("KV_fsm")).config
+    assert config.max_age == timedelta(days=30).total_seconds()
+    assert config.max_msgs_per_subject == 1
+    entry = await (await js.key_value(FSM_BUCKET.name)).get("fsm.1.7.7.default.state")
+    assert entry.value == b"Checkout:email"
+
+
+async def test_a_bucket_ttl_clears_the_delete_markers_left_by_deletes(nats_client: Client) -> None:
+    js = nats_client.jetstream()
+    kv = await js.create_key_value(KeyValueConfig(bucket="markers"))
+    await kv.put("conversation", b"state")
+    await kv.delete("conversation")
+    assert (await js.stream_info("KV_markers")).state.messages == 1  # the marker, kept
+
+    await ensure_key_value_limits(js, BucketSpec("markers", "test", ttl=timedelta(seconds=1)))
+
+    async def markers_gone() -> bool:
+        return (await js.stream_info("KV_markers")).state.messages == 0
+
+    await wait_until(markers_gone, timeout_s=15)

@@ -215,6 +215,27 @@ class DeliverySettings(BaseModel):
     max_retry_s: float = Field(default=300.0, gt=0)
 
 
+class RetentionSettings(BaseModel):
+    """How long rows that have served their purpose are kept; the worker deletes older
+    ones on a schedule. Purchases and paid orders are never deleted (accounting)."""
+
+    # How often retention runs (on one worker replica at a time).
+    interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Inbox rows that are closed or never carried money. Telegram redelivers an update for
+    # at most a day; the inbox must remember its id longer to recognise the repeat.
+    telegram_updates_days: int = Field(default=7, ge=2)
+    # Delivered outbox rows (undelivered ones stay however old). While a row is kept, its
+    # dedup key keeps the same intent from being recorded twice.
+    outbox_days: int = Field(default=7, ge=1)
+    # Rows of imports that finished (done or refused); the import's summary row stays.
+    import_rows_days: int = Field(default=30, ge=1)
+    # Orders never paid, counted from their expiry.
+    unpaid_orders_days: int = Field(default=30, ge=1)
+    # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
+    # kept long enough for someone to look.
+    dead_days: int = Field(default=90, ge=1)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -299,6 +320,7 @@ class Settings(_AppSettings):
     imports: ImportSettings = Field(default_factory=ImportSettings)
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
 
 class DatabaseSettings(_AppSettings):

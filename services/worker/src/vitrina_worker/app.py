@@ -1,4 +1,5 @@
-"""Wiring of the worker process: runtime, render pool, FastStream subscribers, graceful drain."""
+"""Wiring of the worker process: runtime, render pool, FastStream subscribers, periodic tasks,
+graceful drain."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHa
 from vitrina_worker.jobs.reports import subscribe_reports
 from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions
+from vitrina_worker.schedule import ScheduledTasks
 
 log = get_logger(__name__)
 
@@ -89,9 +91,11 @@ async def run_worker(settings: Settings) -> None:
     broker = build_broker(settings)
     pool = RenderPool(settings.worker.render_concurrency, settings.worker.render_pool)
     imports = ImportJobs(runtime, settings)
+    scheduled = ScheduledTasks(settings, runtime.session_factory)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
+        scheduled.start()
         js = runtime.nats.jetstream()
         await ensure_pull_consumer(
             js,
@@ -128,6 +132,7 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("worker stopping: finishing in-flight jobs")
+        await scheduled.stop()
         await broker.stop()
         await imports.stop()
         pool.close()

@@ -179,6 +179,14 @@ class Order(Timestamped, Base):
             "product_id",
             postgresql_where=text("status = 'reserved'"),
         ),
+        # Retention: unpaid orders past their expiry. Paid orders, kept forever, stay out of
+        # it. The predicate is a literal (not "<> 'paid'") so a status added later is never
+        # swept up, and the retention query repeats it word for word.
+        Index(
+            "ix_orders_expires_at_unpaid",
+            "expires_at",
+            postgresql_where=text("status IN ('pending', 'reserved', 'expired', 'cancelled')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -232,6 +240,17 @@ class OutboxMessage(Base):
             "available_at",
             postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
         ),
+        # Retention: rows delivered long ago, and rows dead long ago (few).
+        Index(
+            "ix_outbox_delivered_at",
+            "delivered_at",
+            postgresql_where=text("delivered_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_outbox_dead_at",
+            "dead_at",
+            postgresql_where=text("dead_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
@@ -267,6 +286,9 @@ class TelegramUpdate(Base):
             "next_attempt_at",
             postgresql_where=text("processed_at IS NULL AND payload IS NOT NULL"),
         ),
+        # Retention: old rows, whichever rule decides they are closed (almost every row is
+        # a candidate, so a partial index would save nothing and tie the index to the rule).
+        Index("ix_telegram_updates_received_at_all", "received_at"),
     )
 
     update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -417,3 +439,24 @@ class ImportBatchRow(Base):
     import_key: Mapped[str | None] = mapped_column(String(64))
     planned: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="SET NULL"))
+
+
+class ScheduledTask(Base):
+    """A periodic task of the worker (retention; reminders and digests to come): when it is
+    due next by the database's clock, and how its last run went.
+
+    Any worker replica may claim a due row (``vitrina_common.scheduling``); while a run
+    holds it, ``due_at`` is the end of the run's lease, so the others see it as not due.
+    """
+
+    __tablename__ = "scheduled_tasks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # A task new to the table is due at once.
+    due_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    # Runs started so far; a run's number is its claim, so only the latest may finish it.
+    runs: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_started_at: Mapped[datetime | None]
+    last_finished_at: Mapped[datetime | None]
+    # Why the last run failed; NULL when it succeeded.
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -8,10 +8,12 @@ from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
 
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.topology import (
+    FSM_BUCKET,
     KV_BUCKETS,
     OBJECT_BUCKETS,
     STORAGE,
     STREAMS,
+    BucketSpec,
     ConsumerSpec,
     StreamSpec,
 )
@@ -20,6 +22,8 @@ log = get_logger(__name__)
 
 # JetStream's "stream name already in use" (two provisioners raced on create).
 _STREAM_NAME_IN_USE = 10058
+# A Key-Value bucket is a stream of this name.
+_KV_STREAM = "KV_{bucket}"
 
 
 def _stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
@@ -69,19 +73,44 @@ async def provision_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
             )
             log.info("object store created", bucket=bucket.name)
     for bucket in KV_BUCKETS:
-        try:
-            await js.key_value(bucket.name)
-        except BucketNotFoundError:
-            await js.create_key_value(
-                KeyValueConfig(
-                    bucket=bucket.name,
-                    description=bucket.description,
-                    storage=STORAGE,
-                    replicas=replicas,
-                    ttl=bucket.ttl.total_seconds() if bucket.ttl else None,
-                )
+        await _ensure_key_value(js, bucket, replicas)
+    # The FSM bucket got its TTL after installs existed; a reconcile of every stream and
+    # bucket is still to come.
+    await ensure_key_value_limits(js, FSM_BUCKET)
+
+
+async def _ensure_key_value(js: JetStreamContext, bucket: BucketSpec, replicas: int) -> None:
+    try:
+        await js.key_value(bucket.name)
+    except BucketNotFoundError:
+        await js.create_key_value(
+            KeyValueConfig(
+                bucket=bucket.name,
+                description=bucket.description,
+                storage=STORAGE,
+                replicas=replicas,
+                ttl=bucket.ttl.total_seconds() if bucket.ttl else None,
+                history=bucket.history,
             )
-            log.info("key-value bucket created", bucket=bucket.name)
+        )
+        log.info("key-value bucket created", bucket=bucket.name)
+
+
+async def ensure_key_value_limits(js: JetStreamContext, bucket: BucketSpec) -> None:
+    """Give the existing Key-Value ``bucket`` its declared TTL and history, logging what
+    changed; a bucket already as declared is left alone. Values stay."""
+    config = (await js.stream_info(_KV_STREAM.format(bucket=bucket.name))).config
+    ttl_s = bucket.ttl.total_seconds() if bucket.ttl else 0.0
+    before = {"ttl_s": config.max_age or 0.0, "history": config.max_msgs_per_subject}
+    after = {"ttl_s": ttl_s, "history": bucket.history}
+    if before == after:
+        return
+    changes: dict[str, float | int] = {"max_age": ttl_s, "max_msgs_per_subject": bucket.history}
+    # JetStream refuses a duplicate window longer than the stream's max age.
+    if ttl_s and (config.duplicate_window or 0) > ttl_s:
+        changes["duplicate_window"] = ttl_s
+    await js.update_stream(config.evolve(**changes))
+    log.info("key-value bucket limits updated", bucket=bucket.name, before=before, after=after)
 
 
 def redelivery_backoff(ack_wait_s: float, max_deliver: int) -> list[float]:

@@ -32,6 +32,8 @@ class BucketSpec:
     name: str
     description: str
     ttl: timedelta | None = None
+    # Key-Value buckets: revisions kept per key (the current value or its delete marker).
+    history: int = 1
 
 
 JOBS_STREAM = StreamSpec(
@@ -69,7 +71,13 @@ IMPORTS_BUCKET = BucketSpec(
 )
 OBJECT_BUCKETS = (ORIGINALS_BUCKET, PREVIEWS_BUCKET, ARTIFACTS_BUCKET, IMPORTS_BUCKET)
 
-FSM_BUCKET = BucketSpec("fsm", "Bot FSM and dialog state shared by bot replicas")
+# Conversations idle this long expire, and with them the delete markers clearing leaves:
+# without a TTL both stay forever. An expired dialog's buttons get "out of date" and a
+# fresh menu (the bot's error handler), never a crash. One revision per key: nobody reads
+# older ones.
+FSM_BUCKET = BucketSpec(
+    "fsm", "Bot FSM and dialog state shared by bot replicas", ttl=timedelta(days=30), history=1
+)
 # One key per chat while a webhook replica handles an update of it; the TTL frees the lock
 # of a replica that died holding it.
 CHAT_LOCKS_BUCKET = BucketSpec(
