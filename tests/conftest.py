@@ -17,16 +17,15 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from alembic import command
 from alembic.config import Config
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
-from devstack.ports import LOOPBACK, free_port
+from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
 from tests.services import service_env
 from vitrina_common.config import DbSettings, NatsSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
@@ -161,14 +160,8 @@ async def reset_jetstream(client: Client) -> None:
 @pytest_asyncio.fixture(loop_scope="session")
 async def fake_telegram() -> AsyncIterator[FakeTelegram]:
     """A fake Bot API server on a free loopback port."""
-    fake = FakeTelegram()
-    runner = web.AppRunner(fake.app(), access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, LOOPBACK, port).start()
-    fake.url = f"http://{LOOPBACK}:{port}"
-    yield fake
-    await runner.cleanup()
+    async with serving() as fake:
+        yield fake
 
 
 def service_base_env() -> dict[str, str]:

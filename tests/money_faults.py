@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,13 +20,10 @@ from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess
-from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.services import kill_process_group, service_env, start_service, wait_for_status
-from vitrina_common.config import NatsSettings
-from vitrina_common.db.engine import create_engine, create_session_factory
+from tests.fakes.telegram_api import FakeTelegram
+from tests.services import kill_process_group, start_service, wait_for_status
+from tests.storefront import fresh_shop
 from vitrina_common.db.models import Category, Product, ProductStatus, TelegramUpdate
-from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.services.checkout import Invoice, StartCheckout
 from vitrina_common.services.users import RegisterUser
 
@@ -100,41 +96,26 @@ async def money_stack(
     extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[MoneyStack]:
     """A stack with the bot not started yet (so a test can set the scene first)."""
-    async with created_database(postgres, template) as dsn:
-        engine = create_engine(db_settings_for(dsn))
-        client = await connect_nats(NatsSettings(url=nats_server.url), name="money-faults")
-        await reset_jetstream(client)
-        await client.close()
-        telegram = FakeTelegram()
-        runner = web.AppRunner(telegram.app(), access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        telegram.url = f"http://{LOOPBACK}:{port}"
-        env = service_env(
-            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
-            telegram_url=telegram.url, token=TOKEN,
-        )  # fmt: skip
-        env["APP_CONF__BOT__ADMIN_IDS"] = str([ADMIN])
-        webhook_port = free_port() if webhook else None
-        if webhook_port is not None:
-            env |= {
-                "APP_CONF__BOT__MODE": "webhook",
-                "APP_CONF__BOT__WEBHOOK_URL": f"https://shop.test{WEBHOOK_PATH}",
-                "APP_CONF__BOT__WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "APP_CONF__BOT__WEBHOOK_PORT": str(webhook_port),
-            }
-        env |= extra_env or {}
+    webhook_port = free_port() if webhook else None
+    env = dict(extra_env or {})
+    if webhook_port is not None:
+        env |= {
+            "APP_CONF__BOT__MODE": "webhook",
+            "APP_CONF__BOT__WEBHOOK_URL": f"https://shop.test{WEBHOOK_PATH}",
+            "APP_CONF__BOT__WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "APP_CONF__BOT__WEBHOOK_PORT": str(webhook_port),
+        }
+    async with fresh_shop(
+        postgres, template, nats_server, admin_ids=[ADMIN], extra_env=env
+    ) as fresh:
         stack = MoneyStack(
-            telegram, create_session_factory(engine), env, logs, nats_server.url, webhook_port
+            fresh.telegram, fresh.sessions, fresh.env, logs, fresh.nats_url, webhook_port
         )
         try:
             yield stack
         finally:
             if stack.bot is not None:
                 await stack.bot.stop(30)
-            await runner.cleanup()
-            await engine.dispose()
 
 
 async def product(

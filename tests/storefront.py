@@ -10,15 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
-from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess
 from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
 from tests.services import service_env, start_service, wait_for_status
 from vitrina_common.config import NatsSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
@@ -46,6 +44,45 @@ class Shop:
     nats_url: str = ""
 
 
+@dataclass(frozen=True)
+class FreshShop:
+    """What a shop's processes need, before any starts: its database (and sessions on it),
+    a fake Bot API serving, the session's NATS (reset), and their environment."""
+
+    sessions: SessionFactory
+    telegram: FakeTelegram
+    env: dict[str, str]
+    nats_url: str
+
+
+@contextlib.asynccontextmanager
+async def fresh_shop(
+    postgres: EmbeddedPostgres,
+    template: str,
+    nats_server: NatsServer,
+    *,
+    admin_ids: list[int],
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[FreshShop]:
+    """A fresh database, a JetStream reset for this shop and a fake Bot API; the
+    environment of a bot or worker process on them (``extra_env`` on top)."""
+    async with created_database(postgres, template) as dsn, serving() as telegram:
+        engine = create_engine(db_settings_for(dsn))
+        client = await connect_nats(NatsSettings(url=nats_server.url), name="shop-setup")
+        await reset_jetstream(client)
+        await client.close()
+        env = service_env(
+            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
+            telegram_url=telegram.url, token=TOKEN,
+        )  # fmt: skip
+        env["APP_CONF__BOT__ADMIN_IDS"] = str(admin_ids)
+        env.update(extra_env or {})
+        try:
+            yield FreshShop(create_session_factory(engine), telegram, env, nats_server.url)
+        finally:
+            await engine.dispose()
+
+
 @contextlib.asynccontextmanager
 async def running_shop(
     postgres: EmbeddedPostgres,
@@ -58,41 +95,24 @@ async def running_shop(
     with_worker: bool = False,
     extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[Shop]:
-    """A fresh database stocked by ``stock``, a fake Bot API, the bot polling it (and the
-    worker if asked), on a JetStream reset for this shop; everything stopped on exit."""
-    async with created_database(postgres, template) as dsn:
-        engine = create_engine(db_settings_for(dsn))
-        sessions = create_session_factory(engine)
-        client = await connect_nats(NatsSettings(url=nats_server.url), name="shop-setup")
-        await reset_jetstream(client)
-        await client.close()
-        stocked = await stock(sessions)
-        telegram = FakeTelegram()
-        runner = web.AppRunner(telegram.app(), access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        telegram.url = f"http://{LOOPBACK}:{port}"
-        env = service_env(
-            service_base_env(), database_dsn=dsn, nats_url=nats_server.url,
-            telegram_url=telegram.url, token=TOKEN,
-        )  # fmt: skip
-        env["APP_CONF__BOT__ADMIN_IDS"] = str(admin_ids)
-        env.update(extra_env or {})
-        bot, health = await start_service("bot", env, logs)
+    """A fresh shop stocked by ``stock``, the bot polling its fake Bot API (and the worker
+    if asked); everything stopped on exit."""
+    async with fresh_shop(
+        postgres, template, nats_server, admin_ids=admin_ids, extra_env=extra_env
+    ) as fresh:
+        stocked = await stock(fresh.sessions)
+        bot, health = await start_service("bot", fresh.env, logs)
         worker: ManagedProcess | None = None
         try:
             await wait_for_status(health, "/readyz", 200, bot)
             if with_worker:
-                worker, worker_health = await start_service("worker", env, logs)
+                worker, worker_health = await start_service("worker", fresh.env, logs)
                 await wait_for_status(worker_health, "/readyz", 200, worker)
-            yield Shop(telegram, sessions, stocked, bot, worker, nats_server.url)
+            yield Shop(fresh.telegram, fresh.sessions, stocked, bot, worker, fresh.nats_url)
         finally:
             if worker is not None:
                 await worker.stop(20)
             await bot.stop(20)
-            await runner.cleanup()
-            await engine.dispose()
 
 
 async def stock_shop(

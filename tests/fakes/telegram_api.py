@@ -8,17 +8,20 @@ recorded in ``calls`` and answered with a plausible result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
 
 from aiohttp import web
 from aiohttp.web_request import FileField
+
+from devstack.ports import LOOPBACK, free_port
 
 BOT_ID = 424242
 TOKEN = f"{BOT_ID}:TEST-token-for-the-fake-api"
@@ -470,6 +473,21 @@ class FakeTelegram:
     def uploads_to(self, chat_id: int, method: str) -> list[Upload]:
         """Files uploaded to ``chat_id`` with ``method`` (e.g. "sendPhoto"), oldest first."""
         return [u for u in self.uploads if u.chat_id == chat_id and u.method == method]
+
+
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API listening on a free loopback port (its ``url`` set) while in use."""
+    fake = FakeTelegram()
+    runner = web.AppRunner(fake.app(), access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, LOOPBACK, port).start()
+    fake.url = f"http://{LOOPBACK}:{port}"
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
 
 
 # Telegram's HTML parse mode: these tags only, every tag closed, every "&" an entity.

@@ -24,6 +24,7 @@ from vitrina_common.messaging.topology import (
     ConsumerSpec,
 )
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
+from vitrina_common.retry import RetryPolicy
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.imports import import_limits
 from vitrina_common.services.imports_planning import ImportPlanning
@@ -39,6 +40,7 @@ _CONSUMERS = (IMPORT_PLAN_CONSUMER, IMPORT_ROW_CONSUMER, IMPORT_REPORT_CONSUMER)
 Handler = Callable[[NatsMessage], Awaitable[None]]
 # Row jobs leave their render jobs to the next pass: one pass publishes many.
 RELAY_POLL_S = 0.5
+RELAY_CONCURRENCY = 4
 
 
 def _subscribe(broker: NatsBroker, spec: ConsumerSpec, loops: int, handler: Handler) -> None:
@@ -79,7 +81,10 @@ class ImportJobs:
             {NATS_PUBLISH: nats_publish_handler(js)},
             batch_size=500,
             poll_interval_s=RELAY_POLL_S,
-            concurrency=32,
+            # Each publish holds a pooled connection for its row's transaction: a few at a
+            # time keep the pool free for the row jobs themselves.
+            concurrency=RELAY_CONCURRENCY,
+            policy=RetryPolicy.from_settings(settings.delivery),
         )
         limits = ImportJobLimits(max_deliver=worker.max_deliver, ack_wait_s=worker.ack_wait_s)
         planning, rows = ImportPlanning(sessions), ImportRows(sessions)
