@@ -1,0 +1,45 @@
+"""The tables, one module per domain; every model and enum importable from here.
+
+Money is in Telegram Stars (whole numbers, currency ``XTR``). Image bytes never live in the
+database: products point at objects in the NATS Object Store by key and sha256.
+"""
+
+from vitrina_common.db.models.checkout import (
+    Order,
+    OrderStatus,
+    Purchase,
+    PurchaseStatus,
+    RefusalReason,
+    RefusedCharge,
+)
+from vitrina_common.db.models.delivery import OutboxMessage, TelegramUpdate, UpdateOutcome
+from vitrina_common.db.models.imports import (
+    ImportBatch,
+    ImportBatchRow,
+    ImportRowOutcome,
+    ImportStatus,
+)
+from vitrina_common.db.models.scheduling import ScheduledTask
+from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
+
+__all__ = [
+    "Category",
+    "ImportBatch",
+    "ImportBatchRow",
+    "ImportRowOutcome",
+    "ImportStatus",
+    "Language",
+    "Order",
+    "OrderStatus",
+    "OutboxMessage",
+    "Product",
+    "ProductStatus",
+    "Purchase",
+    "PurchaseStatus",
+    "RefusalReason",
+    "RefusedCharge",
+    "ScheduledTask",
+    "TelegramUpdate",
+    "UpdateOutcome",
+    "User",
+]
