@@ -8,12 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from vitrina_bot.i18n.catalog import load_catalogs, plural_form, translator_for
-from vitrina_common.db.models import Language
+from tests.fakes.telegram_api import visible_chars
+from vitrina_bot.dialogs.main_menu import shop_texts
+from vitrina_bot.i18n.catalog import Translator, load_catalogs, plural_form, translator_for
+from vitrina_common.db.models import Language, ProductStatus
 from vitrina_common.i18n import COMMON_LOCALES
 from vitrina_common.i18n import load_catalogs as common_load_catalogs
+from vitrina_common.imports.model import MAX_PRICE_STARS
 from vitrina_common.services.checkout import CheckoutRefusal, PreCheckoutRefusal
 from vitrina_common.services.profile import EmailOutcome
+from vitrina_common.text_limits import (
+    ADMIN_CARD_DESCRIPTION_CHARS,
+    ADMIN_CARD_REASON_CHARS,
+    MAX_CATEGORY_CHARS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_TITLE_CHARS,
+    TELEGRAM_CAPTION_CHARS,
+    clipped_html,
+)
 
 BOT_SOURCE = Path(__file__).resolve().parents[1] / "services" / "bot" / "src" / "vitrina_bot"
 LITERAL_KEY = re.compile(r"""\b(?:t|T|translate|buyer)\(\s*["']([a-z_]+(?:\.[a-z_]+)+)["']""")
@@ -86,3 +98,56 @@ def test_translator_fills_placeholders_and_picks_the_plural() -> None:
 
     assert russian("purchases.title", count=3).startswith("У вас 3 изображения")
     assert translator_for(Language.EN)("product.buy", price=150) == "Buy for 150 ⭐"
+
+
+# The widest values a card can show: ids and counts of ten digits, "&" (five characters
+# escaped, one seen) so escaping is counted as Telegram counts it.
+_BIG = 2**31 - 1
+_WIDE = "&" * 5000
+
+
+def _longest_status(translate: Translator) -> str:
+    statuses = (translate(f"admin.products.status.{status.value}") for status in ProductStatus)
+    return max(statuses, key=len)
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_longest_product_cards_fit_one_telegram_caption(language: Language) -> None:
+    translate = translator_for(language)
+    title = clipped_html(_WIDE, MAX_TITLE_CHARS)
+    description = clipped_html(_WIDE, MAX_DESCRIPTION_CHARS)
+    shopper = translate("product.card", title=title, description=description, price=MAX_PRICE_STARS)
+    admin = translate(
+        "admin.products.card",
+        id=_BIG,
+        title=title,
+        status=_longest_status(translate),
+        description=clipped_html(_WIDE, ADMIN_CARD_DESCRIPTION_CHARS),
+        price=MAX_PRICE_STARS,
+        category=clipped_html(_WIDE, MAX_CATEGORY_CHARS),
+        sold=_BIG,
+    )
+    failure = translate(
+        "admin.products.failure", reason=clipped_html(_WIDE, ADMIN_CARD_REASON_CHARS)
+    )
+
+    # aiogram-dialog joins a window's texts with a line break.
+    assert visible_chars(f"{shopper}\n{translate('product.owned')}") <= TELEGRAM_CAPTION_CHARS
+    assert visible_chars(f"{admin}\n{failure}") <= TELEGRAM_CAPTION_CHARS
+
+
+def test_a_text_is_cut_before_it_is_escaped_so_no_entity_is_split() -> None:
+    assert clipped_html("a & b & c", 6) == "a &amp; b…"
+    assert clipped_html(" <i> ", 10) == "&lt;i&gt;"
+
+
+def test_the_shop_name_and_support_contact_are_escaped_in_the_shop_texts() -> None:
+    texts = shop_texts("Tom & Jerry <Prints>", "<support@example.com>")
+    translate = translator_for(Language.EN)
+
+    assert translate("menu.greeting", **texts) == (
+        "Welcome to <b>Tom &amp; Jerry &lt;Prints&gt;</b>! Pick a section:"
+    )
+    assert translate("paysupport.text", **texts).startswith(
+        "Payment support: write to &lt;support@example.com&gt; with"
+    )

@@ -2,7 +2,10 @@
 webhook) talking HTTP to a fake Bot API, a real Postgres and a real nats-server.
 
 Whatever breaks, a charge ends in a delivery or a refund, once; a bad row never wedges the
-rows behind it or a start-up; the last copy of an edition is sold once.
+rows behind it or a start-up; the last copy of an edition is sold once; user text never
+breaks a message; retention removes what served its time and nothing live or paid. The
+sections follow issue 12's items; ``test_inbox``, ``test_checkout_reservations``,
+``test_checkout_payments``, ``test_user_text`` and ``test_retention`` pin the details.
 """
 
 from __future__ import annotations
@@ -16,25 +19,42 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, select, update
+from sqlalchemy import func, null, select, update
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
-from tests.fakes.telegram_api import ScriptedError
+from tests.fakes.telegram_api import ScriptedError, visible_chars
 from tests.money_faults import ADMIN, MoneyStack, inbox, invoice, money_stack, product, put_in_inbox
-from tests.storefront import told
-from vitrina_common.config import NatsSettings
+from tests.retention_rows import (
+    CHUNK,
+    SessionFactory,
+    ids,
+    run_retention_through_the_scheduler,
+    seeded,
+)
+from tests.retention_rows import count as rows_in
+from tests.sales_data import SalesHistory
+from tests.storefront import click, screen, text_of, told
+from vitrina_common.config import NatsSettings, RetentionSettings
 from vitrina_common.db.models import (
+    ImportBatch,
+    ImportBatchRow,
+    ImportStatus,
+    Order,
+    OrderStatus,
     OutboxMessage,
     Product,
     Purchase,
     PurchaseStatus,
+    RefusalReason,
     RefusedCharge,
+    TelegramUpdate,
     UpdateOutcome,
 )
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.topology import CHAT_LOCKS_BUCKET
 from vitrina_common.services.checkout import Payment, PurchaseQueries, RecordSuccessfulPayment
+from vitrina_common.services.retention import Retention, RetentionReport
 from vitrina_common.storage.objects import ImageStore
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
@@ -453,6 +473,128 @@ async def test_a_delivery_that_always_fails_goes_dead_and_the_admins_are_told(
         assert (row.attempts, row.delivered_at) == (3, None)
         assert row.dead_at is not None
         assert "chat not found" in (row.last_error or "")
+
+
+# 7. Text from users and files is escaped and cut to what Telegram takes.
+
+LONG_DESCRIPTION = ("<b>Dusk</b> & dawn over the bay. " * 70)[:2000]
+MARKUP_TITLE = "<b>bold</b> & co poster"
+
+
+async def test_a_2000_character_description_and_markup_in_a_search_are_shown_escaped(
+    stack_of: StackFactory,
+) -> None:
+    async with stack_of() as stack:
+        telegram = stack.telegram
+        await _set(stack, await product(stack.sessions, "Long story"), description=LONG_DESCRIPTION)
+        await product(stack.sessions, MARKUP_TITLE)
+        await stack.start_bot()
+
+        telegram.push_message(SHOPPER, "/start")
+        menu = await screen(telegram, SHOPPER, "Welcome to")
+        categories = await click(telegram, SHOPPER, menu, "Catalog", "Choose a category")
+        products = await click(telegram, SHOPPER, categories, "Prints", "page 1 of 1")
+        card = await click(telegram, SHOPPER, products, "Long story", "Price: ")
+        telegram.push_message(SHOPPER, "/start")
+        menu = await screen(telegram, SHOPPER, "Welcome to")
+        await click(telegram, SHOPPER, menu, "Search", "What are you looking for?")
+        telegram.push_message(SHOPPER, "<b>bold</b> & co")
+        results = await screen(telegram, SHOPPER, "«&lt;b&gt;bold&lt;/b&gt; &amp; co»: 1 match")
+        found = await click(telegram, SHOPPER, results, MARKUP_TITLE, "Price: 50 ⭐")
+
+        caption = text_of(card)
+        assert visible_chars(caption) <= 1024
+        assert "&lt;b&gt;Dusk&lt;/b&gt; &amp; dawn over the bay." in caption
+        assert "…\n\nPrice: 50 ⭐" in caption  # cut before the price line, which stays
+        assert text_of(found).startswith("<b>&lt;b&gt;bold&lt;/b&gt; &amp; co poster</b>")
+        assert [call for call in telegram.calls if call.method.endswith(":refused")] == []
+
+
+# 8. Nothing is kept forever, and nothing live or paid is lost to retention.
+
+
+async def test_retention_deletes_old_rows_and_keeps_live_ones(
+    session_factory: SessionFactory,
+) -> None:
+    seed = await seeded(session_factory)
+    # Inbox (7 days): closed or money-less rows go once old; an unprocessed payment stays.
+    await seed.update(1, 8, money=True, processed=True)
+    for update_id in range(2, 7):
+        await seed.update(update_id, 8, money=False, processed=False)
+    await seed.rows(TelegramUpdate, [{
+        "update_id": 10, "kind": "message", "payload": null(), "received_at": seed.ago(8),
+    }])  # fmt: skip
+    await seed.update(7, 8, money=True, processed=False)
+    await seed.update(8, 1, money=True, processed=True)
+    await seed.update(9, 1, money=False, processed=False)
+    await seed.update(11, 8, money=True, processed=True, outcome=UpdateOutcome.EXPIRED)
+    # Dead rows (90 days): the evidence of a failure outlives settled rows.
+    await seed.update(12, 8, money=True, processed=True, outcome=UpdateOutcome.DEAD)
+    await seed.update(13, 91, money=True, processed=True, outcome=UpdateOutcome.DEAD)
+    # Outbox (7 days): delivered rows go once old; undelivered ones never.
+    for n in range(3):
+        await seed.outbox(f"old-delivered-{n}", 8, delivered=True)
+    await seed.outbox("old-undelivered", 40, delivered=False)
+    await seed.outbox("young-delivered", 1, delivered=True)
+    await seed.outbox("dead-a-while", 8, delivered=False, dead=True)
+    await seed.outbox("dead-long-ago", 91, delivered=False, dead=True)
+    # Imports (30 days): rows of finished imports go; the imports themselves stay.
+    done = await seed.batch(ImportStatus.DONE, 31, rows=3)
+    refused = await seed.batch(ImportStatus.REFUSED, 31, rows=2)
+    recent = await seed.batch(ImportStatus.DONE, 1, rows=2)
+    running = await seed.batch(ImportStatus.RUNNING, None, rows=2)
+    # Orders (30 days past expiry): never-paid ones go; paid ones and any with a purchase stay.
+    history = SalesHistory(session_factory)
+    buyer = await history.user(500, seed.ago(400))
+    product = await history.product("Old print")
+    paid_purchase = await history.purchase(buyer, product, seed.ago(400), 50)
+    refunded_purchase = await history.purchase(buyer, product, seed.ago(300), 50, refunded=True)
+    unpaid = [
+        await seed.order(buyer, product, status, 31)
+        for status in (
+            OrderStatus.EXPIRED,
+            OrderStatus.PENDING,
+            OrderStatus.CANCELLED,
+            OrderStatus.RESERVED,
+        )
+    ]
+    # A charge refused for an order: the refund's record keeps the order.
+    refused_charge_order = await seed.order(buyer, product, OrderStatus.CANCELLED, 31)
+    async with session_factory() as session, session.begin():
+        session.add(RefusedCharge(
+            telegram_payment_charge_id="refused-charge", telegram_user_id=500,
+            order_id=refused_charge_order, product_id=product, amount=50, currency="XTR",
+            reason=RefusalReason.SOLD_OUT,
+        ))  # fmt: skip
+    recently_expired = await seed.order(buyer, product, OrderStatus.EXPIRED, 1)
+    # Paid is paid, even were its purchase row missing.
+    await seed.order(buyer, product, OrderStatus.PAID, 400)
+    # An order marked expired that was paid all the same: its purchase keeps it.
+    late_paid = await seed.order(buyer, product, OrderStatus.EXPIRED, 31)
+    async with session_factory() as session, session.begin():
+        session.add(Purchase(
+            order_id=late_paid, user_id=buyer, product_id=product, price_stars=50,
+            telegram_payment_charge_id="late-charge",
+        ))  # fmt: skip
+    orders_before = await ids(session_factory, Order.id)
+
+    await run_retention_through_the_scheduler(session_factory, RetentionSettings())
+
+    assert await ids(session_factory, TelegramUpdate.update_id) == {7, 8, 9, 12}
+    assert await ids(session_factory, OutboxMessage.dedup_key) == {
+        "old-undelivered",
+        "young-delivered",
+        "dead-a-while",
+    }
+    assert await ids(session_factory, ImportBatch.id) == {done, refused, recent, running}
+    assert await ids(session_factory, ImportBatchRow.batch_id) == {recent, running}
+    assert await rows_in(session_factory, ImportBatchRow) == 4
+    assert await ids(session_factory, Order.id) == orders_before - set(unpaid)
+    assert {recently_expired, refused_charge_order} <= orders_before - set(unpaid)
+    assert await ids(session_factory, Purchase.id) >= {paid_purchase, refunded_purchase}
+    assert await rows_in(session_factory, Purchase) == 3
+    nothing_left = await Retention(session_factory, RetentionSettings(), chunk_rows=CHUNK)()
+    assert nothing_left == RetentionReport(0, 0, 0, 0, 0, 0)
 
 
 def _text_message(user_id: int, text: str) -> dict[str, Any]:

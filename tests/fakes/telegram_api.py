@@ -417,8 +417,9 @@ class FakeTelegram:
             self.calls.append(RecordedCall(f"{method}:failed", params))
             self._new_call.set()
             return scripted.response()
-        if (problem := html_entities_problem(params)) is not None:
-            # What Telegram answers to markup it cannot parse: the message is not sent.
+        if (problem := html_entities_problem(params) or length_problem(params)) is not None:
+            # What Telegram answers to markup it cannot parse, or to a text or caption over its
+            # limit: the message is not sent.
             self.calls.append(RecordedCall(f"{method}:refused", params))
             return web.json_response(
                 {"ok": False, "error_code": 400, "description": f"Bad Request: {problem}"},
@@ -533,3 +534,42 @@ def html_entities_problem(params: dict[str, Any]) -> str | None:
     checker.close()
     problem = checker.problem or (f'unclosed tag "{checker.open[-1]}"' if checker.open else None)
     return None if problem is None else f"can't parse entities: {problem}"
+
+
+# Telegram's limits on what the reader sees: HTML tags and entities do not count, "&amp;" is
+# one character. Counted in code points, as Telegram counts them (an emoji is one).
+_LENGTH_LIMITS = (
+    ("text", 4096, "message is too long"),
+    ("caption", 1024, "message caption is too long"),
+)
+
+
+class _VisibleText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chars = 0
+
+    def handle_data(self, data: str) -> None:
+        self.chars += len(data)
+
+
+def visible_chars(text: str, parse_mode: object = "HTML") -> int:
+    """How many characters of ``text`` Telegram counts against its limits."""
+    if parse_mode != "HTML":
+        return len(text)
+    parser = _VisibleText()
+    parser.feed(text)
+    parser.close()
+    return parser.chars
+
+
+def length_problem(params: dict[str, Any]) -> str | None:
+    """Why Telegram would refuse this call's text or caption as too long, or None."""
+    media = params.get("media")
+    if isinstance(media, dict) and (problem := length_problem(media)) is not None:
+        return problem
+    for name, limit, problem in _LENGTH_LIMITS:
+        text = params.get(name)
+        if isinstance(text, str) and visible_chars(text, params.get("parse_mode")) > limit:
+            return problem
+    return None

@@ -7,15 +7,14 @@ import unicodedata
 from collections.abc import Mapping
 
 from vitrina_common.imports.model import (
-    MAX_CATEGORY_CHARS,
     MAX_PRICE_STARS,
-    MAX_TITLE_CHARS,
     MIN_PRICE_STARS,
     ImportLimits,
     ImportRow,
     RowError,
 )
 from vitrina_common.imports.reasons import ImportReason, ReasonArguments, all_of
+from vitrina_common.text_limits import MAX_CATEGORY_CHARS, MAX_TITLE_CHARS
 
 # "150", and what Excel makes of it in a Russian locale: "1 500" (a no-break or thin space
 # groups thousands) or "150,00" (a currency format). "1.5" and "1e3" are refused.

@@ -8,12 +8,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from vitrina_common.imports.reasons import ImportReason
+from vitrina_common.text_limits import MAX_DESCRIPTION_CHARS
 
 MIB = 1024 * 1024
 
-# Fixed by the schema (products.title, categories.title) and by Telegram Stars.
-MAX_TITLE_CHARS = 128
-MAX_CATEGORY_CHARS = 64
+# Fixed by Telegram Stars.
 MIN_PRICE_STARS = 1
 MAX_PRICE_STARS = 100_000
 
@@ -27,9 +26,8 @@ class ImportLimits:
     # One physical line of the CSV. Longer lines are replaced before the csv module sees
     # them, so a 10 MB line of ";;;;" never becomes millions of fields in memory.
     max_line_chars: int = 64 * 1024
-    # The product card is a photo caption (Telegram: 1024 characters) that also holds the
-    # title (up to 128) and the price line.
-    max_description_chars: int = 800
+    # What fits the product card (see ``text_limits``).
+    max_description_chars: int = MAX_DESCRIPTION_CHARS
     max_zip_entries: int = 2_000
     max_zip_total_bytes: int = 2 * 1024 * MIB
     # Same default as WorkerSettings.max_original_bytes: an entry is an original.

@@ -13,8 +13,8 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.imports.model import MAX_CATEGORY_CHARS
 from vitrina_common.repositories.categories import CategoryLine, CategoryRepository
+from vitrina_common.text_limits import MAX_CATEGORY_CHARS
 
 SessionFactory = async_sessionmaker[AsyncSession]
 

@@ -14,15 +14,13 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import Product, ProductStatus
-from vitrina_common.imports.model import MAX_PRICE_STARS, MAX_TITLE_CHARS, MIN_PRICE_STARS
+from vitrina_common.imports.model import MAX_PRICE_STARS, MIN_PRICE_STARS
 from vitrina_common.repositories.categories import CategoryRepository
 from vitrina_common.repositories.products import ProductLine, ProductRepository
+from vitrina_common.text_limits import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
-# The shopper's card is a photo caption (Telegram: 1024 characters) that also holds the
-# title and the price line; the same limit as bulk imports.
-MAX_DESCRIPTION_CHARS = 800
 # An admin sends this to clear a description (an empty message cannot be sent).
 CLEAR_DESCRIPTION = "-"
 

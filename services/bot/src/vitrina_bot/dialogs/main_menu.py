@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiogram_dialog import Dialog, Window
@@ -18,9 +19,15 @@ from vitrina_bot.dialogs.states import (
 from vitrina_bot.dialogs.widgets import T
 
 
+def shop_texts(shop_name: str, support_contact: str) -> dict[str, str]:
+    """The shop's name and support contact as the HTML texts quote them: settings an
+    operator types ("Tom & Co", "<support@example.com>"), so escaped."""
+    return {"shop": html.escape(shop_name), "support": html.escape(support_contact)}
+
+
 async def get_shop(shop_name: str, support_contact: str, **_: Any) -> dict[str, Any]:
     """The shop's name and support contact for the texts."""
-    return {"shop": shop_name, "support": support_contact}
+    return shop_texts(shop_name, support_contact)
 
 
 dialog = Dialog(

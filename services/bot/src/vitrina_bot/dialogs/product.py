@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiogram.enums import ContentType
@@ -23,6 +22,7 @@ from vitrina_common.services.checkout import (
     PurchaseQueries,
     StartCheckout,
 )
+from vitrina_common.text_limits import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, clipped_html
 
 STARS = "XTR"
 
@@ -67,9 +67,10 @@ async def get_card(
         "found": True,
         "owned": owned,
         "preview": preview,
-        # Titles and descriptions are shop data in an HTML message: escaped, never markup.
-        "title": html.escape(card.title),
-        "description": html.escape(card.description),
+        # Shop data in an HTML caption: escaped, never markup; and cut to what the caption
+        # holds, so a description stored before the check at input still shows its card.
+        "title": clipped_html(card.title, MAX_TITLE_CHARS),
+        "description": clipped_html(card.description, MAX_DESCRIPTION_CHARS),
         "price": card.price_stars,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import operator
 from typing import Any
 
@@ -36,7 +37,8 @@ async def get_results(dialog_manager: DialogManager, browse: Browse, **_: Any) -
     index = await current_page(dialog_manager, SCROLL)
     page = await browse.search(query, index, PAGE_SIZE)
     return {
-        "query": query,
+        # What the shopper typed, inside an HTML message.
+        "query": html.escape(query),
         "products": page.items,
         "count": page.total,
         "pages": pages(page.total),

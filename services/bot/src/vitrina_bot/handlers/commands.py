@@ -6,6 +6,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command
 from aiogram.types import BotCommand, BotCommandScopeDefault, Message
 
+from vitrina_bot.dialogs.main_menu import shop_texts
 from vitrina_bot.i18n import Translator, translator_for
 from vitrina_common.db.models import Language
 
@@ -17,19 +18,21 @@ COMMANDS = ("start", "help", "terms", "paysupport")
 @router.message(Command("help"))
 async def on_help(message: Message, t: Translator, shop_name: str, support_contact: str) -> None:
     """How buying works."""
-    await message.answer(t("help.text", shop=shop_name, support=support_contact))
+    await message.answer(t("help.text", **shop_texts(shop_name, support_contact)))
 
 
 @router.message(Command("terms"))
-async def on_terms(message: Message, t: Translator, support_contact: str) -> None:
+async def on_terms(message: Message, t: Translator, shop_name: str, support_contact: str) -> None:
     """Terms of sale."""
-    await message.answer(t("terms.text", support=support_contact))
+    await message.answer(t("terms.text", **shop_texts(shop_name, support_contact)))
 
 
 @router.message(Command("paysupport"))
-async def on_paysupport(message: Message, t: Translator, support_contact: str) -> None:
+async def on_paysupport(
+    message: Message, t: Translator, shop_name: str, support_contact: str
+) -> None:
     """Where to get help with a payment."""
-    await message.answer(t("paysupport.text", support=support_contact))
+    await message.answer(t("paysupport.text", **shop_texts(shop_name, support_contact)))
 
 
 async def register_commands(bot: Bot) -> None:

@@ -26,6 +26,7 @@ from vitrina_common.imports import (
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
 from vitrina_common.storage.import_files import ImportFiles, new_import_file_key
+from vitrina_common.text_limits import MAX_SHOWN_REASON_CHARS, clip
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _SPREADSHEETS = (".xlsx", ".xls", ".xlsm", ".ods", ".numbers")
@@ -48,12 +49,13 @@ class ImportFileRefusedError(ValueError):
         self.arguments = arguments
 
     def render(self, t: Translator) -> str:
-        """The reason in ``t``'s language."""
+        """The reason in ``t``'s language, short enough for a message."""
         arguments = {
             name: value.render(t) if isinstance(value, ImportReason) else value
             for name, value in self.arguments.items()
         }
-        return t(f"admin.import.reason.{self.code}", **arguments)
+        # A reason may quote the file (a header line of 64 KiB, hundreds of entry names).
+        return clip(t(f"admin.import.reason.{self.code}", **arguments), MAX_SHOWN_REASON_CHARS)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from vitrina_common.db.models import ImportStatus
 from vitrina_common.logging import get_logger
 from vitrina_common.services.imports import ImportProgress, ImportView
 from vitrina_common.services.profile import Profiles
+from vitrina_common.text_limits import MAX_SHOWN_REASON_CHARS, clip
 
 log = get_logger(__name__)
 
@@ -57,6 +58,7 @@ def summary_text(view: ImportView, t: Translator) -> str:
     """The message once the import is over."""
     if view.status is ImportStatus.REFUSED:
         reason = view.refusal_reason.render(t) if view.refusal_reason is not None else ""
+        reason = clip(reason, MAX_SHOWN_REASON_CHARS)  # it may quote the file at length
         return t("admin.import.refused", id=view.batch_id, reason=reason)
     lines = [t("admin.import.summary", id=view.batch_id, count=view.rows_total)]
     lines.append(t("admin.import.summary_imported", count=view.imported))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from vitrina_common.imports.model import MAX_PRICE_STARS, MIN_PRICE_STARS
 from vitrina_common.services.catalog import NewProduct
-
-MAX_PRICE_STARS = 100_000
+from vitrina_common.text_limits import MAX_CATEGORY_CHARS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS
 
 
 class CaptionError(ValueError):
@@ -26,12 +26,16 @@ def parse_caption(caption: str | None) -> NewProduct:
     if len(parts) != 3:
         raise CaptionError("parts")
     title, price_text, category = parts
-    if not title or len(title) > 128:
+    description = rest.strip()
+    if not title or len(title) > MAX_TITLE_CHARS:
         raise CaptionError("title")
-    if not category or len(category) > 64:
+    if not category or len(category) > MAX_CATEGORY_CHARS:
         raise CaptionError("category")
-    if not price_text.isdigit() or not 1 <= int(price_text) <= MAX_PRICE_STARS:
+    if not price_text.isdigit() or not MIN_PRICE_STARS <= int(price_text) <= MAX_PRICE_STARS:
         raise CaptionError("price", max=MAX_PRICE_STARS)
+    # A Premium user's caption holds 4096 characters; the card shows what fits one caption.
+    if len(description) > MAX_DESCRIPTION_CHARS:
+        raise CaptionError("description", max=MAX_DESCRIPTION_CHARS)
     return NewProduct(
-        title=title, price_stars=int(price_text), category=category, description=rest.strip()
+        title=title, price_stars=int(price_text), category=category, description=description
     )

@@ -21,6 +21,7 @@ from vitrina_common.repositories.orders import OrderRepository
 from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository, Sales
 from vitrina_common.repositories.users import UserRepository
+from vitrina_common.text_limits import clip
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -52,12 +53,6 @@ class Invoice:
     price_stars: int
     product_id: int
     preview_file_id: str | None
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` stripped and cut to ``limit`` characters, ending in "…" when cut."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def availability(product: Product, sales: Sales, held: int = 0) -> CheckoutRefusal | None:

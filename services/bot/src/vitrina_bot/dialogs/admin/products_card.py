@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiogram.enums import ContentType
@@ -23,10 +22,13 @@ from vitrina_common.db.models import ProductStatus
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.admin_products import AdminProducts, ProductRefusal
 from vitrina_common.services.admin_products_lifecycle import DeleteBlocked, ProductLifecycle
-
-# The card is a photo caption (1024 characters): long texts are cut on the admin's card.
-CARD_DESCRIPTION_CHARS = 500
-CARD_REASON_CHARS = 200
+from vitrina_common.text_limits import (
+    ADMIN_CARD_DESCRIPTION_CHARS,
+    ADMIN_CARD_REASON_CHARS,
+    MAX_CATEGORY_CHARS,
+    MAX_TITLE_CHARS,
+    clipped_html,
+)
 
 
 async def open_card(
@@ -34,10 +36,6 @@ async def open_card(
 ) -> None:
     """Open a product's card from the list."""
     await manager.start(AdminProductSG.card, data={"product_id": raw_id}, mode=StartMode.NORMAL)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 async def get_card(
@@ -53,20 +51,21 @@ async def get_card(
         if card.preview_file_id
         else None
     )
-    description = _cut(card.description, CARD_DESCRIPTION_CHARS)
+    # A photo caption: long texts are cut (then escaped) to leave room for the other lines.
+    description = clipped_html(card.description, ADMIN_CARD_DESCRIPTION_CHARS)
     return {
         "found": True,
         "preview": preview,
         "id": card.id,
-        "title": html.escape(card.title),
-        "description": html.escape(description) or translate("admin.products.no_description"),
+        "title": clipped_html(card.title, MAX_TITLE_CHARS),
+        "description": description or translate("admin.products.no_description"),
         "price": card.price_stars,
-        "category": html.escape(card.category_title),
+        "category": clipped_html(card.category_title, MAX_CATEGORY_CHARS),
         "status": translate(f"admin.products.status.{card.status.value}"),
         "sold": card.sold,
         "archived": card.status is ProductStatus.ARCHIVED,
         "failed": bool(card.failure_reason),
-        "reason": html.escape(_cut(card.failure_reason or "", CARD_REASON_CHARS)),
+        "reason": clipped_html(card.failure_reason or "", ADMIN_CARD_REASON_CHARS),
     }
 
 
