@@ -105,8 +105,10 @@ async def _run_or_explain(connection: AsyncConnection, timeouts: Timeouts) -> No
         await connection.run_sync(_run_migrations, timeouts)
     except DBAPIError as error:
         await connection.rollback()
-        revision = await connection.run_sync(_revision)
-        raise explain(error, timeouts, revision) from error
+        explained = explain(error, timeouts, await connection.run_sync(_revision))
+        if explained is error:
+            raise
+        raise explained from error
 
 
 def run_migrations_offline() -> None:

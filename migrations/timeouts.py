@@ -28,6 +28,7 @@ DEFAULTS = {LOCK_TIMEOUT: "5s", STATEMENT_TIMEOUT: "10min"}
 _DURATION = re.compile(r"\d+(ms|s|min|h)?")
 _LOCK_NOT_AVAILABLE = "55P03"
 _QUERY_CANCELED = "57014"
+_DEADLOCK_DETECTED = "40P01"
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,12 @@ class Timeouts:
 
 
 class MigrationTimeoutError(RuntimeError):
-    """A migration gave up on a lock or a statement."""
+    """A migration gave up on a lock or a statement (or lost a deadlock)."""
 
 
 def explain(error: DBAPIError, timeouts: Timeouts, revision: str | None) -> Exception:
     """A ``MigrationTimeoutError`` telling the operator what happened and what to do, when
-    ``error`` is one of the two timeouts; ``error`` itself otherwise."""
+    ``error`` is one of the two timeouts or a deadlock; ``error`` itself otherwise."""
     sqlstate = getattr(error.orig, "sqlstate", None)
     message = str(error.orig)
     if sqlstate == _LOCK_NOT_AVAILABLE:
@@ -75,6 +76,10 @@ def explain(error: DBAPIError, timeouts: Timeouts, revision: str | None) -> Exce
             f"could not lock a table within lock_timeout ({timeouts.lock}): another "
             "transaction holds it (a long one, or a session left idle in a transaction)"
         )
+    elif sqlstate == _DEADLOCK_DETECTED:
+        # E.g. the bot inserts an update a backfill holds the row of, and the migration's
+        # next ALTER TABLE waits for that insert's transaction: Postgres cancels one.
+        what = "it deadlocked with another transaction, and Postgres cancelled it"
     elif sqlstate == _QUERY_CANCELED and "statement timeout" in message:
         what = (
             f"a statement ran longer than statement_timeout ({timeouts.statement}); if it "

@@ -127,6 +127,27 @@ async def test_queries_queued_behind_a_waiting_migration_wait_at_most_lock_timeo
     assert waited < 2 + _GAVE_UP_WITHIN_S / 2
 
 
+async def test_a_deadlock_with_a_bot_transaction_fails_the_upgrade_clearly(
+    empty_database: str,
+) -> None:
+    await _upgrade(_config(empty_database), "0005")
+    insert = (
+        "INSERT INTO telegram_updates (update_id, kind, payload) VALUES ({}, 'message', 'null')"
+    )
+    await _fetchval(empty_database, insert.format(1))
+    async with _holding(empty_database, insert.format(2)) as bot:
+        migration = asyncio.create_task(_upgrade(_config(empty_database, lock_timeout="30s")))
+        # 0006 rewrote row 1 (its backfill) and now waits for the bot's table lock...
+        await _wait_until_blocked(empty_database, "ALTER TABLE telegram_updates")
+        # ...while the bot, as for a redelivered update, waits for row 1.
+        redelivered = asyncio.create_task(
+            bot.execute(insert.format(1) + " ON CONFLICT (update_id) DO NOTHING")
+        )
+        with pytest.raises(MigrationTimeoutError, match=r"deadlocked.*revision 0005"):
+            await migration
+        await redelivered
+
+
 async def test_a_statement_past_statement_timeout_is_cancelled(empty_database: str) -> None:
     await _upgrade(_config(empty_database), "0005")
 
