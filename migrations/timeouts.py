@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
 LOCK_TIMEOUT = "lock_timeout"
@@ -62,8 +63,12 @@ class Timeouts:
         return [f"SET {name} = '{value}'" for name, value in self.server_settings().items()]
 
 
-class MigrationTimeoutError(RuntimeError):
-    """A migration gave up on a lock or a statement (or lost a deadlock)."""
+class MigrationTimeoutError(CommandError):
+    """A migration gave up on a lock or a statement (or lost a deadlock).
+
+    A ``CommandError``, so the ``alembic`` command prints its message as one ``FAILED:``
+    line instead of a traceback (``--raiseerr`` shows that).
+    """
 
 
 def explain(error: DBAPIError, timeouts: Timeouts, revision: str | None) -> Exception:
