@@ -3,15 +3,17 @@ for statement, still succeeds on the head schema (see "Migrations on a live shop
 README).
 
 The previous release is the code before revision 0006 (commit f837ebd, schema 0005). Its
-statements below are what that commit's own code sent, captured with SQLAlchemy's
-``before_cursor_execute`` while it ran a purchase: ``UpdateInbox.admit``,
-``StartCheckout``, ``CheckPreCheckout``, ``UpdateInbox.mark_processed``,
-``RecordSuccessfulPayment``, ``UpdateInbox.replay`` and two passes of
-``OutboxRelay.deliver_due`` (one failing), after a shopper, a category and a product were
-written by ``UserRepository``, ``CategoryRepository`` and ``ProductRepository``. The
-SQL is verbatim (whitespace aside), with the same bind parameter types; the values are
-this test's. They run on a database at 0005 first (the snapshot must fit its own schema),
-then again after an upgrade to head over the rows they wrote.
+statements below are what that commit's own code sent, captured by a
+``before_cursor_execute`` listener on its engine (its ``libs/common/src``, from
+``git archive``, first on ``PYTHONPATH``; a database at 0005) while it ran a purchase:
+``UpdateInbox.admit``, ``StartCheckout``, ``CheckPreCheckout``,
+``UpdateInbox.mark_processed``, ``RecordSuccessfulPayment``, ``UpdateInbox.replay`` and
+two passes of ``OutboxRelay.deliver_due`` (one failing), after a shopper, a category and a
+product were written by ``UserRepository``, ``CategoryRepository`` and
+``ProductRepository``. The SQL is verbatim (whitespace aside), with the same bind
+parameter types; the values are this test's. They run on a database at 0005 first (the
+snapshot must fit its own schema), then again after an upgrade to head over the rows they
+wrote.
 
 What that proves: the tables, columns, types, enum values, unique indexes behind its
 ``ON CONFLICT`` clauses and locking clauses that release relied on for taking money are
