@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import safety
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -23,10 +25,9 @@ _ORDER_STATUS_CHECK = "ck_orders_order_status"
 
 
 def _order_status_check(statuses: Sequence[str]) -> None:
-    # The enum is text with a CHECK (see models._str_enum): a new value is a swap of it.
-    op.drop_constraint(op.f(_ORDER_STATUS_CHECK), "orders", type_="check")
+    # The enum is text with a CHECK (see str_enum): a new value is a swap of it.
     listed = ", ".join(f"'{status}'" for status in statuses)
-    op.create_check_constraint(op.f(_ORDER_STATUS_CHECK), "orders", f"status IN ({listed})")
+    safety.replace_check_constraint(_ORDER_STATUS_CHECK, "orders", f"status IN ({listed})")
 
 
 def _timestamp(name: str, *, nullable: bool = True, default_now: bool = False) -> sa.Column[Any]:
@@ -35,11 +36,16 @@ def _timestamp(name: str, *, nullable: bool = True, default_now: bool = False) -
 
 
 def _upgrade_inbox() -> None:
-    # The enum is text with a CHECK (see models._str_enum), spelled out: add_column would
-    # not create the CHECK a table definition gets.
+    # Updates without money were stored with JSON's null, which "payload IS NOT NULL" lets
+    # through: the replay would take them for unfinished payments. SQL NULL from now on.
+    # First, before the table's exclusive lock: this rewrites nearly every row (seconds
+    # per million), and while only this UPDATE holds the table the bot's inserts go on.
+    op.execute("UPDATE telegram_updates SET payload = NULL WHERE payload = 'null'::jsonb")
+    # The enum is text with a CHECK (see str_enum), spelled out: add_column would not
+    # create the CHECK a table definition gets.
     op.add_column("telegram_updates", sa.Column("outcome", sa.String(length=16), nullable=True))
-    op.create_check_constraint(
-        op.f("ck_telegram_updates_update_outcome"),
+    safety.add_check_constraint(
+        "ck_telegram_updates_update_outcome",
         "telegram_updates",
         "outcome IN ('processed', 'expired', 'dead')",
     )
@@ -51,14 +57,11 @@ def _upgrade_inbox() -> None:
     op.add_column(
         "telegram_updates", _timestamp("next_attempt_at", nullable=False, default_now=True)
     )
-    op.create_check_constraint(
-        op.f("ck_telegram_updates_attempts_not_negative"), "telegram_updates", "attempts >= 0"
+    safety.add_check_constraint(
+        "ck_telegram_updates_attempts_not_negative", "telegram_updates", "attempts >= 0"
     )
     # Rows closed before this revision were processed: that was the only way to close one.
     op.execute("UPDATE telegram_updates SET outcome = 'processed' WHERE processed_at IS NOT NULL")
-    # Updates without money were stored with JSON's null, which "payload IS NOT NULL" lets
-    # through: the replay would take them for unfinished payments. SQL NULL from now on.
-    op.execute("UPDATE telegram_updates SET payload = NULL WHERE payload = 'null'::jsonb")
     op.drop_index(op.f("ix_telegram_updates_received_at"), table_name="telegram_updates")
     op.create_index(
         "ix_telegram_updates_due",

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from migrations import safety
+
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
@@ -36,10 +38,11 @@ _RETENTION_INDEXES = (
 
 
 def _create_retention_indexes() -> None:
-    # CONCURRENTLY cannot run in a transaction: this block commits what came before (a
-    # consistent revision) and builds outside it. A build that failed half-way leaves an
-    # invalid index behind, so each is dropped first: running the upgrade again repairs it.
-    with op.get_context().autocommit_block():
+    # CONCURRENTLY cannot run in a transaction: this block commits what came before (the
+    # previous revision, committed already) and builds outside it. A build that failed
+    # half-way leaves an invalid index behind, so each is dropped first: running the
+    # upgrade again repairs it.
+    with safety.outside_transaction():
         for name, table, column, where in _RETENTION_INDEXES:
             op.drop_index(name, table_name=table, if_exists=True, postgresql_concurrently=True)
             op.create_index(
