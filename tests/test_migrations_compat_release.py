@@ -269,12 +269,6 @@ async def test_previous_release_money_path_succeeds_on_the_head_schema(
         await _buy(connection, run=2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the previous release stores updates without money with JSON's null, which "
-    "head's replay takes for an open money update (payload IS NOT NULL); 0006 converts only "
-    "the rows that exist when it runs",
-)
 async def test_updates_the_previous_release_writes_on_head_are_not_replayed_as_money(
     empty_database: str,
 ) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import func, null, select, update
+from sqlalchemy import JSON, func, null, select, update
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
@@ -523,6 +523,9 @@ async def test_retention_deletes_old_rows_and_keeps_live_ones(
         await seed.update(update_id, 8, money=False, processed=False)
     await seed.rows(TelegramUpdate, [{
         "update_id": 10, "kind": "message", "payload": null(), "received_at": seed.ago(8),
+    }, {
+        # How the release before 0006 stored an update without money: JSON's null.
+        "update_id": 14, "kind": "message", "payload": JSON.NULL, "received_at": seed.ago(8),
     }])  # fmt: skip
     await seed.update(7, 8, money=True, processed=False)
     await seed.update(8, 1, money=True, processed=True)

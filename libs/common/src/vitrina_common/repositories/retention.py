@@ -42,6 +42,7 @@ from vitrina_common.db.models import (
     TelegramUpdate,
     UpdateOutcome,
 )
+from vitrina_common.repositories.updates import JSON_NULL
 
 # Word for word the predicate of ix_orders_expires_at_unpaid: a literal, not bound
 # parameters, or a prepared statement's generic plan could not use that partial index.
@@ -61,12 +62,13 @@ class RetentionRepository:
 
     async def delete_closed_updates(self, older_than: timedelta, limit: int) -> int:
         """Inbox rows received before ``older_than`` ago that are settled (processed or
-        expired) or never carried money (no payload). A money update not yet closed is
-        kept however old: it is still to be replayed."""
+        expired) or never carried money (no payload, or JSON's null as the release before
+        0006 wrote it). A money update not yet closed is kept however old: it is still to be
+        replayed."""
         # ix_telegram_updates_received_at_all (on every row) serves this rule and the next.
         doomed = select(_CTID).where(
             TelegramUpdate.received_at < func.now() - older_than,
-            or_(_SETTLED, TelegramUpdate.payload.is_(None)),
+            or_(_SETTLED, TelegramUpdate.payload.is_(None), TelegramUpdate.payload == JSON_NULL),
         )
         return await self._delete(delete(TelegramUpdate), doomed, limit)
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Select,
+    delete,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,10 +35,17 @@ class OpenUpdate(NamedTuple):
     age_s: float
 
 
+# JSON's null: how the release before 0006 stored an update without money, and how one of
+# its bots still does while a rolling upgrade runs. Not a payment to replay.
+JSON_NULL: ColumnClause[Any] = literal_column("'null'::jsonb")
+
+
 def _open_updates() -> Select[TelegramUpdate, float]:
     age = func.extract("epoch", func.now() - TelegramUpdate.received_at)
     return select(TelegramUpdate, age).where(
-        TelegramUpdate.processed_at.is_(None), TelegramUpdate.payload.is_not(None)
+        TelegramUpdate.processed_at.is_(None),
+        TelegramUpdate.payload.is_not(None),
+        TelegramUpdate.payload != JSON_NULL,
     )
 
 
