@@ -154,9 +154,10 @@ async def _migrate(env: Mapping[str, str]) -> None:
     try:
         code = await migrate.process.wait()
     except asyncio.CancelledError:
-        # Alembic runs the upgrade in one transaction: interrupted, Postgres rolls it back.
+        # Each revision is one transaction: interrupted, Postgres rolls back the one in
+        # progress; the revisions before it stay, and the next run continues from there.
         await migrate.stop(SERVICES_STOP_TIMEOUT_S)
-        say("vitrina", "migrations interrupted; the database keeps its previous revision")
+        say("vitrina", "migrations interrupted; the revision in progress was rolled back")
         raise
     await migrate.stop(1)
     if code != 0:
