@@ -114,9 +114,16 @@ class Change:
         return sorted(self.after) if isinstance(self.after, frozenset) else self.after
 
 
+def _human(size: int) -> str:
+    for unit, name in ((1024 * _MIB, "GiB"), (_MIB, "MiB"), (1024, "KiB")):
+        if size >= unit:
+            return f"{size / unit:.1f} {name}"
+    return f"{size} B"
+
+
 def _shown(field: str, value: object) -> str:
     if field == "max_bytes" and isinstance(value, int):
-        return "unlimited" if value < 0 else f"{value} ({value / _MIB:.1f} MiB)"
+        return "unlimited" if value < 0 else f"{value} ({_human(value)})"
     if isinstance(value, frozenset):
         return ", ".join(sorted(value))
     return str(value.value if isinstance(value, Enum) else value)
@@ -131,6 +138,19 @@ def differences(current: Shape, wanted: Shape) -> list[Change]:
         if after is not None and before != after:
             changes.append(Change(field.name, before, after))
     return changes
+
+
+def _covers(wide: str, narrow: str) -> bool:
+    """Whether every subject the filter ``narrow`` matches, ``wide`` matches too."""
+    wide_parts, narrow_parts = wide.split("."), narrow.split(".")
+    for index, part in enumerate(wide_parts):
+        if part == ">":
+            return len(narrow_parts) > index
+        if index >= len(narrow_parts) or narrow_parts[index] == ">":
+            return False
+        if part not in {"*", narrow_parts[index]}:
+            return False
+    return len(wide_parts) == len(narrow_parts)
 
 
 def _migrate(target: Target) -> str:
@@ -160,9 +180,10 @@ def refusals(target: Target, info: StreamInfo, current: Shape, wanted: Shape) ->
             f"{wanted.retention.value}, and JetStream cannot change it to or from work-queue "
             "in place. " + _migrate(target)
         )
-    dropped = frozenset[str]()
+    dropped: list[str] = []
     if current.subjects is not None and wanted.subjects is not None:
-        dropped = current.subjects - wanted.subjects
+        wide = wanted.subjects
+        dropped = [old for old in current.subjects if not any(_covers(w, old) for w in wide)]
     if dropped:
         problems.append(
             f"{where}: the topology drops its subjects {', '.join(sorted(dropped))}, whose "
