@@ -1,5 +1,7 @@
 """Every stream and bucket has a size limit from a documented setting, and the defaults fit
-the JetStream volume the chart gives NATS by default, with room to spare."""
+the JetStream volume the chart gives NATS by default, with room to spare: nats-server
+without a configured max_file_store allows 75 % of the free space it finds, and a
+filesystem never offers its whole size."""
 
 from __future__ import annotations
 
@@ -34,8 +36,8 @@ def test_every_stream_and_bucket_takes_its_max_bytes_from_a_documented_setting()
         assert re.search(rf"\| `{re.escape(target.name)}`[^|]*\|[^|]*\| {mib} MiB \|", README)
 
 
-def test_the_default_limits_fit_three_quarters_of_the_charts_jetstream_volume() -> None:
+def test_the_default_limits_fit_well_inside_the_charts_jetstream_volume() -> None:
     total = sum(target.max_bytes for target in topology_targets(NatsSettings()))
 
-    assert total <= 0.75 * chart_jetstream_volume()
+    assert total <= 0.6 * chart_jetstream_volume()
     assert f"| **Total** | | **{total // 2**20} MiB** |" in README

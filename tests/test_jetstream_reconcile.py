@@ -258,7 +258,7 @@ async def test_max_bytes_below_what_a_bucket_holds_is_refused_not_applied(
     [problem] = refused.value.problems
     assert problem.startswith("object store originals (JetStream stream OBJ_originals): holds ")
     assert "APP_CONF__NATS__ORIGINALS_MAX_BYTES = 10000 (9.8 KiB)" in problem
-    assert (await js.stream_info("OBJ_originals")).config.max_bytes == 768 * 1024 * 1024
+    assert (await js.stream_info("OBJ_originals")).config.max_bytes == 512 * 1024 * 1024
 
 
 async def test_events_may_shrink_below_what_they_hold_dropping_the_oldest(
@@ -298,10 +298,10 @@ async def test_an_fsm_bucket_from_an_old_install_gets_its_limits_and_keeps_its_v
     await provision_jetstream(js)
 
     config = (await js.stream_info("KV_fsm")).config
-    assert (config.max_msgs_per_subject, config.max_bytes) == (1, 128 * 1024 * 1024)
+    assert (config.max_msgs_per_subject, config.max_bytes) == (1, 64 * 1024 * 1024)
     [(event, fields)] = said.lines
     assert (event, fields["stream"]) == ("stream reconciled", "KV_fsm")
-    assert fields["changes"]["max_bytes"] == "unlimited → 134217728 (128.0 MiB)"
+    assert fields["changes"]["max_bytes"] == "unlimited → 67108864 (64.0 MiB)"
     assert fields["changes"]["max_msgs_per_subject"] == "5 → 1"
 
 
