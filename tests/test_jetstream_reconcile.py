@@ -169,7 +169,7 @@ async def _replace_stream(js: JetStreamContext, **changes: Any) -> None:
 
 
 STORAGE_REFUSAL = (
-    "stream JOBS (JetStream stream JOBS): storage is memory, the topology needs file, and "
+    "stream JOBS: storage is memory, the topology needs file, and "
     "JetStream cannot change it in place. Migrate: back up with `nats stream backup JOBS "
     "<dir>`, delete it with `nats stream rm JOBS`, then start again (it is created as "
     "declared) or restore the backup with a corrected config (`nats stream restore <dir> "
@@ -284,7 +284,10 @@ async def test_more_replicas_than_servers_is_a_clear_configuration_error(
     problem = refused.value.problems[0]
     assert "num_replicas 1 → 3" in problem
     assert "replicas > 1 not supported in non-clustered mode (error 10074)" in problem
-    assert "APP_CONF__NATS__STREAM_REPLICAS must not exceed the JetStream servers" in problem
+    assert (
+        "APP_CONF__NATS__STREAM_REPLICAS must be 1 on a NATS server that is not clustered"
+        in problem
+    )
 
 
 async def test_an_fsm_bucket_from_an_old_install_gets_its_limits_and_keeps_its_values(

@@ -24,11 +24,16 @@ from vitrina_common.messaging.targets import Target
 log = get_logger(__name__)
 
 _MIB = 1024 * 1024
+_TOO_FEW_SERVERS = (
+    "APP_CONF__NATS__STREAM_REPLICAS must not exceed the JetStream servers of the cluster, "
+    "each with room for the stream's max_bytes"
+)
 # nats-server error codes whose cause is our configuration, with what to do about it.
 _SERVER_HINTS = {
-    10074: "APP_CONF__NATS__STREAM_REPLICAS must not exceed the JetStream servers of the cluster",
-    10023: "APP_CONF__NATS__STREAM_REPLICAS must not exceed the JetStream servers of the cluster",
-    10047: (
+    10074: "APP_CONF__NATS__STREAM_REPLICAS must be 1 on a NATS server that is not clustered",
+    10005: _TOO_FEW_SERVERS,  # no suitable peers for placement
+    10023: _TOO_FEW_SERVERS,  # insufficient resources
+    10047: (  # insufficient storage resources available
         "the max_bytes of all streams and buckets must fit in the servers' JetStream storage "
         "(max_file_store): lower the APP_CONF__NATS__*_MAX_BYTES settings or give JetStream more"
     ),
@@ -162,9 +167,16 @@ def _migrate(target: Target) -> str:
     )
 
 
+def _where(target: Target) -> str:
+    # A bucket is known by its name, JetStream's commands need its stream's.
+    if target.stream == target.name:
+        return target.label
+    return f"{target.label} (JetStream stream {target.stream})"
+
+
 def refusals(target: Target, info: StreamInfo, current: Shape, wanted: Shape) -> list[str]:
     """One line per change that must not be made in place, saying how to migrate."""
-    where = f"{target.label} (JetStream stream {target.stream})"
+    where = _where(target)
     problems: list[str] = []
     if current.storage != wanted.storage:
         problems.append(
@@ -231,7 +243,7 @@ def refused_by_server(
     """The configuration error that a refusal by nats-server stands for."""
     what = "; ".join(f"{change.field} {change}" for change in changes)
     line = (
-        f"{target.label} (JetStream stream {target.stream}): JetStream refused the {action}"
+        f"{_where(target)}: JetStream refused the {action}"
         f"{f' ({what})' if what else ''}: {error.description} (error {error.err_code})"
     )
     hint = _SERVER_HINTS.get(error.err_code or 0)
