@@ -34,6 +34,7 @@ from vitrina_common.config import (
 from vitrina_common.logging import configure_logging
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.messaging.reconcile import TopologyConflictError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 TOKEN_ENV = "APP_CONF__BOT__TOKEN"  # noqa: S105  (a variable name, not a secret)
@@ -178,7 +179,7 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     settings = load_settings("vitrina", _settings_type(env))
     client = await connect_nats(settings.nats, name="vitrina-launcher")
     try:
-        await provision_jetstream(client.jetstream(), settings.nats.stream_replicas)
+        await provision_jetstream(client.jetstream(), settings.nats)
     finally:
         await client.close()
     await _migrate(env)
@@ -228,6 +229,10 @@ async def main() -> int:
         await run_stack(stack, data_dir, user_env)
     except asyncio.CancelledError:
         say("vitrina", "stopping")
+    except TopologyConflictError as conflict:
+        for problem in conflict.problems:
+            say("vitrina", f"config error: {problem}")
+        code = CONFIG_ERROR_EXIT_CODE
     except (ChildExitedError, RuntimeError, OSError) as error:
         say("vitrina", f"error: {error}")
         code = 1

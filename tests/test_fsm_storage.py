@@ -33,7 +33,8 @@ from tests.pipeline import wait_until
 from vitrina_bot.storage import NatsKVStorage, StorageConflictError, decode_key, encode_key
 from vitrina_common.config import NatsSettings
 from vitrina_common.messaging.connection import connect_nats
-from vitrina_common.messaging.provisioning import ensure_key_value_limits
+from vitrina_common.messaging.provisioning import provision_target
+from vitrina_common.messaging.targets import TargetKind, bucket_target
 from vitrina_common.messaging.topology import BucketSpec
 
 pytestmark = pytest.mark.nats
@@ -268,7 +269,8 @@ async def test_an_expired_conversations_old_button_opens_a_fresh_dialog(
     await client.click(messages.one_message(), InlineButtonTextLocator("Next"))
     second = messages.last_message()
 
-    await ensure_key_value_limits(js, replace(bucket, ttl=timedelta(seconds=1)))
+    expiring = replace(bucket, ttl=timedelta(seconds=1))
+    await provision_target(js, bucket_target(TargetKind.KEY_VALUE, expiring, 1, max_bytes=-1))
 
     async def expired() -> bool:
         return (await js.stream_info(f"KV_{bucket.name}")).state.messages == 0

@@ -10,7 +10,8 @@ from nats.aio.client import Client
 from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType
 
 from tests.pipeline import wait_until
-from vitrina_common.messaging.provisioning import ensure_key_value_limits, provision_jetstream
+from vitrina_common.messaging.provisioning import provision_jetstream, provision_target
+from vitrina_common.messaging.targets import TargetKind, bucket_target
 from vitrina_common.messaging.topology import (
     FSM_BUCKET,
     JOBS_STREAM,
@@ -95,7 +96,8 @@ async def test_a_bucket_ttl_clears_the_delete_markers_left_by_deletes(nats_clien
     await kv.delete("conversation")
     assert (await js.stream_info("KV_markers")).state.messages == 1  # the marker, kept
 
-    await ensure_key_value_limits(js, BucketSpec("markers", "test", ttl=timedelta(seconds=1)))
+    markers = BucketSpec("markers", "test", ttl=timedelta(seconds=1))
+    await provision_target(js, bucket_target(TargetKind.KEY_VALUE, markers, 1, max_bytes=-1))
 
     async def markers_gone() -> bool:
         return (await js.stream_info("KV_markers")).state.messages == 0

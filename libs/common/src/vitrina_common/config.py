@@ -32,6 +32,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from vitrina_common.config_jetstream import JetStreamLimits
+
 ENV_PREFIX = "APP_CONF__"
 NESTED_DELIMITER = "__"
 SECRETS_DIR_ENV = "APP_CONF_SECRETS_DIR"
@@ -71,8 +73,9 @@ class DbSettings(BaseModel):
         return f"postgresql+asyncpg://{auth}@{self.host}:{self.port}/{self.name}"
 
 
-class NatsSettings(BaseModel):
-    """NATS servers (comma-separated URLs) and optional credentials."""
+class NatsSettings(JetStreamLimits):
+    """NATS servers (comma-separated URLs), optional credentials, and what the streams and
+    buckets are given (replicas; ``max_bytes`` each, from ``JetStreamLimits``)."""
 
     url: str = "nats://127.0.0.1:4222"
     user: str | None = None

@@ -10,6 +10,7 @@ from typing import Any
 
 from vitrina_common.config import Settings, exit_on_config_error, load_settings
 from vitrina_common.logging import configure_logging, get_logger
+from vitrina_common.messaging.reconcile import TopologyConflictError
 from vitrina_common.telemetry import Telemetry, setup_telemetry
 
 
@@ -54,13 +55,16 @@ def run_service(
 ) -> None:
     """The body of a service's ``main``: settings, observability, the loop, the exit code.
 
-    Exit 2 for configuration problems (bad settings, or ``config_errors`` raised later,
-    such as a token Telegram rejects), 1 with one structured log record for a crash.
+    Exit 2 for configuration problems (bad settings, a stream or bucket that cannot take
+    the configuration, or ``config_errors`` raised later, such as a token Telegram
+    rejects), 1 with one structured log record for a crash.
     """
     settings = load_settings(service, Settings)
     telemetry = init_observability(settings, service)
     try:
         asyncio.run(run(settings))
+    except TopologyConflictError as conflict:
+        exit_on_config_error(service, conflict.problems)
     except config_errors as error:
         exit_on_config_error(service, [str(error)])
     except Exception:  # noqa: BLE001  (the last line of defence: log it structured, exit 1)

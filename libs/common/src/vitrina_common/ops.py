@@ -1,6 +1,7 @@
 """``python -m vitrina_common.ops``: one-shot operations for Kubernetes Jobs and init containers.
 
-- ``provision``: create or update the JetStream streams and buckets (idempotent).
+- ``provision``: create the JetStream streams and buckets, or reconcile them with the
+  configured replicas and limits (idempotent; exit 2 naming what cannot change in place).
 - ``wait-for-schema``: block until the database is at the schema revision this build
   expects (an init container, so app pods never serve against an old schema).
 
@@ -14,12 +15,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from vitrina_common.config import InfrastructureSettings, load_settings
+from vitrina_common.config import InfrastructureSettings, exit_on_config_error, load_settings
 from vitrina_common.db.engine import create_engine
 from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
 from vitrina_common.logging import configure_logging, get_logger
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.messaging.reconcile import TopologyConflictError
 from vitrina_common.retry import retry_until_ready
 
 log = get_logger(__name__)
@@ -33,7 +35,7 @@ async def provision(settings: InfrastructureSettings) -> None:
     """Connect to NATS (retrying) and provision the topology."""
     client = await retry_until_ready(lambda: connect_nats(settings.nats, "vitrina-ops"), "nats")
     try:
-        await provision_jetstream(client.jetstream(), settings.nats.stream_replicas)
+        await provision_jetstream(client.jetstream(), settings.nats)
     finally:
         await client.close()
     log.info("jetstream provisioned")
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> None:
     except TimeoutError:
         log.error("gave up", command=args.command, timeout_s=args.timeout)  # noqa: TRY400
         raise SystemExit(1) from None
+    except TopologyConflictError as conflict:
+        exit_on_config_error("ops", conflict.problems)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from vitrina_common.health import HealthServer
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.messaging.reconcile import TopologyConflictError
 from vitrina_common.retry import retry_until_ready
 
 log = get_logger(__name__)
@@ -76,14 +77,21 @@ class ServiceRuntime:
 
     async def _connect_nats(self) -> Client:
         client = await connect_nats(self.settings.nats, name=f"vitrina-{self.service}")
-        await provision_jetstream(client.jetstream(), self.settings.nats.stream_replicas)
+        try:
+            await provision_jetstream(client.jetstream(), self.settings.nats)
+        except Exception:
+            await client.close()
+            raise
         return client
 
     async def start(self) -> None:
         """Serve probes, then wait (with backoff) for the database schema and NATS."""
         await self.health.start()
         await retry_until_ready(self._check_schema, "database")
-        self._nats = await retry_until_ready(self._connect_nats, "nats")
+        # A stream that cannot take the configuration stays so however long we wait.
+        self._nats = await retry_until_ready(
+            self._connect_nats, "nats", final=(TopologyConflictError,)
+        )
         log.info("dependencies ready")
 
     async def close(self) -> None:

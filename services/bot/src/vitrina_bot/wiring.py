@@ -51,6 +51,7 @@ from vitrina_common.services.imports import StartImport, import_limits
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.users import RegisterUser
+from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
 
@@ -83,6 +84,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         },
         policy=RetryPolicy.from_settings(settings.delivery),
     )
+    room = StorageRoom(js, settings.nats.originals_full_percent)
     upload_intake = UploadIntake(
         bot,
         store,
@@ -91,6 +93,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         UploadLimits(
             max_bytes=settings.worker.max_original_bytes, cloud_api=not settings.bot.api_is_local
         ),
+        room,
     )
     import_intake = ImportIntake(
         bot,
@@ -103,6 +106,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
             cloud_api=not settings.bot.api_is_local,
         ),
         previews_to_admin=settings.bot.storage_chat_id is None,
+        room=room,
     )
     return {
         "shop_name": settings.shop.name,

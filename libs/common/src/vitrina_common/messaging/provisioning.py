@@ -1,116 +1,121 @@
-"""Create or update the JetStream topology; safe to run any number of times, concurrently too."""
+"""Create or reconcile the JetStream topology; safe to run any number of times, concurrently too."""
 
 from __future__ import annotations
 
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, KeyValueConfig, ObjectStoreConfig, StreamConfig
-from nats.js.errors import BadRequestError, BucketNotFoundError, NotFoundError
-
-from vitrina_common.logging import get_logger
-from vitrina_common.messaging.topology import (
-    FSM_BUCKET,
-    KV_BUCKETS,
-    OBJECT_BUCKETS,
-    STORAGE,
-    STREAMS,
-    BucketSpec,
-    ConsumerSpec,
-    StreamSpec,
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    KeyValueConfig,
+    ObjectStoreConfig,
+    StreamConfig,
 )
+from nats.js.errors import BadRequestError, NotFoundError, ServerError
+
+from vitrina_common.config import NatsSettings
+from vitrina_common.logging import get_logger
+from vitrina_common.messaging.reconcile import (
+    Change,
+    TopologyConflictError,
+    reconcile,
+    refused_by_server,
+)
+from vitrina_common.messaging.targets import Target, TargetKind, topology_targets
+from vitrina_common.messaging.topology import ConsumerSpec
 
 log = get_logger(__name__)
 
 # JetStream's "stream name already in use" (two provisioners raced on create).
 _STREAM_NAME_IN_USE = 10058
-# A Key-Value bucket is a stream of this name.
-_KV_STREAM = "KV_{bucket}"
 
 
-def _stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
+async def provision_jetstream(
+    js: JetStreamContext, nats: NatsSettings | None = None
+) -> list[Change]:
+    """Create the streams and buckets of the topology that are missing and bring the others
+    to the replicas and limits of ``nats`` (default settings when None); returns what was
+    changed in place. Safe to run any number of times, by several processes at once.
+
+    Raises ``TopologyConflictError`` with every problem found (after changing what could be)
+    when a stream or bucket cannot be brought to its target in place.
+    """
+    changed: list[Change] = []
+    problems: list[str] = []
+    for target in topology_targets(nats or NatsSettings()):
+        try:
+            changed += await provision_target(js, target)
+        except TopologyConflictError as conflict:
+            problems += conflict.problems
+    if problems:
+        raise TopologyConflictError(problems)
+    return changed
+
+
+async def provision_target(js: JetStreamContext, target: Target) -> list[Change]:
+    """Create the stream of ``target``, or reconcile it when it exists; what changed."""
+    try:
+        info = await js.stream_info(target.stream)
+    except NotFoundError:
+        if await _create(js, target):
+            return []
+        info = await js.stream_info(target.stream)
+    return await reconcile(js, target, info)
+
+
+async def _create(js: JetStreamContext, target: Target) -> bool:
+    """Create as declared; False when another provisioner created it first."""
+    try:
+        if target.kind is TargetKind.STREAM:
+            await js.add_stream(_stream_config(target))
+        elif target.kind is TargetKind.KEY_VALUE:
+            await js.create_key_value(_key_value_config(target))
+        else:
+            await js.create_object_store(target.name, _object_store_config(target))
+    except BadRequestError as error:
+        if error.err_code == _STREAM_NAME_IN_USE:
+            return False
+        raise refused_by_server(target, "creation", [], error) from error
+    except ServerError as error:
+        raise refused_by_server(target, "creation", [], error) from error
+    log.info("stream created", stream=target.stream, kind=target.kind.value)
+    return True
+
+
+def _stream_config(target: Target) -> StreamConfig:
     return StreamConfig(
-        name=spec.name,
-        description=spec.description,
-        subjects=list(spec.subjects),
-        retention=spec.retention,
-        storage=STORAGE,
-        num_replicas=replicas,
-        max_age=spec.max_age.total_seconds() if spec.max_age else None,
-        duplicate_window=spec.duplicate_window.total_seconds(),
+        name=target.stream,
+        description=target.description,
+        subjects=list(target.subjects or ()),
+        retention=target.retention,
+        storage=target.storage,
+        num_replicas=target.replicas,
+        max_bytes=target.max_bytes,
+        max_age=target.max_age_s or None,
+        discard=target.discard,
+        duplicate_window=target.duplicate_window_s or 0,
     )
 
 
-async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    try:
-        await js.stream_info(config.name or "")
-    except NotFoundError:
-        try:
-            await js.add_stream(config)
-        except BadRequestError as error:
-            if error.err_code != _STREAM_NAME_IN_USE:
-                raise
-        else:
-            log.info("stream created", stream=config.name)
-            return
-    await js.update_stream(config)
+def _key_value_config(target: Target) -> KeyValueConfig:
+    return KeyValueConfig(
+        bucket=target.name,
+        description=target.description,
+        storage=target.storage,
+        replicas=target.replicas,
+        max_bytes=target.max_bytes,
+        ttl=target.max_age_s or None,
+        history=target.history or 1,
+    )
 
 
-async def provision_jetstream(js: JetStreamContext, replicas: int = 1) -> None:
-    """Make the streams and buckets of ``topology`` exist with their declared settings."""
-    for spec in STREAMS:
-        await _ensure_stream(js, _stream_config(spec, replicas))
-    for bucket in OBJECT_BUCKETS:
-        try:
-            await js.object_store(bucket.name)
-        except BucketNotFoundError:
-            await js.create_object_store(
-                bucket.name,
-                ObjectStoreConfig(
-                    description=bucket.description,
-                    storage=STORAGE,
-                    replicas=replicas,
-                    ttl=bucket.ttl.total_seconds() if bucket.ttl else None,
-                ),
-            )
-            log.info("object store created", bucket=bucket.name)
-    for bucket in KV_BUCKETS:
-        await _ensure_key_value(js, bucket, replicas)
-    # The FSM bucket got its TTL after installs existed; a reconcile of every stream and
-    # bucket is still to come.
-    await ensure_key_value_limits(js, FSM_BUCKET)
-
-
-async def _ensure_key_value(js: JetStreamContext, bucket: BucketSpec, replicas: int) -> None:
-    try:
-        await js.key_value(bucket.name)
-    except BucketNotFoundError:
-        await js.create_key_value(
-            KeyValueConfig(
-                bucket=bucket.name,
-                description=bucket.description,
-                storage=STORAGE,
-                replicas=replicas,
-                ttl=bucket.ttl.total_seconds() if bucket.ttl else None,
-                history=bucket.history,
-            )
-        )
-        log.info("key-value bucket created", bucket=bucket.name)
-
-
-async def ensure_key_value_limits(js: JetStreamContext, bucket: BucketSpec) -> None:
-    """Give the existing Key-Value ``bucket`` its declared TTL and history, logging what
-    changed; a bucket already as declared is left alone. Values stay."""
-    config = (await js.stream_info(_KV_STREAM.format(bucket=bucket.name))).config
-    ttl_s = bucket.ttl.total_seconds() if bucket.ttl else 0.0
-    before = {"ttl_s": config.max_age or 0.0, "history": config.max_msgs_per_subject}
-    after = {"ttl_s": ttl_s, "history": bucket.history}
-    if before == after:
-        return
-    changes: dict[str, float | int] = {"max_age": ttl_s, "max_msgs_per_subject": bucket.history}
-    # JetStream refuses a duplicate window longer than the stream's max age.
-    if ttl_s and (config.duplicate_window or 0) > ttl_s:
-        changes["duplicate_window"] = ttl_s
-    await js.update_stream(config.evolve(**changes))
-    log.info("key-value bucket limits updated", bucket=bucket.name, before=before, after=after)
+def _object_store_config(target: Target) -> ObjectStoreConfig:
+    return ObjectStoreConfig(
+        description=target.description,
+        storage=target.storage,
+        replicas=target.replicas,
+        max_bytes=target.max_bytes,
+        ttl=target.max_age_s or None,
+    )
 
 
 def redelivery_backoff(ack_wait_s: float, max_deliver: int) -> list[float]:

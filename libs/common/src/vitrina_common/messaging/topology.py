@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from nats.js.api import RetentionPolicy, StorageType
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType
 
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """A JetStream stream: what it captures and how long it keeps it."""
+    """A JetStream stream: what it captures, how long it keeps it, and what happens when
+    it is full (its ``max_bytes`` come from the settings)."""
 
     name: str
     subjects: tuple[str, ...]
@@ -23,11 +24,19 @@ class StreamSpec:
     # Publishes carrying the same Nats-Msg-Id within this window are stored once.
     duplicate_window: timedelta
     description: str
+    # NEW: a publish to a full stream fails (the publisher retries later); OLD: the oldest
+    # messages make room, silently.
+    discard: DiscardPolicy
 
 
 @dataclass(frozen=True)
 class BucketSpec:
-    """A Key-Value or Object Store bucket."""
+    """A Key-Value or Object Store bucket.
+
+    A full bucket always refuses the write (discard ``new``, as the NATS clients create
+    buckets): dropping the oldest messages would cut chunks out of stored objects, or
+    forget a key another replica still relies on (a chat lock, a conversation).
+    """
 
     name: str
     description: str
@@ -45,6 +54,9 @@ JOBS_STREAM = StreamSpec(
     max_age=timedelta(days=7),
     duplicate_window=timedelta(minutes=10),
     description="Jobs for the worker (rendering, imports, charts, broadcasts)",
+    # A job dropped to make room would be work promised and never done; a refused publish
+    # stays in the outbox, which retries it.
+    discard=DiscardPolicy.NEW,
 )
 
 EVENTS_STREAM = StreamSpec(
@@ -54,6 +66,10 @@ EVENTS_STREAM = StreamSpec(
     max_age=timedelta(days=1),
     duplicate_window=timedelta(minutes=2),
     description="Results the bot reacts to (preview ready, job failed)",
+    # Notifications that are dropped after a day anyway (max_age): when the bot stays away
+    # long enough to fill the stream, the newest are the ones worth telling, and the worker
+    # must keep finishing jobs rather than fail each one on its last publish.
+    discard=DiscardPolicy.OLD,
 )
 
 STREAMS = (JOBS_STREAM, EVENTS_STREAM)

@@ -1,6 +1,7 @@
 """Taking an import's files from Telegram: judged by name and stated size before the
-download, by content right after it, then stored in the ``imports`` bucket; once both are
-there (or one ZIP carrying the CSV), the import is recorded with its plan job (outbox)."""
+download (and refused while the image storage is nearly full), by content right after it,
+then stored in the ``imports`` bucket; once both are there (or one ZIP carrying the CSV),
+the import is recorded with its plan job (outbox)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from vitrina_common.imports import (
     parse_header,
     refuse_unsafe_paths,
 )
+from vitrina_common.messaging.topology import ORIGINALS_BUCKET
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
+from vitrina_common.storage.capacity import StorageFullError, StorageRoom
 from vitrina_common.storage.import_files import ImportFiles, new_import_file_key
 from vitrina_common.text_limits import MAX_SHOWN_REASON_CHARS, clip
 
@@ -112,6 +115,7 @@ class ImportIntake:
         relay: OutboxRelay,
         limits: IntakeLimits,
         previews_to_admin: bool,
+        room: StorageRoom,
     ) -> None:
         self._bot = bot
         self._files = files
@@ -120,6 +124,7 @@ class ImportIntake:
         self.limits = limits
         # Without a storage chat the previews are uploaded to the admin (to get their file_id).
         self._previews_to_admin = previews_to_admin
+        self._room = room
 
     def classify(self, document: IncomingDocument) -> ImportFileKind:
         """CSV or ZIP by name (then type), and small enough; ``ImportFileRefusedError`` if not."""
@@ -150,14 +155,30 @@ class ImportIntake:
     async def receive(self, document: IncomingDocument) -> ReceivedFile:
         """Download, check and store one file; ``ImportFileRefusedError`` says why not."""
         kind = self.classify(document)
+        await self._check_room(kind, document.size or 0)
         buffer = io.BytesIO()
         await self._bot.download(document.file_id, destination=buffer, timeout=300)
         data = buffer.getvalue()
         self._check_size(kind, len(data))
+        if document.size is None:
+            await self._check_room(kind, len(data))
         carries_csv = await asyncio.to_thread(self._check_content, kind, data)
         key = new_import_file_key(kind.value)
         await self._files.put(key, data)
         return ReceivedFile(kind, key, document.file_name or f"import.{kind.value}", carries_csv)
+
+    async def _check_room(self, kind: ImportFileKind, size: int) -> None:
+        # The ZIP's images become originals (about its size: images hardly compress), and
+        # the file waits in the imports bucket until planned. Refused now, the admin hears
+        # why at once instead of the worker failing the import later.
+        images = size if kind is ImportFileKind.ZIP else 0
+        try:
+            await self._room.check_originals(images)
+            await self._room.check_imports(size)
+        except StorageFullError as full:
+            if full.fill.bucket == ORIGINALS_BUCKET.name:
+                raise ImportFileRefusedError("storage_full", **full.arguments) from full
+            raise ImportFileRefusedError("imports_storage_full", **full.arguments) from full
 
     def _check_content(self, kind: ImportFileKind, data: bytes) -> bool:
         """Refuse at once what the worker would refuse (directory and header only, no rows)."""

@@ -13,6 +13,7 @@ from aiogram import Bot
 
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.catalog import NewProduct, RegisterUpload, UploadedOriginal
+from vitrina_common.storage.capacity import StorageFullError, StorageRoom
 from vitrina_common.storage.objects import ImageStore
 
 # getFile of Telegram's cloud Bot API serves files up to 20 MB; a local server has no limit.
@@ -58,12 +59,14 @@ class UploadIntake:
         register: RegisterUpload,
         relay: OutboxRelay,
         limits: UploadLimits,
+        room: StorageRoom,
     ) -> None:
         self._bot = bot
         self._store = store
         self._register = register
         self._relay = relay
         self._limits = limits
+        self._room = room
 
     def check_size(self, size: int | None) -> None:
         """Refuse early what could never be downloaded or rendered."""
@@ -80,10 +83,13 @@ class UploadIntake:
     async def accept(self, incoming: IncomingFile, product: NewProduct, chat_id: int) -> int:
         """Store and register the upload; returns the new product's id."""
         self.check_size(incoming.size)
+        await self._check_room(incoming.size or 0)
         buffer = io.BytesIO()
         await self._bot.download(incoming.file_id, destination=buffer, timeout=300)
         data = buffer.getvalue()
         self.check_size(len(data))
+        if incoming.size is None:
+            await self._check_room(len(data))
         sha = await self._store.put_original(data)
         job = await self._register(
             product,
@@ -97,3 +103,10 @@ class UploadIntake:
         )
         self._relay.wake()
         return job.product_id
+
+    async def _check_room(self, size: int) -> None:
+        # A full originals bucket would refuse the write after the download; say it first.
+        try:
+            await self._room.check_originals(size)
+        except StorageFullError as full:
+            raise UploadRefusedError("storage_full", **full.arguments) from full

@@ -4,7 +4,8 @@ one row job per valid row (all in one commit, through the outbox).
 Nothing is written to the database until the plan is complete, so a worker killed halfway
 leaves the batch in ``planning`` and the redelivered job starts over (storing an original
 again is a no-op: they are keyed by sha256). A job delivered after the commit finds the
-batch planned and only deletes the files.
+batch planned and only deletes the files. An import whose images would fill the originals
+bucket past its threshold is refused before any is stored, with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from vitrina_common.imports import ImportFileError, ImportLimits, ImportReason
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ImportPlanJob
 from vitrina_common.services.imports_planning import ImportPlanning
+from vitrina_common.storage.capacity import StorageFullError, StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
 from vitrina_worker.jobs.delivery import heartbeat
@@ -43,9 +45,11 @@ class ImportPlanHandler:
         limits: ImportLimits,
         job_limits: ImportJobLimits,
         wake_relay: Callable[[], None],
+        room: StorageRoom,
     ) -> None:
         self._files = ImportFiles(js)
         self._store = ImageStore(js)
+        self._room = room
         self._planning = planning
         self._limits = limits
         self._job_limits = job_limits
@@ -79,9 +83,16 @@ class ImportPlanHandler:
             csv_bytes, zip_bytes = await self._files_of(batch)
             categories = await self._planning.categories()
             try:
+                # The images are about the ZIP's size (they hardly compress).
+                await self._room.check_originals(len(zip_bytes))
                 plan = await build_plan(csv_bytes, zip_bytes, self._limits, categories, self._store)
             except ImportFileError as refused:
                 await self._planning.refuse(batch.id, refused.reason)
+                outcome = "refused"
+            except StorageFullError as full:
+                await self._planning.refuse(
+                    batch.id, ImportReason("originals_full", full.arguments)
+                )
                 outcome = "refused"
             else:
                 await self._planning.record(batch.id, plan)
