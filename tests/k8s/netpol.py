@@ -121,14 +121,21 @@ def _admitted(
     return False
 
 
+def egress_allows(
+    manifests: list[Manifest], src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP"
+) -> bool:
+    """Whether ``src``'s own policies let it open that connection, whatever ``dst`` admits."""
+    policies = by_kind(manifests, "NetworkPolicy")
+    return _admitted(policies, src, "egress", dst, port, protocol, dst)
+
+
 def connects(
     manifests: list[Manifest], src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP"
 ) -> bool:
     """Whether the rendered policies let ``src`` open a connection to ``dst`` on ``port``."""
     policies = by_kind(manifests, "NetworkPolicy")
-    egress = _admitted(policies, src, "egress", dst, port, protocol, dst)
     ingress = _admitted(policies, dst, "ingress", src, port, protocol, dst)
-    return egress and ingress
+    return egress_allows(manifests, src, dst, port, protocol) and ingress
 
 
 def pod_of(manifest: Manifest, ip: str) -> Endpoint:

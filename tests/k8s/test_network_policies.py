@@ -15,7 +15,7 @@ import yaml
 
 from tests.k8s.charts import RELEASE, ChartWorkspace, Manifest, by_kind, one
 from tests.k8s.conftest import BOT_TOKEN, VALUE_SETS, WEBHOOK_HOST
-from tests.k8s.netpol import Endpoint, connects, pod_of, selects
+from tests.k8s.netpol import Endpoint, connects, egress_allows, pod_of, selects
 
 pytestmark = pytest.mark.k8s
 
@@ -182,6 +182,31 @@ def test_production_policies_admit_only_the_expected_flows(
     endpoints = _endpoints(manifests)
 
     assert connects(manifests, endpoints[src], endpoints[dst], port, protocol) is allowed
+
+
+# Each pod's own egress, whatever the destination admits: least privilege on both ends.
+EGRESS_FLOWS = [
+    ("migrate", "postgres", 5432, True),
+    ("migrate", "nats", 4222, False),
+    ("provision", "nats", 4222, True),
+    ("provision", "postgres", 5432, False),
+    ("migrate", "telegram", 443, False),
+    ("worker", "telegram", 443, True),
+    ("bot", "stranger", 8080, False),
+    ("worker", "bot", 8443, False),
+    ("nats", "postgres", 5432, False),
+    ("nats", "telegram", 443, False),
+]
+
+
+@pytest.mark.parametrize(("src", "dst", "port", "allowed"), EGRESS_FLOWS)
+def test_each_pod_may_open_only_the_connections_it_needs(
+    rendered: dict[str, list[Manifest]], src: str, dst: str, port: int, allowed: bool
+) -> None:
+    manifests = rendered["production"]
+    endpoints = _endpoints(manifests)
+
+    assert egress_allows(manifests, endpoints[src], endpoints[dst], port) is allowed
 
 
 def test_dev_values_turn_every_policy_off(rendered: dict[str, list[Manifest]]) -> None:
