@@ -33,6 +33,8 @@ def test_wrong_value_type_is_rejected(render: ChartWorkspace) -> None:
         ("worker.autoscalling.mode=keda", "autoscalling"),
         ("migratons.enabled=false", "migratons"),
         ("global.vitrina.nats.ur=nats://x:4222", "ur"),
+        ("global.vitrina.networkPolicy.webhookFrom[0].podSelectr.matchLabels.a=b", "podSelectr"),
+        ("bot.networkPolicy.ports.nat=4222", "nat"),
     ],
 )
 def test_misspelled_key_is_rejected(render: ChartWorkspace, setting: str, typo: str) -> None:
@@ -74,3 +76,12 @@ def test_service_chart_installs_alone_with_its_own_secret(render: ChartWorkspace
 
     assert secret["stringData"] == {"APP_CONF__BOT__TOKEN": BOT_TOKEN}
     assert config["APP_CONF__NATS__URL"] == "nats://nats:4222"
+
+
+@pytest.mark.parametrize("server", ["nats", "postgresql"])
+def test_an_external_server_without_addresses_fails_with_the_value_to_set(
+    render: ChartWorkspace, server: str
+) -> None:
+    error = _template(render, f"{server}.enabled=false", f"secrets.botToken={BOT_TOKEN}")
+
+    assert f"global.vitrina.networkPolicy.{server}To" in error

@@ -10,6 +10,8 @@ metadata:
   labels:
     {{- include "vitrina.selectorLabels" $ctx | nindent 4 }}
     app.kubernetes.io/part-of: vitrina
+    # What the NATS and Postgres NetworkPolicies admit their clients by.
+    app.kubernetes.io/component: {{ $ctx.Chart.Name }}
     {{- with $v.podLabels }}
     {{- toYaml . | nindent 4 }}
     {{- end }}

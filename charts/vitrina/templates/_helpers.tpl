@@ -115,3 +115,8 @@ spec:
         {{- toYaml . | nindent 8 }}
       {{- end }}
 {{- end -}}
+
+{{/* global.vitrina.networkPolicy with its templates rendered ("{{ .Release.Name }}"). */}}
+{{- define "umbrella.netpol" -}}
+{{- tpl (toYaml .Values.global.vitrina.networkPolicy) . -}}
+{{- end -}}
