@@ -203,6 +203,7 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     state = {
         "database_dsn": pg.dsn(DATABASE),
         "nats_url": nats.url,
+        "nats_monitor": nats.monitor_url,
         "nats_passwords": nats.passwords,
         "probes": health,
     }
