@@ -6,6 +6,8 @@ Jobs, CronJobs and init containers.
   expects (an init container, so app pods never serve against an old schema).
 - ``backup-originals --dir D``: copy the originals D lacks into D, verified (a CronJob).
 - ``restore-originals --dir D``: put the originals the bucket lacks back from D, verified.
+- ``check-originals``: is every product's ``original_key`` in the bucket (a restore drill's
+  last step)? Names the missing keys and the paid purchases they break.
 
 Each retries connecting with backoff until ``--timeout`` seconds and exits 1 with one line
 when it runs out; a backup or restore that left an object out (corrupt, missing) exits 1
@@ -24,12 +26,13 @@ from pathlib import Path
 from nats.aio.client import Client
 
 from vitrina_common.config import InfrastructureSettings, load_settings
-from vitrina_common.db.engine import create_engine
+from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
 from vitrina_common.logging import configure_logging, get_logger
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
 from vitrina_common.retry import retry_until_ready
+from vitrina_common.services.originals_audit import audit_originals
 from vitrina_common.storage.backup_dir import BackupBusyError, ManifestError
 from vitrina_common.storage.originals_backup import (
     BucketMissingError,
@@ -118,12 +121,38 @@ async def restore(settings: InfrastructureSettings, args: argparse.Namespace) ->
         )
 
 
+async def check(settings: InfrastructureSettings, _args: argparse.Namespace) -> None:
+    """Every product's original in the bucket, or ``OperationIncompleteError`` naming how many
+    are not (and the paid purchases that cannot be downloaded again)."""
+    engine = create_engine(settings.db)
+    client = await _connect(settings)
+    try:
+        audit = await audit_originals(create_session_factory(engine), client.jetstream())
+    finally:
+        await client.close()
+        await engine.dispose()
+    for key in audit.missing:
+        log.error("original missing from the bucket", key=key)
+    log.info(
+        "originals checked",
+        checked=audit.checked,
+        missing=len(audit.missing),
+        paid_purchases_affected=audit.paid_purchases_affected,
+    )
+    if not audit.ok:
+        raise OperationIncompleteError(
+            f"{len(audit.missing)} originals missing, "
+            f"{audit.paid_purchases_affected} paid purchases cannot be downloaded"
+        )
+
+
 Command = Callable[[InfrastructureSettings, argparse.Namespace], Awaitable[None]]
 COMMANDS: dict[str, Command] = {
     "provision": provision,
     "wait-for-schema": wait_for_schema,
     "backup-originals": backup,
     "restore-originals": restore,
+    "check-originals": check,
 }
 # Gates give up after 5 minutes by default; a backup takes as long as the data needs.
 _DEFAULT_TIMEOUT_S = {"provision": 300.0, "wait-for-schema": 300.0}
