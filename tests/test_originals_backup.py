@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from nats.js.errors import ObjectNotFoundError
 
 from devstack.nats import NatsServer
 from tests.conftest import reset_jetstream
@@ -146,6 +147,9 @@ async def test_a_corrupted_backup_file_is_reported_and_never_restored(
     store = ImageStore(nats_client.jetstream())
     with pytest.raises(ObjectNotStoredError):
         await store.get_original(rotten)
+    bucket = await nats_client.jetstream().object_store(ORIGINALS_BUCKET.name)
+    with pytest.raises(ObjectNotFoundError):  # not even put and taken back: never there
+        await bucket.get_info(rotten, show_deleted=True)
     for key in set(kept) - {rotten}:
         assert await store.get_original(key) == kept[key]
 
