@@ -12,6 +12,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
@@ -39,12 +40,14 @@ from vitrina_common.messaging.topology import (
     RENDER_PREVIEW_CONSUMER,
 )
 from vitrina_common.messaging.topology_check import check_jetstream
+from vitrina_common.storage.backup_dir import BackupDir
 from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
+from vitrina_common.storage.originals_backup import backup_originals
 
 CHART_PERMISSIONS = ROOT / "charts/vitrina/files/nats-permissions.json"
-SERVICES = ("bot", "worker", "provision")
+SERVICES = ("bot", "worker", "provision", "backup")
 JOB = b'{"product_id": 1, "original_sha256": "' + b"a" * 64 + b'"}'
 
 
@@ -134,6 +137,11 @@ FORBIDDEN_PUBLISHES = [
     ("provision", "jobs.preview.render", "queue a job"),
     ("provision", "$JS.API.STREAM.DELETE.OBJ_originals", "delete the originals"),
     ("provision", "$O.originals.M.eA==", "write an original"),
+    ("backup", "$O.originals.M.eA==", "write an original"),
+    ("backup", "$O.originals.C.eA==", "overwrite an original's chunks"),
+    ("backup", "jobs.preview.render", "queue a job"),
+    ("backup", "$JS.API.STREAM.MSG.GET.KV_fsm", "read conversations"),
+    ("backup", "$JS.API.STREAM.MSG.GET.OBJ_imports", "read a shop's imports"),
     *((user, "$JS.API.STREAM.PURGE.OBJ_originals", "empty the originals") for user in SERVICES),
     *((user, "$JS.API.STREAM.PURGE.KV_fsm", "forget every conversation") for user in SERVICES),
 ]
@@ -141,6 +149,7 @@ FORBIDDEN_SUBSCRIPTIONS = [
     ("worker", "_INBOX.bot.>", "read the bot's replies, conversations among them"),
     ("bot", "_INBOX.worker.>", "read the worker's replies"),
     ("provision", "_INBOX.>", "read everyone's replies"),
+    ("backup", "_INBOX.bot.>", "read the bot's replies"),
     ("bot", "jobs.>", "watch jobs as they are queued"),
     ("worker", "$KV.fsm.>", "watch conversations change"),
     ("bot", "$JS.EVENT.ADVISORY.>", "watch the server's advisories"),
@@ -305,6 +314,19 @@ async def test_the_provision_user_creates_and_reconciles_the_topology(
 
         assert [change.field for change in changes] == ["max_bytes"]
         assert provision.errors == []
+
+
+@pytest.mark.nats
+async def test_the_backup_user_copies_the_originals_out(
+    nats_server: NatsServer, nats_client: Client, tmp_path: Path
+) -> None:
+    kept = await ImageStore(nats_client.jetstream()).put_original(b"an original")
+    async with connected_as(nats_server, "backup") as backup:
+        report = await backup_originals(backup.client.jetstream(), tmp_path)
+
+        assert report.ok
+        assert BackupDir(tmp_path).path_of(kept).read_bytes() == b"an original"
+        assert backup.errors == []
 
 
 @pytest.mark.nats

@@ -83,6 +83,16 @@ def test_every_process_connects_as_its_own_user_with_its_password_from_the_users
         }
     assert _env(manifests, "provision")["APP_CONF__NATS__USER"] == "provision"
     assert _nats_password_source(manifests, "Job", "provision")["items"][0]["key"] == "provision"
+    # The originals backup reads the bucket as the backup user, who may do nothing else.
+    (cronjob,) = by_kind(manifests, "CronJob")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (backup,) = pod["containers"]
+    assert {e["name"]: e.get("value") for e in backup["env"]}["APP_CONF__NATS__USER"] == "backup"
+    (settings,) = [volume for volume in pod["volumes"] if volume["name"] == "settings"]
+    assert {
+        "name": USERS_SECRET,
+        "items": [{"key": "backup", "path": "APP_CONF__NATS__PASSWORD"}],
+    } in [source["secret"] for source in settings["projected"]["sources"]]
     # Migrations never connect to NATS.
     assert "APP_CONF__NATS__USER" not in _env(manifests, "migrate")
     assert USERS_SECRET not in [s["name"] for s in _settings_sources(manifests, "Job", "migrate")]

@@ -7,7 +7,7 @@ only .Release and global.vitrina.
 */}}
 
 {{/* The users of the permission table; a test keeps them equal to the Python table's. */}}
-{{- define "vitrina.natsUsers" -}}bot worker provision admin{{- end -}}
+{{- define "vitrina.natsUsers" -}}bot worker provision backup admin{{- end -}}
 
 {{/* The variable nats-server reads a user's password from: VITRINA_NATS_BOT_PASSWORD. */}}
 {{- define "vitrina.natsPasswordVariable" -}}

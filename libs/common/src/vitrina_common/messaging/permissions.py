@@ -56,6 +56,8 @@ class NatsUser(StrEnum):
     BOT = "bot"
     WORKER = "worker"
     PROVISION = "provision"
+    # The originals backup CronJob: reads the originals bucket, nothing else.
+    BACKUP = "backup"
     # Operators (backups, `nats stream rm` when a migration needs it) and the tests' reset.
     ADMIN = "admin"
 
@@ -179,9 +181,24 @@ def _provision(user: str) -> Permissions:
     return Permissions(tuple(publish), (f"{inbox_prefix(user)}.>",), _never())
 
 
+def _backup(user: str) -> Permissions:
+    # Copies originals out; putting them back (restore-originals) is an operator's act,
+    # done as the admin, so a stolen backup password cannot write into the shop.
+    publish = [
+        *jsapi.stream_info([jsapi.object_stream(ORIGINALS_BUCKET)]),
+        *jsapi.read(ORIGINALS_BUCKET),
+    ]
+    return Permissions(tuple(publish), (f"{inbox_prefix(user)}.>",), _never())
+
+
 def permissions(user: NatsUser) -> Permissions | None:
     """What ``user`` may do; None for the admin, who may do anything."""
-    build = {NatsUser.BOT: _bot, NatsUser.WORKER: _worker, NatsUser.PROVISION: _provision}
+    build = {
+        NatsUser.BOT: _bot,
+        NatsUser.WORKER: _worker,
+        NatsUser.PROVISION: _provision,
+        NatsUser.BACKUP: _backup,
+    }
     return build[user](user.value) if user in build else None
 
 
