@@ -16,13 +16,15 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
 from devstack.launcher import DATA_DIR_ENV, STATE_FILE
-from vitrina_common.config import DbSettings, NatsSettings
+from devstack.nats import user_settings
+from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Product
 from vitrina_common.messaging.connection import connect_nats
@@ -67,11 +69,14 @@ def _notify_chat(env: dict[str, str]) -> int | None:
     return int(admins[0]) if admins else None
 
 
-async def load_demo(state: dict[str, str], notify_chat_id: int | None) -> int:
+async def load_demo(state: dict[str, Any], notify_chat_id: int | None) -> int:
     """Register every demo product not there yet; returns how many were added."""
     engine = create_engine(DbSettings.model_validate({"dsn": state["database_dsn"]}))
     sessions = create_session_factory(engine)
-    client = await connect_nats(NatsSettings(url=state["nats_url"]), name="vitrina-demo")
+    # It stores originals and publishes render jobs, as the bot would: the bot's user.
+    client = await connect_nats(
+        user_settings(state["nats_url"], "bot", state["nats_passwords"]), name="vitrina-demo"
+    )
     store, register = ImageStore(client.jetstream()), RegisterUpload(sessions)
     added = 0
     try:

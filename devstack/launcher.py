@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 from dotenv import dotenv_values
 
-from devstack.nats import NatsServer
+from devstack.nats import NatsServer, credentials_env
 from devstack.ports import LOOPBACK, preferred_or_free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
@@ -118,6 +118,11 @@ def _service_env(base: Mapping[str, str], pg: EmbeddedPostgres, nats: NatsServer
     }
 
 
+def _credentials(user: str, nats: NatsServer) -> dict[str, str]:
+    # Values the developer's .env may hold for another server do not apply to ours.
+    return credentials_env(user, nats.passwords)
+
+
 async def _wait_ready(stack: Stack, urls: Mapping[str, str]) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + READY_TIMEOUT_S
@@ -176,7 +181,8 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     nats = NatsServer(data_dir / "nats", preferred_or_free_port(4222), preferred_or_free_port(8222))
     stack.servers.append(await nats.start(sink=say))
     env = _service_env(user_env, pg, nats)
-    settings = load_settings("vitrina", _settings_type(env))
+    # Provisioning is the provision user's; each service connects as its own user.
+    settings = load_settings("vitrina", _settings_type(env | _credentials("provision", nats)))
     client = await connect_nats(settings.nats, name="vitrina-launcher")
     try:
         await provision_jetstream(client.jetstream(), settings.nats)
@@ -185,15 +191,26 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     await _migrate(env)
     for service in ("bot", "worker"):
         argv = [sys.executable, "-m", f"vitrina_{service}"]
-        stack.services.append(await spawn(service, argv, env=env, sink=say))
+        service_env = env | _credentials(service, nats)
+        stack.services.append(await spawn(service, argv, env=service_env, sink=say))
     health = {
         "bot": f"http://{LOOPBACK}:{env['APP_CONF__BOT__HEALTH_PORT']}/readyz",
         "worker": f"http://{LOOPBACK}:{env['APP_CONF__WORKER__HEALTH_PORT']}/readyz",
     }
     await _wait_ready(stack, health)
-    # Where the stack is, for `make demo-data` and other tools; removed when we stop.
-    state = {"database_dsn": pg.dsn(DATABASE), "nats_url": nats.url, "probes": health}
-    (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
+    # Where the stack is, for `make demo-data` and other tools (the NATS passwords of this
+    # run, e.g. admin's for the nats CLI: owner-only); removed when we stop.
+    state = {
+        "database_dsn": pg.dsn(DATABASE),
+        "nats_url": nats.url,
+        "nats_monitor": nats.monitor_url,
+        "nats_passwords": nats.passwords,
+        "probes": health,
+    }
+    state_file = data_dir / STATE_FILE
+    state_file.touch(mode=0o600)
+    state_file.chmod(0o600)
+    state_file.write_text(json.dumps(state, indent=2))
     say("vitrina", f"ready: postgres {pg.dsn(DATABASE)}, nats {nats.url}, probes {health}")
     say("vitrina", "press Ctrl-C to stop")
     exited = await stack.wait_first_exit()

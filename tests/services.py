@@ -13,8 +13,19 @@ from pathlib import Path
 import aiohttp
 import psutil
 
+from devstack.nats import credentials_env, new_passwords, user_settings
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
+from vitrina_common.config import NatsSettings
+
+# The NATS users' passwords of every server the tests start (loopback only), so a service
+# started anywhere in the tests connects as its own user, as in production.
+NATS_PASSWORDS = new_passwords()
+
+
+def nats_settings(url: str, user: str = "admin") -> NatsSettings:
+    """Settings of a test's own connection; the admin may do anything (set up, inspect)."""
+    return user_settings(url, user, NATS_PASSWORDS)
 
 
 async def probe(port: int, path: str) -> int | None:
@@ -65,7 +76,9 @@ def service_env(
 async def start_service(
     service: str, env: Mapping[str, str], log_dir: Path
 ) -> tuple[ManagedProcess, int]:
-    """Start ``vitrina-<service>``; returns the process and its health port."""
+    """Start ``vitrina-<service>`` as its own NATS user (unless ``env`` names one); returns
+    the process and its health port."""
+    env = {**credentials_env(service, NATS_PASSWORDS), **env}
     port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
     log_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (test setup, instant)
     process = await spawn(

@@ -17,8 +17,7 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess
 from tests.conftest import created_database, db_settings_for, reset_jetstream, service_base_env
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
-from tests.services import service_env, start_service, wait_for_status
-from vitrina_common.config import NatsSettings
+from tests.services import nats_settings, service_env, start_service, wait_for_status
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Category, Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
@@ -68,7 +67,7 @@ async def fresh_shop(
     environment of a bot or worker process on them (``extra_env`` on top)."""
     async with created_database(postgres, template) as dsn, serving() as telegram:
         engine = create_engine(db_settings_for(dsn))
-        client = await connect_nats(NatsSettings(url=nats_server.url), name="shop-setup")
+        client = await connect_nats(nats_settings(nats_server.url), name="shop-setup")
         await reset_jetstream(client)
         await client.close()
         env = service_env(

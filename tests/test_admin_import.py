@@ -32,8 +32,8 @@ from tests.import_files import (
     zip_file,
 )
 from tests.pipeline import jpeg_bytes, wait_until
+from tests.services import nats_settings
 from tests.storefront import Shop, Stocked, click, running_shop, screen, text_of
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import Category, ImportStatus, OutboxMessage, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.storage.objects import ImageStore
@@ -212,7 +212,7 @@ async def _document_sent(shop: Shop, name: str) -> bool:
 
 
 async def _artifact(shop: Shop, name: str) -> list[list[str]]:
-    client = await connect_nats(NatsSettings(url=shop.nats_url), name="test-import")
+    client = await connect_nats(nats_settings(shop.nats_url), name="test-import")
     try:
         data = await ImageStore(client.jetstream()).get_artifact(name)
     finally:

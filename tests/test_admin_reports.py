@@ -21,6 +21,7 @@ from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.fakes.telegram_api import FakeTelegram, Upload
 from tests.sales_data import SalesHistory
+from tests.services import nats_settings
 from tests.storefront import (
     SessionFactory,
     Shop,
@@ -32,7 +33,6 @@ from tests.storefront import (
     text_of,
     told,
 )
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import OutboxMessage, User
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
@@ -196,7 +196,7 @@ async def test_forged_report_buttons_from_a_shopper_make_nothing(shop: Shop) -> 
 @contextlib.asynccontextmanager
 async def artifacts_bucket_gone(shop: Shop) -> AsyncIterator[None]:
     """The worker cannot store any file (the bucket is deleted) until the block ends."""
-    client = await connect_nats(NatsSettings(url=shop.nats_url), name="test-admin-reports")
+    client = await connect_nats(nats_settings(shop.nats_url), name="test-admin-reports")
     try:
         await client.jetstream().delete_object_store(ARTIFACTS_BUCKET.name)
         yield

@@ -16,9 +16,9 @@ from nats.aio.client import Client
 from nats.js.api import KeyValueConfig
 
 from devstack.nats import NatsServer
+from tests.services import nats_settings
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
-from vitrina_common.config import NatsSettings
 from vitrina_common.messaging.connection import connect_nats
 
 pytestmark = [pytest.mark.nats]
@@ -31,8 +31,8 @@ async def replicas(
     nats_server: NatsServer, nats_client: Client
 ) -> AsyncIterator[tuple[KvChatLocks, KvChatLocks]]:
     del nats_client  # provisions the bucket first
-    first = await connect_nats(NatsSettings(url=nats_server.url), name="replica-1")
-    second = await connect_nats(NatsSettings(url=nats_server.url), name="replica-2")
+    first = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-1")
+    second = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-2")
     yield await KvChatLocks.create(first.jetstream()), await KvChatLocks.create(second.jetstream())
     await first.close()
     await second.close()

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import psutil
 import pytest
@@ -121,6 +122,10 @@ async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
             assert sum("vitrina_bot" in " ".join(c.cmdline()) for c in children) == 1
             assert sum("vitrina_worker" in " ".join(c.cmdline()) for c in children) == 1
             await _load_demo_catalog_and_see_it_rendered(env, tmp_path, data_dir)
+            assert await _nats_users_by_connection(data_dir) == {
+                "vitrina-bot": {"bot"},
+                "vitrina-worker": {"worker"},
+            }
             await _stop_and_assert_no_orphans(launcher, children, signal.SIGTERM)
 
     # A crashed run leaves postmaster.pid behind; the second run reuses the data anyway.
@@ -151,6 +156,21 @@ async def _load_demo_catalog_and_see_it_rendered(
                 await asyncio.sleep(0.2)
     finally:
         await connection.close()
+
+
+async def _nats_users_by_connection(data_dir: Path) -> dict[str, set[str]]:
+    """Who each service's NATS connections authenticated as (the server's own view)."""
+    monitor = json.loads((data_dir / "stack.json").read_text())["nats_monitor"]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{monitor}/connz?auth=true&limit=1000") as response,
+    ):
+        connections = (await response.json())["connections"]
+    users: dict[str, set[str]] = {}
+    for connection in connections:
+        if connection.get("name", "").startswith("vitrina-"):
+            users.setdefault(connection["name"], set()).add(connection.get("authorized_user", ""))
+    return users
 
 
 async def test_launcher_without_token_says_how_to_get_one(

@@ -30,8 +30,8 @@ from nats.js.errors import KeyWrongLastSequenceError
 
 from devstack.nats import NatsServer
 from tests.pipeline import wait_until
+from tests.services import nats_settings
 from vitrina_bot.storage import NatsKVStorage, StorageConflictError, decode_key, encode_key
-from vitrina_common.config import NatsSettings
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_target
 from vitrina_common.messaging.targets import TargetKind, bucket_target
@@ -59,7 +59,7 @@ async def storage(nats_client: Client) -> NatsKVStorage:
 async def other_connection(nats_server: NatsServer, nats_client: Client) -> AsyncIterator[Client]:
     """A second connection, as another replica or a restarted bot would have."""
     del nats_client  # only its ordering matters: the bucket is provisioned first
-    client = await connect_nats(NatsSettings(url=nats_server.url), name="fsm-other-replica")
+    client = await connect_nats(nats_settings(nats_server.url, "bot"), name="fsm-other-replica")
     yield client
     await client.close()
 

@@ -18,10 +18,10 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
 
-from devstack.nats import NatsCluster, NatsServer
+from devstack.nats import NatsCluster, NatsServer, credentials_env
 from tests.conftest import service_base_env
 from tests.pipeline import wait_until
-from tests.services import start_service
+from tests.services import NATS_PASSWORDS, start_service
 from vitrina_common.config import CONFIG_ERROR_EXIT_CODE, NatsSettings
 from vitrina_common.messaging import provisioning, reconcile
 from vitrina_common.messaging.connection import connect_nats
@@ -77,7 +77,7 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Nat
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def cluster_client(cluster: NatsCluster) -> AsyncIterator[Client]:
-    client = await connect_nats(NatsSettings(url=cluster.url), name="tests-cluster")
+    client = await connect_nats(cluster.client_settings("admin"), name="tests-cluster")
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")
@@ -197,6 +197,7 @@ async def test_the_provision_job_exits_2_with_one_line_and_no_traceback(
 ) -> None:
     await _replace_stream(nats_client.jetstream(), storage=StorageType.MEMORY)
     env = service_base_env() | {"APP_CONF__NATS__URL": nats_server.url}
+    env |= credentials_env("provision", NATS_PASSWORDS)
 
     result = await asyncio.to_thread(
         subprocess.run,

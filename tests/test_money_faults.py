@@ -34,8 +34,9 @@ from tests.retention_rows import (
 )
 from tests.retention_rows import count as rows_in
 from tests.sales_data import SalesHistory
+from tests.services import nats_settings
 from tests.storefront import click, screen, text_of, told
-from vitrina_common.config import NatsSettings, RetentionSettings
+from vitrina_common.config import RetentionSettings
 from vitrina_common.db.models import (
     ImportBatch,
     ImportBatchRow,
@@ -211,7 +212,7 @@ async def test_pre_checkout_is_answered_in_time_behind_a_held_chat_lock_and_a_fl
         telegram = stack.telegram
         order = await invoice(stack.sessions, SHOPPER, await product(stack.sessions, "Quay"))
         await stack.start_bot()
-        nats = await connect_nats(NatsSettings(url=stack.nats_url), name="dead-replica")
+        nats = await connect_nats(nats_settings(stack.nats_url, "bot"), name="dead-replica")
         locks = await nats.jetstream().key_value(CHAT_LOCKS_BUCKET.name)
         # A replica died holding the shopper's chat lock (it frees after 30 s), and a tap
         # of the shopper waits for it here, holding this replica's lock of the chat.
@@ -433,7 +434,7 @@ async def test_a_stale_cached_file_id_is_forgotten_and_the_original_uploaded_aga
 ) -> None:
     async with stack_of() as stack:
         telegram = stack.telegram
-        nats = await connect_nats(NatsSettings(url=stack.nats_url), name="originals")
+        nats = await connect_nats(nats_settings(stack.nats_url, "bot"), name="originals")
         original = b"\xff\xd8original bytes of the image\xff\xd9"
         key = await ImageStore(nats.jetstream()).put_original(original)
         await nats.close()

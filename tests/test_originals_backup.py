@@ -16,8 +16,9 @@ import pytest
 from nats.aio.client import Client
 from nats.js.errors import ObjectNotFoundError
 
-from devstack.nats import NatsServer
+from devstack.nats import NatsServer, credentials_env
 from tests.conftest import reset_jetstream
+from tests.services import NATS_PASSWORDS
 from vitrina_common.messaging.topology import ORIGINALS_BUCKET
 from vitrina_common.storage.backup_dir import (
     BackupBusyError,
@@ -237,14 +238,17 @@ async def test_ops_commands_back_up_restore_and_exit_1_on_a_corrupt_file(
     kept = await stored(nats_client, originals(3))
     env = {**clean_env, "APP_CONF__NATS__URL": nats_server.url}
     env["APP_CONF__TELEMETRY__LOG_FORMAT"] = "json"
+    # As in the cluster: the CronJob backs up as the backup user, an operator restores as admin.
+    as_backup = env | credentials_env("backup", NATS_PASSWORDS)
+    as_admin = env | credentials_env("admin", NATS_PASSWORDS)
     target = str(tmp_path / "backup")
 
-    backed_up = await _ops(env, "backup-originals", "--dir", target)
+    backed_up = await _ops(as_backup, "backup-originals", "--dir", target)
     rotten = min(kept)
     BackupDir(Path(target)).path_of(rotten).write_bytes(b"not the original")
     await lose_every_bucket(nats_client)
-    restored = await _ops(env, "restore-originals", "--dir", target)
-    no_dir = await _ops(env, "restore-originals")
+    restored = await _ops(as_admin, "restore-originals", "--dir", target)
+    no_dir = await _ops(as_admin, "restore-originals")
 
     assert backed_up[0] == 0, backed_up[1]
     assert '"copied": 3' in backed_up[1]

@@ -17,13 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from devstack.nats import NatsServer
 from tests.fakes.telegram_api import TOKEN
 from tests.pipeline import jpeg_bytes, settled, upload, wait_until
+from tests.services import nats_settings
 from vitrina_common.config import BotSettings, Settings, WorkerSettings
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
-from vitrina_common.messaging.topology import JOBS_STREAM, RENDER_PREVIEW_CONSUMER
+from vitrina_common.messaging.topology import (
+    JOBS_STREAM,
+    RENDER_PREVIEW_CONSUMER,
+    max_deliveries_subject,
+)
 from vitrina_common.services.catalog import RecordPreviewOutcome
 from vitrina_worker.app import build_broker, render_options, subscribe_render_preview
-from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
+from vitrina_worker.jobs.dead_letters import DeadRenderJobs
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.rendering.pool import RenderPool
 
@@ -62,7 +67,8 @@ async def run_worker_in_process(
     settings = Settings(
         bot=BotSettings(token=TOKEN),
         worker=WorkerSettings(ack_wait_s=5, max_deliver=MAX_DELIVER, max_concurrent_jobs=1),
-        nats={"url": nats_server.url},
+        # The broker connects as the worker does: its fetches arrive on the worker's inbox.
+        nats=nats_settings(nats_server.url, "worker"),
     )
     js = client.jetstream()
     await ensure_pull_consumer(js, RENDER_PREVIEW_CONSUMER, ack_wait_s=5, max_deliver=MAX_DELIVER)

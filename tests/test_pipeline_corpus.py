@@ -25,8 +25,13 @@ from tests.conftest import (
 from tests.corpus import CORPUS, Specimen
 from tests.fakes.telegram_api import TOKEN
 from tests.pipeline import settled, upload, wait_until
-from tests.services import process_tree_rss, service_env, start_service, wait_for_status
-from vitrina_common.config import NatsSettings
+from tests.services import (
+    nats_settings,
+    process_tree_rss,
+    service_env,
+    start_service,
+    wait_for_status,
+)
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
@@ -62,7 +67,7 @@ async def corpus_run(
     async with created_database(postgres, migrated_template) as dsn:
         engine = create_engine(db_settings_for(dsn))
         sessions = create_session_factory(engine)
-        client = await connect_nats(NatsSettings(url=nats_server.url), name="corpus")
+        client = await connect_nats(nats_settings(nats_server.url), name="corpus")
         await reset_jetstream(client)
         await upload(client, sessions, [(s.name, s.make()) for s in CORPUS])
         env = service_env(

@@ -30,8 +30,14 @@ from tests.pipeline import (
     upload,
     wait_until,
 )
-from tests.services import kill_process_group, service_env, start_service, wait_for_status
-from vitrina_common.config import NatsSettings
+from tests.services import (
+    NATS_PASSWORDS,
+    kill_process_group,
+    nats_settings,
+    service_env,
+    start_service,
+    wait_for_status,
+)
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.publishing import publish
@@ -105,7 +111,13 @@ async def _at_least(sessions: SessionFactory, count: int) -> bool:
 @pytest_asyncio.fixture(loop_scope="session")
 async def own_nats(tmp_path: Path) -> AsyncIterator[NatsServer]:
     """A nats-server of this test's own, so restarting it disturbs no other test."""
-    server = NatsServer(tmp_path / "nats", free_port(), free_port(), server_name="restartable")
+    server = NatsServer(
+        tmp_path / "nats",
+        free_port(),
+        free_port(),
+        server_name="restartable",
+        passwords=NATS_PASSWORDS,
+    )
     process = await server.start(log_file=str(tmp_path / "nats.log"))
     server.process = process  # type: ignore[attr-defined]
     yield server
@@ -121,7 +133,7 @@ async def test_nats_restart_mid_batch_loses_no_job(
     tmp_path: Path,
 ) -> None:
     jobs = 300
-    client = await connect_nats(NatsSettings(url=own_nats.url), name="test")
+    client = await connect_nats(nats_settings(own_nats.url), name="test")
     await reset_jetstream(client)
     await upload(client, session_factory, [(f"p{i}", jpeg_bytes(i)) for i in range(jobs)])
     await client.close()

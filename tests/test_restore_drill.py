@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from devstack.nats import NatsServer
+from devstack.nats import NatsServer, credentials_env
 from devstack.postgres import EmbeddedPostgres
 from tests.conftest import reset_jetstream
 from tests.money_faults import MoneyStack, invoice, money_stack, product
+from tests.services import NATS_PASSWORDS, nats_settings
 from tests.storefront import click, press, screen
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import Product
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.storage.objects import ImageStore
@@ -34,11 +34,13 @@ BUYER = 7001
 TITLES = ("Dune", "Fjord", "Glacier")
 
 
-async def vitrina_ops(stack: MoneyStack, *args: str) -> tuple[int, str]:
-    """Run ``vitrina-ops`` as the CronJob and the operator do: a process with the settings."""
+async def vitrina_ops(stack: MoneyStack, user: str, *args: str) -> tuple[int, str]:
+    """Run ``vitrina-ops`` as the CronJob (the backup user) and the operator (admin) do: a
+    process with the settings."""
+    env = stack.env | credentials_env(user, NATS_PASSWORDS)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "vitrina_common.ops", *args,
-        env=stack.env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     output, _ = await process.communicate()
     return process.returncode or 0, output.decode()
@@ -46,7 +48,7 @@ async def vitrina_ops(stack: MoneyStack, *args: str) -> tuple[int, str]:
 
 async def buy_everything(stack: MoneyStack, originals: dict[str, bytes]) -> None:
     """Stock one product per original (kept in the Object Store only) and buy each."""
-    nats = await connect_nats(NatsSettings(url=stack.nats_url), name="drill-setup")
+    nats = await connect_nats(nats_settings(stack.nats_url), name="drill-setup")
     store = ImageStore(nats.jetstream())
     items = {}
     for title, data in originals.items():
@@ -66,7 +68,7 @@ async def buy_everything(stack: MoneyStack, originals: dict[str, bytes]) -> None
 async def lose_nats_and_forget_file_ids(stack: MoneyStack) -> None:
     """The disaster: every stream and bucket gone, an empty JetStream provisioned again (a
     reinstall's provision Job); Telegram's copies of the originals not counted on."""
-    nats = await connect_nats(NatsSettings(url=stack.nats_url), name="drill-disaster")
+    nats = await connect_nats(nats_settings(stack.nats_url), name="drill-disaster")
     await reset_jetstream(nats)
     await nats.close()
     async with stack.sessions() as session, session.begin():
@@ -92,13 +94,13 @@ async def test_after_nats_is_lost_and_originals_restored_every_purchase_download
     backup = str(tmp_path / "originals-backup")
     async with money_stack(postgres, migrated_template, nats_server, tmp_path / "logs") as stack:
         await buy_everything(stack, originals)
-        backed_up = await vitrina_ops(stack, "backup-originals", "--dir", backup)
+        backed_up = await vitrina_ops(stack, "backup", "backup-originals", "--dir", backup)
         await stack.stop_bot()
 
         await lose_nats_and_forget_file_ids(stack)
-        lost = await vitrina_ops(stack, "check-originals")
-        restored = await vitrina_ops(stack, "restore-originals", "--dir", backup)
-        checked = await vitrina_ops(stack, "check-originals")
+        lost = await vitrina_ops(stack, "backup", "check-originals")
+        restored = await vitrina_ops(stack, "admin", "restore-originals", "--dir", backup)
+        checked = await vitrina_ops(stack, "backup", "check-originals")
         await stack.start_bot()
         downloads = {title: await download_again(stack, title) for title in TITLES}
 

@@ -33,8 +33,8 @@ from tests.import_files import (
     zip_file,
 )
 from tests.pipeline import jpeg_bytes, wait_until
+from tests.services import nats_settings
 from tests.storefront import Shop, Stocked, click, running_shop, screen, stock_shop, text_of, told
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.storage.objects import ImageStore
@@ -170,7 +170,7 @@ async def _failed_rows(shop: Shop, batch_id: int) -> dict[str, str]:
         return any(call.params.get("document") == {"upload": name} for call in documents)
 
     await wait_until(sent, timeout_s=30)
-    client = await connect_nats(NatsSettings(url=shop.nats_url), name="test-user-text")
+    client = await connect_nats(nats_settings(shop.nats_url), name="test-user-text")
     try:
         data = await ImageStore(client.jetstream()).get_artifact(name)
     finally:

@@ -106,6 +106,10 @@ def test_database_url_is_mounted_as_a_settings_file_from_the_cnpg_secret(
     assert sources == [
         {"name": f"{RELEASE}-vitrina"},
         {
+            "name": f"{RELEASE}-nats-users",
+            "items": [{"key": "worker", "path": "APP_CONF__NATS__PASSWORD"}],
+        },
+        {
             "name": f"{RELEASE}-postgresql-app",
             "items": [{"key": "uri", "path": "APP_CONF__DB__DSN"}],
         },
@@ -195,11 +199,14 @@ def test_external_values_use_the_operators_secrets_and_servers(
     assert by_kind(manifests, "Secret") == []
     assert [s["secret"]["name"] for s in settings["projected"]["sources"]] == [
         "vitrina-settings",
+        "vitrina-nats-users",
         "vitrina-db",
     ]
     assert config["APP_CONF__NATS__URL"].startswith("nats://nats-0.messaging.internal:4222,")
     assert config["APP_CONF__NATS__STREAM_REPLICAS"] == "3"
-    assert config["APP_CONF__NATS__USER"] == "vitrina"
+    assert config["APP_CONF__NATS__USER"] == "bot"
+    # No server here to include an authorization: the operator's own servers have the users.
+    assert {doc["metadata"]["name"] for doc in by_kind(manifests, "ConfigMap")} == {BOT, WORKER}
 
 
 def test_production_values_run_a_three_node_jetstream_that_fsyncs_every_write() -> None:

@@ -2,9 +2,10 @@
 Settings reach the process two ways, both read by vitrina_common.config:
 - plain settings as APP_CONF__* variables from a ConfigMap;
 - secrets as files named like their variable in APP_CONF_SECRETS_DIR, from one projected
-  volume: the settings Secret (keys named like variables) plus the database DSN from a
-  Secret of any shape (e.g. CloudNativePG's "<cluster>-app", key "uri"). Files keep
-  secrets out of `kubectl describe` and the process environment, and rotate in place.
+  volume: the settings Secret (keys named like variables), the NATS password from the
+  users Secret (_nats.tpl) and the database DSN from a Secret of any shape (e.g.
+  CloudNativePG's "<cluster>-app", key "uri"). Files keep secrets out of `kubectl
+  describe` and the process environment, and rotate in place.
 */}}
 
 {{- define "vitrina.secretsDir" -}}/run/secrets/vitrina{{- end -}}
@@ -43,7 +44,8 @@ Settings reach the process two ways, both read by vitrina_common.config:
 {{- define "vitrina.secretsVolume" -}}
 {{- $secret := include "vitrina.secretName" . -}}
 {{- $dsn := include "vitrina.dsnSecretName" . -}}
-{{- if or $secret $dsn -}}
+{{- $nats := include "vitrina.natsPasswordSecretName" . -}}
+{{- if or $secret $dsn $nats -}}
 - name: settings
   projected:
     defaultMode: 288  # 0440: owner root, readable through the pod's fsGroup
@@ -51,6 +53,13 @@ Settings reach the process two ways, both read by vitrina_common.config:
       {{- if $secret }}
       - secret:
           name: {{ $secret }}
+      {{- end }}
+      {{- if $nats }}
+      - secret:
+          name: {{ $nats }}
+          items:
+            - key: {{ include "vitrina.natsPasswordSecretKey" . }}
+              path: APP_CONF__NATS__PASSWORD
       {{- end }}
       {{- if $dsn }}
       - secret:
@@ -63,7 +72,7 @@ Settings reach the process two ways, both read by vitrina_common.config:
 {{- end -}}
 
 {{- define "vitrina.secretsMount" -}}
-{{- if or (include "vitrina.secretName" .) (include "vitrina.dsnSecretName" .) -}}
+{{- if or (include "vitrina.secretName" .) (include "vitrina.dsnSecretName" .) (include "vitrina.natsPasswordSecretName" .) -}}
 - name: settings
   mountPath: {{ include "vitrina.secretsDir" . }}
   readOnly: true
@@ -89,7 +98,10 @@ chart's own variables; config.extraEnv comes last so an operator can set any var
 {{- with $v.config.otlpEndpoint }}
 {{- $_ := set $data "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
 {{- end }}
-{{- $data = merge (dict) $v.config.extraEnv .extra $data -}}
+{{- with include "vitrina.natsUser" $ctx }}
+{{- $_ := set $data "APP_CONF__NATS__USER" . -}}
+{{- end }}
+{{- $data = merge (dict) $v.config.extraEnv .extra (include "vitrina.natsLimitsOf" $ctx | fromYaml) $data -}}
 {{- $strings := dict -}}
 {{- range $key, $value := $data }}
 {{- $_ := set $strings $key (toString $value) -}}

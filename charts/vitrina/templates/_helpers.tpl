@@ -19,7 +19,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{/*
-umbrella.job: (dict "ctx" $ "component" "migrate" "timeout" N "script" "..." "database" bool) -> a Job
+umbrella.job: (dict "ctx" $ "component" "migrate" "timeout" N "script" "..." "database" bool
+"nats" bool) -> a Job
 named per release revision. Not a Helm hook: a pre-install hook would run before the
 subchart's Postgres and NATS exist, and a post-install hook would wait behind app pods
 that wait for this very Job. As a plain resource it starts with everything else, retries
@@ -35,6 +36,11 @@ Job at the next upgrade.
 {{- $dsn = include "vitrina.pick" (list $ctx $v.global.vitrina.database.dsnSecret.name) -}}
 {{- end -}}
 {{- $secret := include "umbrella.secretName" $ctx -}}
+{{- /* The provision Job connects to NATS as the provision user; migrations do not connect. */}}
+{{- $nats := "" -}}
+{{- if and .nats $v.global.vitrina.nats.auth.enabled -}}
+{{- $nats = include "vitrina.natsUsersSecret" $ctx -}}
+{{- end -}}
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -76,20 +82,28 @@ spec:
             - {name: APP_CONF__NATS__URL, value: {{ include "vitrina.pick" (list $ctx $v.global.vitrina.nats.url "nats://nats:4222") | quote }}}
             - {name: APP_CONF__NATS__STREAM_REPLICAS, value: {{ include "vitrina.pick" (list $ctx $v.global.vitrina.nats.streamReplicas 1) | quote }}}
             - {name: TIMEOUT_S, value: {{ .timeout | quote }}}
+            {{- if .nats }}
+            {{- if $nats }}
+            - {name: APP_CONF__NATS__USER, value: provision}
+            {{- end }}
+            {{- range $name, $bytes := include "vitrina.natsLimits" (dict "limits" $v.global.vitrina.nats.limits) | fromYaml }}
+            - {name: {{ $name }}, value: {{ $bytes | quote }}}
+            {{- end }}
+            {{- end }}
           securityContext:
             {{- toYaml $v.jobs.securityContext | nindent 12 }}
           resources:
             {{- toYaml $v.jobs.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
-            {{- if or $secret $dsn }}
+            {{- if or $secret $dsn $nats }}
             - {name: settings, mountPath: /run/secrets/vitrina, readOnly: true}
             {{- end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
-        {{- if or $secret $dsn }}
+        {{- if or $secret $dsn $nats }}
         - name: settings
           projected:
             defaultMode: 288  # 0440, readable through the pod's fsGroup
@@ -97,6 +111,13 @@ spec:
               {{- if $secret }}
               - secret:
                   name: {{ $secret }}
+              {{- end }}
+              {{- if $nats }}
+              - secret:
+                  name: {{ $nats }}
+                  items:
+                    - key: provision
+                      path: APP_CONF__NATS__PASSWORD
               {{- end }}
               {{- if $dsn }}
               - secret:

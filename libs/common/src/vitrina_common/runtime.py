@@ -2,7 +2,8 @@
 
 ``start`` brings dependencies up with backoff (a missing database or NATS is logged and
 retried, never a crash loop) while ``/healthz`` already answers and ``/readyz`` says why
-the service is not ready yet.
+the service is not ready yet. Services do not provision JetStream (their NATS users may
+not create streams): they wait until the provision Job has.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
 from vitrina_common.health import HealthServer
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.connection import connect_nats
-from vitrina_common.messaging.provisioning import provision_jetstream
 from vitrina_common.messaging.reconcile import TopologyConflictError
+from vitrina_common.messaging.topology_check import check_jetstream
 from vitrina_common.retry import retry_until_ready
 
 log = get_logger(__name__)
@@ -78,7 +79,7 @@ class ServiceRuntime:
     async def _connect_nats(self) -> Client:
         client = await connect_nats(self.settings.nats, name=f"vitrina-{self.service}")
         try:
-            await provision_jetstream(client.jetstream(), self.settings.nats)
+            await check_jetstream(client.jetstream(), self.settings.nats)
         except Exception:
             await client.close()
             raise

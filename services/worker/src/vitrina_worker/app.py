@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import logging
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, NatsUserPassword, PullSub
+from faststream.nats import NatsBroker, NatsUserPassword
 
 from vitrina_common.config import Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
+from vitrina_common.messaging.permissions import inbox_prefix
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
-from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER
+from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER, max_deliveries_subject
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import RecordPreviewOutcome
-from vitrina_worker.jobs.dead_letters import DeadRenderJobs, max_deliveries_subject
+from vitrina_worker.jobs.dead_letters import DeadRenderJobs
+from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_wiring import ImportJobs
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.jobs.reports import subscribe_reports
@@ -39,6 +40,8 @@ def build_broker(settings: Settings) -> NatsBroker:
         nats.servers,
         name="vitrina-worker",
         security=security,
+        # The worker user may read replies only under its own prefix (see permissions).
+        inbox_prefix=inbox_prefix(nats.user),
         max_reconnect_attempts=-1,
         graceful_timeout=settings.worker.drain_timeout_s,
         # Per-message "Received/Processed" lines only at DEBUG: our handlers log outcomes.
@@ -60,28 +63,9 @@ def render_options(settings: Settings) -> RenderOptions:
 def subscribe_render_preview(
     broker: NatsBroker, settings: Settings, handler: RenderPreviewHandler
 ) -> None:
-    """Bind ``max_concurrent_jobs`` fetch loops to the shared durable pull consumer.
-
-    Several one-at-a-time subscribers rather than FastStream's ``max_workers``: that one
-    prefetches into an in-memory queue, and on SIGTERM the queued jobs would be dropped
-    un-acked (back only after ack_wait); a plain fetch loop holds only what it is running,
-    which the graceful stop lets finish.
-
-    Ack policy is MANUAL on purpose: FastStream's default (REJECT_ON_ERROR) would *term* a
-    job on any exception, losing it to a database blip; the handler settles every message.
-    """
-    spec = RENDER_PREVIEW_CONSUMER
-    for _ in range(settings.worker.max_concurrent_jobs):
-
-        @broker.subscriber(
-            spec.filter_subject,
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
-            pull_sub=PullSub(batch_size=1, timeout=2.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-        async def render_preview(message: NatsMessage) -> None:
-            await handler(message)
+    """Bind ``max_concurrent_jobs`` fetch loops to the shared durable pull consumer."""
+    loops = settings.worker.max_concurrent_jobs
+    subscribe_fetch_loops(broker, RENDER_PREVIEW_CONSUMER, loops, handler, user=settings.nats.user)
 
 
 async def run_worker(settings: Settings) -> None:
@@ -115,7 +99,7 @@ async def run_worker(settings: Settings) -> None:
             ),
         )
         subscribe_render_preview(broker, settings, handler)
-        await subscribe_reports(broker, js, settings.worker, runtime.session_factory)
+        await subscribe_reports(broker, js, settings, runtime.session_factory)
         # Every replica listens; a queue group makes one of them handle each advisory.
         await runtime.nats.subscribe(
             max_deliveries_subject(RENDER_PREVIEW_CONSUMER),

@@ -6,6 +6,7 @@ from nats.aio.client import Client
 
 from vitrina_common.config import NatsSettings
 from vitrina_common.logging import get_logger
+from vitrina_common.messaging.permissions import inbox_prefix
 
 log = get_logger(__name__)
 
@@ -30,6 +31,8 @@ async def connect_nats(settings: NatsSettings, name: str) -> Client:
         name=name,
         user=settings.user,
         password=settings.password.get_secret_value() if settings.password else None,
+        # Replies come to the user's own inbox: the only one its permissions let it read.
+        inbox_prefix=inbox_prefix(settings.user),
         connect_timeout=int(settings.connect_timeout_s),
         allow_reconnect=True,
         max_reconnect_attempts=-1,

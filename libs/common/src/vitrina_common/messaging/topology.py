@@ -122,3 +122,8 @@ REPORT_EXPORT_CONSUMER = ConsumerSpec("JOBS", "report-export", "jobs.report.expo
 IMPORT_PLAN_CONSUMER = ConsumerSpec("JOBS", "import-plan", "jobs.import.plan")
 IMPORT_ROW_CONSUMER = ConsumerSpec("JOBS", "import-row", "jobs.import.row")
 IMPORT_REPORT_CONSUMER = ConsumerSpec("JOBS", "import-report", "jobs.import.report")
+
+
+def max_deliveries_subject(spec: ConsumerSpec) -> str:
+    """The advisory subject JetStream publishes on for ``spec``'s exhausted messages."""
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{spec.stream}.{spec.durable}"

@@ -48,6 +48,8 @@ class ImageStore:
         """Store ``data`` under its sha256 unless already there; returns the key (the sha)."""
         key = sha256_hex(data)
         store = await self._bucket(ORIGINALS_BUCKET.name)
+        # Only when missing: replacing an object purges its old chunks, and no NATS user
+        # may purge the originals (README "NATS users and permissions").
         try:
             await store.get_info(key)
         except ObjectNotFoundError:

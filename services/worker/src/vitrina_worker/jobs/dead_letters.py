@@ -20,15 +20,9 @@ from pydantic import ValidationError
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import PreviewFailed, RenderPreviewJob
 from vitrina_common.messaging.publishing import publish
-from vitrina_common.messaging.topology import ConsumerSpec
 from vitrina_common.services.catalog import RecordPreviewOutcome
 
 log = get_logger(__name__)
-
-
-def max_deliveries_subject(spec: ConsumerSpec) -> str:
-    """The advisory subject JetStream publishes on for ``spec``'s exhausted messages."""
-    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{spec.stream}.{spec.durable}"
 
 
 class DeadRenderJobs:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker
 
 from vitrina_common.config import Settings
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
@@ -21,7 +19,7 @@ from vitrina_common.messaging.topology import (
     IMPORT_PLAN_CONSUMER,
     IMPORT_REPORT_CONSUMER,
     IMPORT_ROW_CONSUMER,
-    ConsumerSpec,
+    max_deliveries_subject,
 )
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.retry import RetryPolicy
@@ -30,7 +28,7 @@ from vitrina_common.services.imports import import_limits
 from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.services.imports_rows import ImportReports, ImportRows
 from vitrina_common.storage.capacity import StorageRoom
-from vitrina_worker.jobs.dead_letters import max_deliveries_subject
+from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_dead_letters import DeadImportJobs
 from vitrina_worker.jobs.imports_plan import ImportPlanHandler
 from vitrina_worker.jobs.imports_report import ImportReportHandler
@@ -38,25 +36,9 @@ from vitrina_worker.jobs.imports_row import ImportRowHandler
 from vitrina_worker.jobs.imports_settle import ImportJobLimits
 
 _CONSUMERS = (IMPORT_PLAN_CONSUMER, IMPORT_ROW_CONSUMER, IMPORT_REPORT_CONSUMER)
-Handler = Callable[[NatsMessage], Awaitable[None]]
 # Row jobs leave their render jobs to the next pass: one pass publishes many.
 RELAY_POLL_S = 0.5
 RELAY_CONCURRENCY = 4
-
-
-def _subscribe(broker: NatsBroker, spec: ConsumerSpec, loops: int, handler: Handler) -> None:
-    # One-message fetch loops with manual acks, like the render consumer (see app.py).
-    for _ in range(loops):
-
-        @broker.subscriber(
-            spec.filter_subject,
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
-            pull_sub=PullSub(batch_size=1, timeout=2.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-        async def consume(message: NatsMessage) -> None:
-            await handler(message)
 
 
 class ImportJobs:
@@ -92,11 +74,13 @@ class ImportJobs:
         room = StorageRoom(js, settings.nats.originals_full_percent)
         plan = ImportPlanHandler(js, planning, import_limits(settings), limits, relay.wake, room)
         # One plan at a time per process: a plan holds its ZIP in memory.
-        _subscribe(broker, IMPORT_PLAN_CONSUMER, 1, plan)
+        user = settings.nats.user
+        subscribe_fetch_loops(broker, IMPORT_PLAN_CONSUMER, 1, plan, user=user)
         row = ImportRowHandler(rows, limits, relay.wake)
-        _subscribe(broker, IMPORT_ROW_CONSUMER, settings.imports.row_jobs_per_worker, row)
+        loops = settings.imports.row_jobs_per_worker
+        subscribe_fetch_loops(broker, IMPORT_ROW_CONSUMER, loops, row, user=user)
         report = ImportReportHandler(js, ImportReports(sessions), limits)
-        _subscribe(broker, IMPORT_REPORT_CONSUMER, 1, report)
+        subscribe_fetch_loops(broker, IMPORT_REPORT_CONSUMER, 1, report, user=user)
         dead = DeadImportJobs(js, planning, rows, IMPORT_ROW_CONSUMER.stream, relay.wake)
         for spec in _CONSUMERS:
             await self._runtime.nats.subscribe(

@@ -18,18 +18,18 @@ import abc
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import NatsBroker, NatsMessage
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
-from vitrina_common.config import WorkerSettings
+from vitrina_common.config import Settings
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import ArtifactFailed, Contract
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.publishing import publish
 from vitrina_common.messaging.topology import ConsumerSpec
 from vitrina_worker.jobs.delivery import heartbeat, is_last_delivery, retry_delay_s
+from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 
 log = get_logger(__name__)
 
@@ -88,22 +88,14 @@ async def subscribe_report_job(
     broker: NatsBroker,
     js: JetStreamContext,
     spec: ConsumerSpec,
-    settings: WorkerSettings,
+    settings: Settings,
     handler: Callable[[NatsMessage], Awaitable[None]],
 ) -> None:
-    """Create the durable consumer and bind ``max_concurrent_jobs`` one-at-a-time fetch
-    loops to it, MANUAL ack (see ``subscribe_render_preview`` for why both)."""
+    """Create the durable consumer and bind ``max_concurrent_jobs`` fetch loops to it."""
+    worker = settings.worker
     await ensure_pull_consumer(
-        js, spec, ack_wait_s=settings.ack_wait_s, max_deliver=settings.max_deliver
+        js, spec, ack_wait_s=worker.ack_wait_s, max_deliver=worker.max_deliver
     )
-    for _ in range(settings.max_concurrent_jobs):
-
-        @broker.subscriber(
-            spec.filter_subject,
-            stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
-            pull_sub=PullSub(batch_size=1, timeout=2.0),
-            ack_policy=AckPolicy.MANUAL,
-        )
-        async def report_job(message: NatsMessage) -> None:
-            await handler(message)
+    subscribe_fetch_loops(
+        broker, spec, worker.max_concurrent_jobs, handler, user=settings.nats.user
+    )
