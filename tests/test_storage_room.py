@@ -263,6 +263,7 @@ async def plan(js: JetStreamContext, zip_bytes: bytes) -> tuple[FakePlanning, Fa
         ImportJobLimits(max_deliver=5, ack_wait_s=60),
         lambda: None,
         StorageRoom(js, full_percent=90),
+        SPOOL,
     )
     message = FakeMessage(ImportPlanJob(batch_id=7).model_dump_json().encode())
     await handler(cast(Any, message))
