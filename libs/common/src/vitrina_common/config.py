@@ -177,6 +177,13 @@ class WorkerSettings(BaseModel):
     # Images above this many pixels are refused (decompression bombs), 100 MP by default.
     max_pixels: int = Field(default=100_000_000, ge=1)
     max_original_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    # The process's memory limit, which bounds what one render may decode (see the
+    # worker's rendering/budget.py). None: the cgroup's limit (a container's
+    # resources.limits.memory), or no memory budget at all when there is none.
+    memory_limit_bytes: int | None = Field(default=None, ge=64 * 1024 * 1024)
+    # What the budget leaves for everything but the decode: the process itself (~140 MiB
+    # measured), the originals its jobs hold, an import plan or a chart beside the render.
+    memory_reserve_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     # Where an import plan spools the ZIP (None: the system's temporary directory).
     temp_dir: Path | None = None
 
