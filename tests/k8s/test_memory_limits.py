@@ -1,0 +1,112 @@
+"""Memory: every container the chart renders has a limit, and in production exactly the one
+the README's table gives it (measured peak RSS plus headroom, see README "Memory limits");
+the worker learns its limit, and the big files spool to an emptyDir with room for them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.k8s.charts import RELEASE, ChartWorkspace, Manifest, one
+from tests.k8s.conftest import VALUE_SETS
+from tests.memory_table import container_table, quantity_bytes
+from vitrina_common.config import ImportSettings
+
+pytestmark = pytest.mark.k8s
+
+SPOOL_DIR = "/var/spool/vitrina"
+MAX_ZIP_BYTES = ImportSettings().max_zip_bytes
+
+
+def _containers(manifests: list[Manifest]) -> list[dict[str, Any]]:
+    """Every container and init container of every pod the release creates."""
+    found = []
+    for doc in manifests:
+        if doc["kind"] in {"Deployment", "Job", "StatefulSet", "DaemonSet"}:
+            pod = doc["spec"]["template"]["spec"]
+            found += pod["containers"] + pod.get("initContainers", [])
+    return found
+
+
+def _pod(manifests: list[Manifest], service: str) -> dict[str, Any]:
+    pod: dict[str, Any] = one(manifests, "Deployment", f"{RELEASE}-{service}")["spec"]["template"]
+    spec: dict[str, Any] = pod["spec"]
+    return spec
+
+
+def _app_container(manifests: list[Manifest], service: str) -> dict[str, Any]:
+    container: dict[str, Any]
+    (container,) = _pod(manifests, service)["containers"]
+    return container
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_every_container_has_a_memory_request_and_limit(
+    rendered: dict[str, list[Manifest]], value_set: str
+) -> None:
+    for container in _containers(rendered[value_set]):
+        resources = container.get("resources", {})
+        assert "memory" in resources.get("limits", {}), container["name"]
+        assert "memory" in resources.get("requests", {}), container["name"]
+
+
+def test_production_memory_is_the_readme_table_container_by_container(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    table = container_table()
+    rendered_names = set()
+    for container in _containers(rendered["production"]):
+        name = container["name"]
+        rendered_names.add(name)
+        assert name in table, f"container {name} has no row in the README's memory table"
+        resources = container["resources"]
+        assert resources["limits"]["memory"] == table[name].limit, name
+        assert resources["requests"]["memory"] == table[name].request, name
+
+    assert rendered_names == set(table), "README rows without a container, or the reverse"
+
+
+def test_every_limit_in_the_table_is_above_its_request() -> None:
+    for row in container_table().values():
+        assert quantity_bytes(row.request) <= quantity_bytes(row.limit), row.container
+
+
+@pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
+def test_the_worker_is_told_its_own_memory_limit(
+    rendered: dict[str, list[Manifest]], value_set: str
+) -> None:
+    worker = _app_container(rendered[value_set], "worker")
+
+    assert {
+        "name": "APP_CONF__WORKER__MEMORY_LIMIT_BYTES",
+        "valueFrom": {"resourceFieldRef": {"containerName": "worker", "resource": "limits.memory"}},
+    } in worker["env"]
+
+
+def test_an_operator_may_hold_the_worker_below_its_limit(render: ChartWorkspace) -> None:
+    manifests = render.render(
+        values={"config.extraEnv.APP_CONF__WORKER__MEMORY_LIMIT_BYTES": "536870912"},
+        chart="worker",
+    )
+
+    assert "env" not in _app_container(manifests, "worker")
+    config = one(manifests, "ConfigMap", f"{RELEASE}-worker")["data"]
+    assert config["APP_CONF__WORKER__MEMORY_LIMIT_BYTES"] == "536870912"
+
+
+@pytest.mark.parametrize(("service", "zips"), [("bot", 2), ("worker", 1)])
+def test_big_files_spool_to_a_disk_emptydir_with_room_for_the_largest_zips(
+    rendered: dict[str, list[Manifest]], service: str, zips: int
+) -> None:
+    manifests = rendered["production"]
+    pod = _pod(manifests, service)
+    (spool,) = [volume for volume in pod["volumes"] if volume["name"] == "spool"]
+    config = one(manifests, "ConfigMap", f"{RELEASE}-{service}")["data"]
+
+    # On the node's disk: tmpfs (medium: Memory) would count against the memory limit.
+    assert "medium" not in spool["emptyDir"]
+    assert quantity_bytes(spool["emptyDir"]["sizeLimit"]) >= zips * MAX_ZIP_BYTES
+    assert config[f"APP_CONF__{service.upper()}__TEMP_DIR"] == SPOOL_DIR
+    mount = {"name": "spool", "mountPath": SPOOL_DIR}
+    assert mount in _app_container(manifests, service)["volumeMounts"]
