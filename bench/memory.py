@@ -34,9 +34,15 @@ MIB = 1024 * 1024
 Measure = Callable[[FreshShop, Path], Awaitable[int]]
 
 
+def _production_worker() -> dict[str, str]:
+    """The worker's limit from the README, as the chart passes it (its decode budget)."""
+    limit = container_limits().get("worker")
+    return {} if limit is None else {"APP_CONF__WORKER__MEMORY_LIMIT_BYTES": str(limit)}
+
+
 def _render(make: Callable[[], bytes]) -> Measure:
     async def measure(fresh: FreshShop, logs: Path) -> int:
-        peak, product = await worker_rendering(fresh, logs, make())
+        peak, product = await worker_rendering(fresh, logs, make(), _production_worker())
         print(f"    {product.status.value}: {product.failure_reason or 'preview rendered'}")
         return peak
 
@@ -67,7 +73,7 @@ def _cases(scratch: Path) -> dict[str, tuple[str, Measure]]:
 
     async def plan(fresh: FreshShop, logs: Path) -> int:
         path = inputs.import_zip(scratch / "plan.zip", 199 * MIB)
-        peak, batch = await worker_planning(fresh, logs, path)
+        peak, batch = await worker_planning(fresh, logs, path, _production_worker())
         print(f"    {batch.status.value}: {batch.refusal_reason or ''}")
         return peak
 
@@ -86,6 +92,7 @@ def _cases(scratch: Path) -> dict[str, tuple[str, Measure]]:
         "worker: 100 MP 16-bit PNG": ("worker", _render(inputs.sixteen_bit_png)),
         "worker: 100 MP RGBA PNG": ("worker", _render(inputs.rgba_png)),
         "worker: 12 MP WebP": ("worker", _render(lambda: inputs.webp(inputs.TWELVE_MP))),
+        "worker: 42 MP WebP": ("worker", _render(lambda: inputs.flat_webp((7000, 6000)))),
         "worker: import plan, 200 MB ZIP": ("worker", plan),
     }
 
@@ -100,9 +107,12 @@ async def _jobs(
     provision = {**env, "APP_CONF__NATS__URL": nats.url}
     alembic = module_peak("alembic", ["upgrade", "head"], migrate, scratch)
     ops = module_peak("vitrina_common.ops", ["provision", "--timeout", "30"], provision, scratch)
+    wait = ["wait-for-schema", "--timeout", "30"]
+    schema = module_peak("vitrina_common.ops", wait, migrate, scratch)
     return {
         "migrate: alembic upgrade head": ("migrate", alembic),
         "provision: streams and buckets": ("provision", ops),
+        "wait-for-schema (init container)": ("wait-for-schema", schema),
     }
 
 
@@ -126,8 +136,8 @@ async def run(only: str) -> None:
                 async with fresh_shop(pg, TEMPLATE_DB, nats, admin_ids=[]) as fresh:
                     peak = await measure(fresh, work / name.replace(" ", "_"))
                 _line(name, peak, limits.get(container))
-            if "migrate".startswith(only) or "provision".startswith(only) or not only:
-                for name, (container, peak) in (await _jobs(pg, nats, work)).items():
+            for name, (container, peak) in (await _jobs(pg, nats, work)).items():
+                if only in name:
                     _line(name, peak, limits.get(container))
         finally:
             await nats_process.stop(10)
