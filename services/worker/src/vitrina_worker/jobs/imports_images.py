@@ -37,9 +37,10 @@ from vitrina_common.services.imports_planning import PlannedProduct, RowPlan
 from vitrina_common.storage.objects import ImageStore
 
 # Images stored at once: writes to the Object Store overlap while the next entry is read,
-# within a byte budget: four 50 MB originals in flight would cost the worker 200 MB.
+# within a byte budget: four 50 MB originals in flight would cost the worker 200 MB, and
+# four ordinary photos (a few MB each) still overlap.
 _STORES_IN_FLIGHT = 4
-_STORE_BYTES_IN_FLIGHT = 64 * 1024 * 1024
+_STORE_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 _WEBP = (b"RIFF", b"WEBP")
 
 
