@@ -181,8 +181,8 @@ class WorkerSettings(BaseModel):
     # worker's rendering/budget.py). None: the cgroup's limit (a container's
     # resources.limits.memory), or no memory budget at all when there is none.
     memory_limit_bytes: int | None = Field(default=None, ge=64 * 1024 * 1024)
-    # What the budget leaves for everything but the decode: the process itself (~140 MiB
-    # measured), the originals its jobs hold, an import plan or a chart beside the render.
+    # What the budget leaves for everything but the decode: the process itself (141 MiB
+    # measured) and the originals its render jobs hold (README "Memory limits").
     memory_reserve_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     # Where an import plan spools the ZIP (None: the system's temporary directory).
     temp_dir: Path | None = None

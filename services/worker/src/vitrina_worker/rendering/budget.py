@@ -11,7 +11,8 @@ or one that must stay below its cgroup's limit. With neither, there is no budget
 ``APP_CONF__WORKER__MAX_PIXELS`` bounds a render.
 
 The reserve (``APP_CONF__WORKER__MEMORY_RESERVE_BYTES``) is what the process needs besides
-the decode: itself, the originals its jobs hold, an import plan or a chart running beside.
+the decode: itself and the originals its render jobs hold. Not every job at its largest at
+once: that rare case is bounded by ``jobs.render_attempts`` (one kill, not five).
 """
 
 from __future__ import annotations
