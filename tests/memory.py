@@ -162,6 +162,13 @@ async def _taken(fresh: FreshShop, is_import: bool, before: int) -> bool:
         return (await session.execute(select(Product.id).limit(1))).first() is not None
 
 
+async def worker_idle(fresh: FreshShop, logs: Path, env: Mapping[str, str] | None = None) -> int:
+    """Peak RSS of a worker that started and has nothing to do: the base the others add to."""
+    async with service("worker", fresh, logs, env) as (_, watch):
+        await asyncio.sleep(2)
+    return watch.peak
+
+
 async def worker_rendering(
     fresh: FreshShop, logs: Path, data: bytes, env: Mapping[str, str] | None = None
 ) -> tuple[int, Product]:
