@@ -1,9 +1,12 @@
 """An offline copy of charts/ whose umbrella dependencies are built the way users build them.
 
 Third-party subcharts cannot be fetched here, so placeholder ``nats`` and ``cluster``
-charts (Chart.yaml only, at the locked versions) are served from a loopback Helm
-repository under the aliases ``nats`` and ``cnpg``, and ``charts/build-deps.sh`` fills
+charts (at the locked versions) are served from a loopback Helm repository under the
+aliases ``nats`` and ``cnpg``, and ``charts/build-deps.sh`` fills
 ``charts/vitrina/charts/`` from the committed Chart.lock exactly as it does for real.
+A placeholder renders nothing unless given ``echoValues=true``: then one ``SubchartValues``
+document holding the values Helm handed it, so a test can check what the real chart would
+receive (merged from every values file, under the alias, only when its condition holds).
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ UMBRELLA = "vitrina"
 RELEASE = "vitrina"
 NAMESPACE = "shop"
 # Kinds from CRDs kubernetes-validate has no schema for; tests assert their fields.
-CUSTOM_KINDS = frozenset({"ScaledObject", "ServiceMonitor", "Cluster"})
+CUSTOM_KINDS = frozenset({"ScaledObject", "ServiceMonitor", "Cluster", "SubchartValues"})
+# The placeholder subcharts' one template: their values, on request.
+_ECHO_TEMPLATE = """{{- if .Values.echoValues }}
+apiVersion: tests.vitrina/v1
+kind: SubchartValues
+metadata:
+  name: {{ .Chart.Name }}
+values:
+  {{- toYaml .Values | nindent 2 }}
+{{- end }}
+"""
 
 Manifest = dict[str, Any]
 
@@ -101,6 +114,8 @@ class ChartWorkspace:
             (source / "Chart.yaml").write_text(
                 yaml.safe_dump({"apiVersion": "v2", "name": dep["name"], "version": dep["version"]})
             )
+            (source / "templates").mkdir()
+            (source / "templates" / "values-echo.yaml").write_text(_ECHO_TEMPLATE)
             self.helm("package", str(source), "--destination", str(repo / alias))
             self.helm("repo", "index", str(repo / alias))
         with _serve(repo) as url:

@@ -139,8 +139,12 @@ def connects(
 
 
 def pod_of(manifest: Manifest, ip: str) -> Endpoint:
-    """The pod a rendered Deployment or Job makes: its template's labels and named ports."""
-    template = manifest["spec"]["template"]
+    """The pod a rendered Deployment, Job or CronJob makes: its template's labels and named
+    ports."""
+    spec = manifest["spec"]
+    template = (
+        spec["jobTemplate"]["spec"]["template"] if "jobTemplate" in spec else spec["template"]
+    )
     ports = {
         port["name"]: port["containerPort"]
         for container in template["spec"]["containers"]

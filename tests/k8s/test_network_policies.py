@@ -21,6 +21,7 @@ pytestmark = pytest.mark.k8s
 
 BOT, WORKER = f"{RELEASE}-bot", f"{RELEASE}-worker"
 MIGRATE, PROVISION = f"{RELEASE}-migrate-r1", f"{RELEASE}-provision-r1"
+ORIGINALS_BACKUP = f"{RELEASE}-originals-backup"
 NATS_PORTS = {"nats": 4222, "cluster": 6222, "monitor": 8222}
 NATS_LABELS = {
     "app.kubernetes.io/name": "nats",
@@ -59,16 +60,18 @@ PRIVATE_HOST = Endpoint("private-host", "10.0.5.5", pod=False)
 
 
 def _pods(manifests: list[Manifest]) -> dict[str, Endpoint]:
+    workloads = [
+        ("Deployment", BOT),
+        ("Deployment", WORKER),
+        ("Job", MIGRATE),
+        ("Job", PROVISION),
+        ("CronJob", ORIGINALS_BACKUP),  # production values only
+    ]
+    names = {(doc["kind"], doc["metadata"]["name"]) for doc in manifests}
     return {
         name: pod_of(one(manifests, kind, name), f"10.244.4.{i}")
-        for i, (kind, name) in enumerate(
-            [
-                ("Deployment", BOT),
-                ("Deployment", WORKER),
-                ("Job", MIGRATE),
-                ("Job", PROVISION),
-            ]
-        )
+        for i, (kind, name) in enumerate(workloads)
+        if (kind, name) in names
     }
 
 
@@ -81,7 +84,10 @@ def test_production_renders_a_policy_for_every_pod_of_the_release(
 ) -> None:
     manifests = rendered["production"]
     policies = by_kind(manifests, "NetworkPolicy")
-    app = {f"{RELEASE}-{name}" for name in ("bot", "worker", "migrate", "provision")}
+    app = {
+        f"{RELEASE}-{name}"
+        for name in ("bot", "worker", "migrate", "provision", "originals-backup")
+    }
 
     assert _policy_names(manifests) == app | {f"{RELEASE}-nats", f"{RELEASE}-postgresql"}
     for pod in [*_pods(manifests).values(), NATS, POSTGRES]:
@@ -112,6 +118,9 @@ PRODUCTION_FLOWS = [
     ("worker", "nats", 4222, "TCP", True),
     ("provision", "nats", 4222, "TCP", True),
     ("migrate", "nats", 4222, "TCP", False),
+    ("originals_backup", "nats", 4222, "TCP", True),
+    ("originals_backup", "postgres", 5432, "TCP", False),
+    ("stranger", "originals_backup", 8081, "TCP", False),
     ("bot", "postgres", 5432, "TCP", True),
     ("worker", "postgres", 5432, "TCP", True),
     ("migrate", "postgres", 5432, "TCP", True),
@@ -158,6 +167,7 @@ def _endpoints(manifests: list[Manifest]) -> dict[str, Endpoint]:
         "worker": pods[WORKER],
         "migrate": pods[MIGRATE],
         "provision": pods[PROVISION],
+        "originals_backup": pods[ORIGINALS_BACKUP],
         "nats": NATS,
         "nats_1": NATS_1,
         "nats_box": NATS_BOX,
@@ -190,6 +200,8 @@ EGRESS_FLOWS = [
     ("migrate", "nats", 4222, False),
     ("provision", "nats", 4222, True),
     ("provision", "postgres", 5432, False),
+    ("originals_backup", "nats", 4222, True),
+    ("originals_backup", "telegram", 443, False),
     ("migrate", "telegram", 443, False),
     ("worker", "telegram", 443, True),
     ("bot", "stranger", 8080, False),
