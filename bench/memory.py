@@ -24,7 +24,13 @@ from devstack.postgres import EmbeddedPostgres
 from tests import memory_inputs as inputs
 from tests.conftest import TEMPLATE_DB, alembic_config, asyncpg_url, service_base_env
 from tests.memory import bot_receiving as bot_takes
-from tests.memory import module_peak, service, worker_planning, worker_rendering
+from tests.memory import (
+    module_peak,
+    originals_backup,
+    service,
+    worker_planning,
+    worker_rendering,
+)
 from tests.memory_table import container_limits
 from tests.storefront import FreshShop, fresh_shop
 from vitrina_common.config import TelemetrySettings
@@ -77,6 +83,11 @@ def _cases(scratch: Path) -> dict[str, tuple[str, Measure]]:
         print(f"    {batch.status.value}: {batch.refusal_reason or ''}")
         return peak
 
+    async def backup(fresh: FreshShop, logs: Path) -> int:
+        originals = [inputs.upload_file(scratch / f"{n}.jpg", 50 * MIB - 1) for n in range(4)]
+        peak, _ = await originals_backup(fresh, logs, originals, fresh.env)
+        return peak
+
     return {
         "bot idle": ("bot", lambda fresh, logs: _idle("bot", fresh, logs)),
         "bot: 200 MB import ZIP": ("bot", zip_to_bot),
@@ -94,6 +105,7 @@ def _cases(scratch: Path) -> dict[str, tuple[str, Measure]]:
         "worker: 12 MP WebP": ("worker", _render(lambda: inputs.webp(inputs.TWELVE_MP))),
         "worker: 42 MP WebP": ("worker", _render(lambda: inputs.flat_webp((7000, 6000)))),
         "worker: import plan, 200 MB ZIP": ("worker", plan),
+        "originals-backup: four 50 MB originals": ("originals-backup", backup),
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import subprocess
 import sys
 import uuid
@@ -30,6 +31,7 @@ from vitrina_common.db.models import Category, ImportBatch, ImportStatus, Produc
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.services.imports import ImportRequest, StartImport, StoredImportFiles
+from vitrina_common.storage.objects import ImageStore
 
 ADMIN = 7700
 
@@ -113,6 +115,7 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 def module_peak(module: str, args: Sequence[str], env: Mapping[str, str], scratch: Path) -> int:
     """Run ``python -m module args`` to its end; its peak RSS. Raises when it fails."""
+    scratch.mkdir(parents=True, exist_ok=True)
     out = scratch / f"{module}-{uuid.uuid4().hex}.hwm"
     result = subprocess.run(
         [sys.executable, "-c", _HWM_WRAPPER, str(out), module, *args],
@@ -218,3 +221,28 @@ async def worker_planning(
 async def _planned(sessions: SessionFactory) -> bool:
     batch = await newest_batch(sessions)
     return batch is not None and batch.status is not ImportStatus.PLANNING
+
+
+async def originals_backup(
+    fresh: FreshShop, scratch: Path, originals: Sequence[Path], env: Mapping[str, str]
+) -> tuple[int, Path]:
+    """Peak RSS of ``vitrina-ops backup-originals``, as the CronJob runs it, copying the
+    files at ``originals`` (stored as originals first) into an empty directory; the
+    directory."""
+    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory")
+    try:
+        store = ImageStore(client.jetstream())
+        for path in originals:
+            with path.open("rb") as file:
+                await store.put_original_file(file, await asyncio.to_thread(_sha256, path))
+    finally:
+        await client.close()
+    backup = scratch / "originals-backup"
+    args = ["backup-originals", "--dir", str(backup)]
+    peak = await asyncio.to_thread(module_peak, "vitrina_common.ops", args, env, scratch)
+    return peak, backup
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()

@@ -1,8 +1,9 @@
 """The real bot and worker processes stay under the memory limits the README gives them (and
 the chart sets, see tests/k8s/test_memory_limits.py) on the inputs that used to break them:
 a 200 MB import ZIP sent to the bot and planned by the worker, 100 MP palette and 16-bit
-PNGs rendered by the worker. What the worker's budget cannot fit is refused with the reason
-before it is decoded, and a heavy render that killed the worker is not decoded again."""
+PNGs rendered by the worker; so does the originals backup on the largest originals. What the
+worker's budget cannot fit is refused with the reason before it is decoded, and a heavy
+render that killed the worker is not decoded again."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from tests import memory_inputs as inputs
 from tests.memory import (
     ADMIN,
     bot_receiving,
+    originals_backup,
     service,
     worker_idle,
     worker_planning,
@@ -41,6 +43,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 MIB = 1024 * 1024
 LIMITS = container_table()
 BOT_LIMIT = LIMITS["bot"].limit_bytes
+BACKUP_LIMIT = LIMITS["originals-backup"].limit_bytes
 WORKER_LIMIT = LIMITS["worker"].limit_bytes
 # The worker as the chart runs it: its budget derived from the container's limit (which
 # the cgroup would give it there; here the setting does, as the test machine has none).
@@ -113,6 +116,25 @@ async def test_the_worker_refuses_what_its_budget_cannot_decode_before_decoding_
     assert product.failure_reason.startswith("the image is 7000×6000 (42 MP) colour WEBP")
     assert TOO_LARGE in product.failure_reason
     assert peak < WORKER_LIMIT / 2, f"peak RSS {peak / MIB:.0f} MiB: it was decoded"
+
+
+@pytest.mark.timeout(300)
+async def test_the_originals_backup_copies_50_mb_originals_under_its_memory_limit(
+    fresh: FreshShop, tmp_path: Path
+) -> None:
+    small = inputs.upload_file(tmp_path / "small.jpg", 100_000)
+    large = [inputs.upload_file(tmp_path / f"{n}.jpg", 50 * MIB - 1) for n in range(3)]
+    idle, _ = await originals_backup(fresh, tmp_path / "first", [small], fresh.env)
+
+    peak, backup = await originals_backup(fresh, tmp_path / "second", large, fresh.env)
+
+    copied = sorted(
+        path.stat().st_size for path in (backup / "objects").rglob("*") if path.is_file()
+    )
+    assert copied == [100_000, *[50 * MIB - 1] * 3]
+    assert peak < BACKUP_LIMIT, f"peak RSS {peak / MIB:.0f} MiB, limit {BACKUP_LIMIT / MIB:.0f}"
+    # Streamed in chunks: not even one original is ever whole in memory.
+    assert peak - idle < 50 * MIB, f"{(peak - idle) / MIB:.0f} MiB above a backup of 100 kB"
 
 
 async def _marked(fresh: FreshShop, key: str) -> bool:
