@@ -19,12 +19,31 @@ SPOOL_DIR = "/var/spool/vitrina"
 MAX_ZIP_BYTES = ImportSettings().max_zip_bytes
 
 
+_POD_PATHS = {
+    "Deployment": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+
+def _pod_spec(doc: Manifest) -> dict[str, Any] | None:
+    """The pod a workload runs (a CronJob's through its Job template); None for the rest."""
+    path = _POD_PATHS.get(doc["kind"])
+    if path is None:
+        return None
+    found: dict[str, Any] = doc
+    for key in path:
+        found = found[key]
+    return found
+
+
 def _containers(manifests: list[Manifest]) -> list[dict[str, Any]]:
     """Every container and init container of every pod the release creates."""
     found = []
     for doc in manifests:
-        if doc["kind"] in {"Deployment", "Job", "StatefulSet", "DaemonSet"}:
-            pod = doc["spec"]["template"]["spec"]
+        if (pod := _pod_spec(doc)) is not None:
             found += pod["containers"] + pod.get("initContainers", [])
     return found
 
