@@ -1,6 +1,7 @@
-"""Memory: every container the chart renders has a limit, and in production exactly the one
-the README's table gives it (measured peak RSS plus headroom, see README "Memory limits");
-the worker learns its limit, and the big files spool to an emptyDir with room for them."""
+"""Memory: every container the chart renders, in every value set, has exactly the request
+and limit the README's table gives it (measured peak RSS plus headroom, see README "Memory
+limits"); the worker learns its limit, and the big files spool to an emptyDir with room for
+them."""
 
 from __future__ import annotations
 
@@ -61,29 +62,26 @@ def _app_container(manifests: list[Manifest], service: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("value_set", sorted(VALUE_SETS))
-def test_every_container_has_a_memory_request_and_limit(
+def test_every_container_has_the_request_and_limit_of_its_readme_row(
     rendered: dict[str, list[Manifest]], value_set: str
 ) -> None:
+    table = container_table()
     for container in _containers(rendered[value_set]):
+        name = container["name"]
+        assert name in table, f"container {name} has no row in the README's memory table"
         resources = container.get("resources", {})
-        assert "memory" in resources.get("limits", {}), container["name"]
-        assert "memory" in resources.get("requests", {}), container["name"]
+        assert resources.get("limits", {}).get("memory") == table[name].limit, name
+        assert resources.get("requests", {}).get("memory") == table[name].request, name
 
 
-def test_production_memory_is_the_readme_table_container_by_container(
+def test_production_runs_every_container_of_the_readme_table(
     rendered: dict[str, list[Manifest]],
 ) -> None:
-    table = container_table()
-    rendered_names = set()
-    for container in _containers(rendered["production"]):
-        name = container["name"]
-        rendered_names.add(name)
-        assert name in table, f"container {name} has no row in the README's memory table"
-        resources = container["resources"]
-        assert resources["limits"]["memory"] == table[name].limit, name
-        assert resources["requests"]["memory"] == table[name].request, name
+    rendered_names = {container["name"] for container in _containers(rendered["production"])}
 
-    assert rendered_names == set(table), "README rows without a container, or the reverse"
+    assert rendered_names == set(container_table()), (
+        "README rows without a container, or the reverse"
+    )
 
 
 def test_every_limit_in_the_table_is_above_its_request() -> None:
