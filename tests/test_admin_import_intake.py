@@ -11,6 +11,7 @@ import pytest
 from aiogram import Bot
 
 from tests.conftest import ROOT
+from vitrina_bot.downloads import Downloads
 from vitrina_bot.i18n.catalog import load_catalogs
 from vitrina_bot.imports.intake import (
     ImportFileKind,
@@ -44,6 +45,7 @@ def intake(*, cloud_api: bool = True) -> ImportIntake:
         limits,
         previews_to_admin=True,
         room=cast(StorageRoom, None),
+        downloads=cast(Downloads, None),
     )
 
 

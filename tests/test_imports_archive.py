@@ -7,6 +7,7 @@ import struct
 import time
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -214,3 +215,36 @@ def test_a_zip_with_an_unsafe_path_is_refused_as_a_whole(name: str) -> None:
 
 def test_a_zip_with_only_safe_paths_and_junk_passes() -> None:
     refuse_unsafe_paths(opened({"a/b.jpg": JPEG, "__MACOSX/._b.jpg": b"x"}))
+
+
+# --- a ZIP on disk (the bot and the worker spool large ones there) ------------------------
+
+
+def test_a_zip_on_disk_is_read_like_its_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "images.zip"
+    path.write_bytes(make_zip({"photos/sunset.jpg": JPEG, "products.csv": b"title"}))
+
+    with open_archive(path) as archive:
+        assert sorted(archive.names()) == ["photos/sunset.jpg", "products.csv"]
+        assert archive.read("photos/sunset.jpg") == JPEG
+        assert find_csv(archive) == "products.csv"
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip at all", JPEG])
+def test_a_file_on_disk_that_is_no_zip_is_refused(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "images.zip"
+    path.write_bytes(data)
+
+    with pytest.raises(ImportFileError, match="not a"):
+        open_archive(path)
+
+
+def test_the_entry_count_of_a_zip_on_disk_is_walked_too(tmp_path: Path) -> None:
+    data = bytearray(make_zip({f"{n}.jpg": b"x" for n in range(50)}))
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 1, 1)  # "one entry", says the end record
+    path = tmp_path / "images.zip"
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(ImportFileError, match="more than 10 files"):
+        open_archive(path, ImportLimits(max_zip_entries=10))

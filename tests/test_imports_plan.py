@@ -8,6 +8,7 @@ import csv
 import io
 import random
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -82,6 +83,14 @@ def test_a_zip_carrying_both_the_csv_and_the_images_is_enough() -> None:
     assert [(row.title, row.entry_name) for row in plan.rows] == [
         ("Закат", "shop/photos/sunset.jpg")
     ]
+
+
+def test_a_zip_spooled_to_disk_plans_like_its_bytes(tmp_path: Path) -> None:
+    entries = {"products.csv": cp1251_csv("Закат;;150;Пейзажи;sunset.jpg"), "sunset.jpg": JPEG}
+    path = tmp_path / "import.zip"
+    path.write_bytes(make_zip(entries))
+
+    assert plan_import(None, path) == plan_import(None, make_zip(entries))
 
 
 def test_a_csv_inside_the_zip_is_held_to_the_csv_size_limit() -> None:

@@ -17,6 +17,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from tests.pipeline import jpeg_bytes
+from vitrina_bot.downloads import Downloads
 from vitrina_bot.i18n import translator_for
 from vitrina_bot.imports.intake import (
     ImportFileRefusedError,
@@ -37,6 +38,7 @@ from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.storage.capacity import BucketFill, StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
+from vitrina_common.storage.spool import Spool
 from vitrina_worker.jobs.imports_plan import ImportPlanHandler
 from vitrina_worker.jobs.imports_settle import ImportJobLimits
 
@@ -45,6 +47,8 @@ pytestmark = pytest.mark.nats
 KIB = 1024
 ORIGINALS_LIMIT = 200 * KIB
 ADMIN_CHAT = 42
+# The system's temporary directory: each file is deleted as its download or plan ends.
+SPOOL = Spool(None, "tests")
 
 
 class FakeBot:
@@ -75,7 +79,7 @@ def upload_intake(js: JetStreamContext, bot: FakeBot, registered: list[NewProduc
         return SimpleNamespace(product_id=len(registered))
 
     return UploadIntake(
-        cast(Bot, bot),
+        Downloads(cast(Bot, bot), SPOOL),
         ImageStore(js),
         cast(RegisterUpload, register),
         cast(OutboxRelay, SimpleNamespace(wake=lambda: None)),
@@ -153,6 +157,7 @@ def import_intake(js: JetStreamContext, bot: FakeBot) -> ImportIntake:
         IntakeLimits(ImportLimits(), max_zip_bytes=1024 * KIB, cloud_api=False),
         previews_to_admin=True,
         room=StorageRoom(js, full_percent=90),
+        downloads=Downloads(cast(Bot, bot), SPOOL),
     )
 
 
@@ -258,6 +263,7 @@ async def plan(js: JetStreamContext, zip_bytes: bytes) -> tuple[FakePlanning, Fa
         ImportJobLimits(max_deliver=5, ack_wait_s=60),
         lambda: None,
         StorageRoom(js, full_percent=90),
+        SPOOL,
     )
     message = FakeMessage(ImportPlanJob(batch_id=7).model_dump_json().encode())
     await handler(cast(Any, message))

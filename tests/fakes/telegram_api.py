@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -94,6 +95,9 @@ class FakeTelegram:
     _charges: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # file_id → bytes, served by getFile and /file/bot<token>/<path> like the real API.
     files: dict[str, bytes] = field(default_factory=dict)
+    # file_id → a file on this machine's disk, served as a local Bot API server (--local)
+    # does: getFile names its absolute path, which the bot reads itself.
+    local_files: dict[str, Path] = field(default_factory=dict)
     _file_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     # Files the bot uploaded (sendDocument, sendPhoto … with bytes), oldest first.
     uploads: list[Upload] = field(default_factory=list)
@@ -162,6 +166,22 @@ class FakeTelegram:
             "file_name": file_name,
             "mime_type": mime_type,
             "file_size": claimed_size if claimed_size is not None else len(data),
+        }
+        return self._push_media(user_id, {"document": document}, caption)
+
+    def push_local_document(
+        self, user_id: int, path: Path, caption: str | None, *, file_name: str, mime_type: str
+    ) -> int:
+        """Queue a document whose bytes stay in ``path``, as a local Bot API server keeps
+        them: for bots with ``APP_CONF__BOT__API_IS_LOCAL=true`` and files of hundreds of MB."""
+        file_id = f"local-{next(self._file_ids)}"
+        self.local_files[file_id] = path
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": path.stat().st_size,
         }
         return self._push_media(user_id, {"document": document}, caption)
 
@@ -371,6 +391,14 @@ class FakeTelegram:
             }
         if method == "getFile":
             file_id = str(params["file_id"])
+            if file_id in self.local_files:
+                path = self.local_files[file_id]
+                return {
+                    "file_id": file_id,
+                    "file_unique_id": f"u{file_id}",
+                    "file_size": path.stat().st_size,
+                    "file_path": str(path.resolve()),
+                }
             return {
                 "file_id": file_id,
                 "file_unique_id": f"u{file_id}",

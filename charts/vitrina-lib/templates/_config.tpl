@@ -10,6 +10,9 @@ Settings reach the process two ways, both read by vitrina_common.config:
 
 {{- define "vitrina.secretsDir" -}}/run/secrets/vitrina{{- end -}}
 
+{{/* Where the spool emptyDir is mounted: APP_CONF__<SERVICE>__TEMP_DIR. */}}
+{{- define "vitrina.spoolDir" -}}/var/spool/vitrina{{- end -}}
+
 {{- define "vitrina.secretName" -}}
 {{- $shared := include "vitrina.shared" . | fromYaml -}}
 {{- $name := include "vitrina.pick" (list . .Values.secret.existingSecret $shared.existingSecret) -}}
@@ -94,6 +97,7 @@ chart's own variables; config.extraEnv comes last so an operator can set any var
   "APP_CONF__NATS__URL" (include "vitrina.natsUrl" $ctx)
   "APP_CONF__NATS__STREAM_REPLICAS" (include "vitrina.streamReplicas" $ctx)
   (printf "APP_CONF__%s__HEALTH_PORT" (upper $ctx.Chart.Name)) (toString $v.healthPort)
+  (printf "APP_CONF__%s__TEMP_DIR" (upper $ctx.Chart.Name)) (include "vitrina.spoolDir" $ctx)
 -}}
 {{- with $v.config.otlpEndpoint }}
 {{- $_ := set $data "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}

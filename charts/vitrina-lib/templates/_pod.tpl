@@ -1,7 +1,8 @@
 {{/*
-vitrina.podTemplate: (dict "ctx" $ "ports" list "extraConfig" dict) -> a Deployment's
-pod template. `ports` are extra named container ports (the bot's webhook port); the
-health port is always there, named "health", and both probes use it by name.
+vitrina.podTemplate: (dict "ctx" $ "ports" list "extraConfig" dict "env" list) -> a
+Deployment's pod template. `ports` are extra named container ports (the bot's webhook
+port); the health port is always there, named "health", and both probes use it by name.
+`env` are variables of the app container that a ConfigMap cannot hold (Downward API).
 */}}
 {{- define "vitrina.podTemplate" -}}
 {{- $ctx := .ctx -}}
@@ -71,12 +72,21 @@ spec:
           path: /readyz
           port: health
         {{- toYaml $v.probes.readiness | nindent 8 }}
+      {{- with .env }}
+      env:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
       resources:
         {{- toYaml $v.resources | nindent 8 }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
+    # Downloads and import ZIPs spooled to disk instead of memory (APP_CONF__*__TEMP_DIR).
+    # On the node's disk, never medium: Memory, which would count against the memory limit.
+    - name: spool
+      emptyDir:
+        sizeLimit: {{ $v.spool.sizeLimit }}
     {{- with include "vitrina.secretsVolume" $ctx }}
     {{- . | nindent 4 }}
     {{- end }}
@@ -108,9 +118,11 @@ envFrom:
   - configMapRef:
       name: {{ include "vitrina.fullname" . }}
 volumeMounts:
-  # The only writable path: the root filesystem is read-only.
+  # The only writable paths: the root filesystem is read-only.
   - name: tmp
     mountPath: /tmp
+  - name: spool
+    mountPath: {{ include "vitrina.spoolDir" . }}
   {{- with include "vitrina.secretsMount" . }}
   {{- . | nindent 2 }}
   {{- end }}

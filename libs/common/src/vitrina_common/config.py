@@ -121,6 +121,9 @@ class BotSettings(BaseModel):
     # When set, deleting a product or a category asks the admin to type this code (a second
     # step against a slip of the finger or a borrowed phone); unset, a button confirms.
     admin_confirm_code: SecretStr | None = None
+    # Where downloads from Telegram are spooled (an import's ZIP, an upload) instead of
+    # memory; None: the system's temporary directory. Needs room for the largest ZIP.
+    temp_dir: Path | None = None
 
     @field_validator("admin_confirm_code")
     @classmethod
@@ -174,6 +177,15 @@ class WorkerSettings(BaseModel):
     # Images above this many pixels are refused (decompression bombs), 100 MP by default.
     max_pixels: int = Field(default=100_000_000, ge=1)
     max_original_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+    # The process's memory limit, which bounds what one render may decode (see the
+    # worker's rendering/budget.py). None: the cgroup's limit (a container's
+    # resources.limits.memory), or no memory budget at all when there is none.
+    memory_limit_bytes: int | None = Field(default=None, ge=64 * 1024 * 1024)
+    # What the budget leaves for everything but the decode: the process itself (141 MiB
+    # measured) and the originals its render jobs hold (README "Memory limits").
+    memory_reserve_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    # Where an import plan spools the ZIP (None: the system's temporary directory).
+    temp_dir: Path | None = None
 
 
 class ImportSettings(BaseModel):

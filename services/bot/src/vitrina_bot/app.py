@@ -73,6 +73,7 @@ def start_background(
         bot,
         profiles,
         max_send_bytes=LOCAL_SERVER_SEND_LIMIT if local_server else CLOUD_SEND_LIMIT,
+        spool=dependencies["spool"],
     )
     return [
         asyncio.create_task(relay.run(), name="outbox-relay"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
-from aiogram.types import BufferedInputFile
+from aiogram.types import FSInputFile
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
@@ -24,6 +24,7 @@ from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady
 from vitrina_common.messaging.topology import BOT_ARTIFACT_EVENTS_CONSUMER
 from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
+from vitrina_common.storage.spool import Spool
 
 log = get_logger(__name__)
 
@@ -45,12 +46,15 @@ class ArtifactEventsConsumer(EventConsumer):
         bot: Bot,
         profiles: Profiles,
         max_send_bytes: int = CLOUD_SEND_LIMIT,
+        spool: Spool | None = None,
     ) -> None:
         super().__init__(js)
         self._bot = bot
         self._store = ImageStore(js)
         self._profiles = profiles
         self._max_send_bytes = max_send_bytes
+        # Up to 2000 MB through a local Bot API server: spooled to disk, sent in chunks.
+        self._spool = spool or Spool(None, "bot")
 
     async def handle(self, message: Msg) -> None:
         """Send the artifact the event names, or the notice that it failed."""
@@ -78,13 +82,14 @@ class ArtifactEventsConsumer(EventConsumer):
             )
             await self._bot.send_message(event.chat_id, text, parse_mode=None)
             return
-        data = await self._store.get_artifact(event.artifact_key)
         caption = None
         if event.caption_key is not None:
             translate = await translator_for_chat(self._profiles, event.chat_id)
             caption = translate(event.caption_key, **event.caption_args)
-        file = BufferedInputFile(data, event.filename)
-        if event.kind == "photo":
-            await self._bot.send_photo(event.chat_id, file, caption=caption, parse_mode=None)
-        else:
-            await self._bot.send_document(event.chat_id, file, caption=caption, parse_mode=None)
+        with self._spool.file() as (path, spooled):
+            await self._store.download_artifact(event.artifact_key, spooled)
+            file = FSInputFile(path, event.filename)
+            if event.kind == "photo":
+                await self._bot.send_photo(event.chat_id, file, caption=caption, parse_mode=None)
+            else:
+                await self._bot.send_document(event.chat_id, file, caption=caption, parse_mode=None)

@@ -12,6 +12,7 @@ from aiogram_dialog import setup_dialogs
 from vitrina_bot.delivery import send_original_handler
 from vitrina_bot.dialogs import build_dialogs_router, intent_ids
 from vitrina_bot.dialogs.admin import build_admin_router
+from vitrina_bot.downloads import Downloads
 from vitrina_bot.files import FileSender
 from vitrina_bot.handlers import build_root_router
 from vitrina_bot.handlers.fallback import router as fallback_router
@@ -54,6 +55,7 @@ from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
+from vitrina_common.storage.spool import Spool
 
 # Product counts (categories screen, number of pages) may lag this much behind the
 # catalog: one recount per interval per process instead of one per tap (see CategoryCounts).
@@ -71,7 +73,10 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     profiles = Profiles(sessions, reads)
     catalog_counts = CategoryCounts(reads, ttl_s=CATALOG_COUNTS_TTL_S)
     delivery_queries = DeliveryQueries(sessions)
-    file_sender = FileSender(bot, store, delivery_queries)
+    # Downloads from Telegram and files sent to it pass through here, not through memory.
+    spool = Spool(settings.bot.temp_dir, "bot")
+    spool.prepare()
+    file_sender = FileSender(bot, store, delivery_queries, spool)
     admin_ids = frozenset(settings.bot.admin_ids)
     relay = OutboxRelay(
         sessions,
@@ -85,8 +90,9 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         policy=RetryPolicy.from_settings(settings.delivery),
     )
     room = StorageRoom(js, settings.nats.originals_full_percent)
+    downloads = Downloads(bot, spool)
     upload_intake = UploadIntake(
-        bot,
+        downloads,
         store,
         RegisterUpload(sessions),
         relay,
@@ -107,6 +113,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         ),
         previews_to_admin=settings.bot.storage_chat_id is None,
         room=room,
+        downloads=downloads,
     )
     return {
         "shop_name": settings.shop.name,
@@ -123,6 +130,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "record_refunded_payment": RecordRefundedPayment(sessions),
         "purchase_queries": PurchaseQueries(reads),
         "file_sender": file_sender,
+        "spool": spool,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
         "admin_users": AdminUsers(sessions),

@@ -7,7 +7,7 @@ import logging
 
 from faststream.nats import NatsBroker, NatsUserPassword
 
-from vitrina_common.config import Settings
+from vitrina_common.config import Settings, exit_on_config_error
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.permissions import inbox_prefix
@@ -21,6 +21,11 @@ from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_wiring import ImportJobs
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.jobs.reports import subscribe_reports
+from vitrina_worker.rendering.budget import (
+    BudgetTooSmallError,
+    cgroup_memory_limit,
+    decode_budget,
+)
 from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions
 from vitrina_worker.schedule import ScheduledTasks
@@ -50,13 +55,15 @@ def build_broker(settings: Settings) -> NatsBroker:
 
 
 def render_options(settings: Settings) -> RenderOptions:
-    """Preview look and input limits from settings."""
+    """Preview look and input limits from settings; ``BudgetTooSmallError`` when the
+    memory limit leaves too little for a render."""
     worker = settings.worker
     return RenderOptions(
         long_side=worker.preview_long_side,
         jpeg_quality=worker.preview_jpeg_quality,
         max_pixels=worker.max_pixels,
         watermark_text=settings.shop.name,
+        max_decode_bytes=decode_budget(worker, cgroup_memory_limit()),
     )
 
 
@@ -70,6 +77,10 @@ def subscribe_render_preview(
 
 async def run_worker(settings: Settings) -> None:
     """Run until SIGTERM/SIGINT: probes, dependencies, consumers; then drain and exit."""
+    try:
+        options = render_options(settings)
+    except BudgetTooSmallError as error:
+        exit_on_config_error("worker", [str(error)])
     stop = stop_event_on_signals()
     runtime = ServiceRuntime(settings, "worker", settings.worker.health_port)
     broker = build_broker(settings)
@@ -91,7 +102,7 @@ async def run_worker(settings: Settings) -> None:
             js,
             RecordPreviewOutcome(runtime.session_factory),
             pool,
-            render_options(settings),
+            options,
             PreviewJobLimits(
                 max_deliver=settings.worker.max_deliver,
                 ack_wait_s=settings.worker.ack_wait_s,
@@ -112,7 +123,11 @@ async def run_worker(settings: Settings) -> None:
         pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return
-        log.info("worker consuming", consumer=RENDER_PREVIEW_CONSUMER.durable)
+        log.info(
+            "worker consuming",
+            consumer=RENDER_PREVIEW_CONSUMER.durable,
+            decode_budget_bytes=options.max_decode_bytes,
+        )
         await stop.wait()
     finally:
         log.info("worker stopping: finishing in-flight jobs")

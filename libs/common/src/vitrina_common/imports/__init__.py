@@ -6,6 +6,7 @@ Pure Python: no database, no NATS, no Telegram. The worker turns a plan into job
 
 from vitrina_common.imports.archive import (
     ImageArchive,
+    ZipSource,
     find_csv,
     open_archive,
     refuse_unsafe_paths,
@@ -35,6 +36,7 @@ __all__ = [
     "ParsedCsv",
     "PlannedRow",
     "RowError",
+    "ZipSource",
     "decode_csv_bytes",
     "failed_rows_csv",
     "find_csv",

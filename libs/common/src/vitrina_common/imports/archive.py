@@ -1,20 +1,24 @@
 """Reading the ZIP of images an admin sent, trusting nothing it says about itself.
 
 Sizes are judged from the central directory when the ZIP is opened and enforced again
-while an entry is read, chunk by chunk, since the directory can lie. Nothing is ever
-written to disk, so a name like ``../evil.jpg`` could not escape anywhere; such entries
-are refused anyway, because a ZIP carrying them was made to attack someone.
+while an entry is read, chunk by chunk, since the directory can lie. The ZIP is bytes or a
+file on disk (the bot and the worker spool large ones there rather than hold them in
+memory); no entry is ever extracted to disk, so a name like ``../evil.jpg`` could not escape
+anywhere; such entries are refused anyway, because a ZIP carrying them was made to attack
+someone.
 """
 
 from __future__ import annotations
 
 import io
 import lzma
+import mmap
 import re
 import unicodedata
 import zipfile
 import zlib
 from collections import defaultdict
+from pathlib import Path
 from typing import Self
 
 from vitrina_common.imports.model import MIB, EntryError, ImportFileError, ImportLimits
@@ -147,18 +151,23 @@ class ImageArchive:
         return ImportReason("image_missing", {"file": file_name})
 
 
-def open_archive(data: bytes, limits: ImportLimits | None = None) -> ImageArchive:
-    """Open an import ZIP, or raise ``ImportFileError`` when the whole ZIP is refused.
+ZipSource = bytes | Path
+
+
+def open_archive(source: ZipSource, limits: ImportLimits | None = None) -> ImageArchive:
+    """Open an import ZIP (its bytes, or the path of the file), or raise ``ImportFileError``
+    when the whole ZIP is refused.
 
     Refused: not a ZIP; more than ``max_zip_entries`` entries; any usable entry over
     ``max_image_bytes`` or all of them over ``max_zip_total_bytes`` uncompressed. Unsafe
     or password-protected entries are refused one by one (``refused()``).
     """
     limits = limits or ImportLimits()
-    if count_entries(data, limits.max_zip_entries) > limits.max_zip_entries:
+    if _count_entries(source, limits.max_zip_entries) > limits.max_zip_entries:
         raise ImportFileError(ImportReason("zip_too_many_files", {"limit": limits.max_zip_entries}))
     try:
-        zip_file = zipfile.ZipFile(io.BytesIO(data))
+        # From a path, zipfile reads the directory and each entry from the file as needed.
+        zip_file = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
     except _DAMAGED as error:
         reason = ImportReason("zip_unreadable", {"error": str(error)})
         raise ImportFileError(reason) from error
@@ -169,6 +178,17 @@ def open_archive(data: bytes, limits: ImportLimits | None = None) -> ImageArchiv
         archive.close()
         raise
     return archive
+
+
+def _count_entries(source: ZipSource, stop_after: int) -> int:
+    if isinstance(source, bytes):
+        return count_entries(source, stop_after)
+    with source.open("rb") as file:
+        if not file.seek(0, io.SEEK_END):
+            raise ImportFileError(ImportReason("not_a_zip"))  # mmap refuses empty files
+        # Mapped, not read: only the pages of the end record and the directory are touched.
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            return count_entries(view, stop_after)
 
 
 def find_csv(archive: ImageArchive) -> str:

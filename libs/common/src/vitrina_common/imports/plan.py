@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from vitrina_common.db.models import Language
 from vitrina_common.i18n import Translator, translator_for
-from vitrina_common.imports.archive import ImageArchive, find_csv, open_archive
+from vitrina_common.imports.archive import ImageArchive, ZipSource, find_csv, open_archive
 from vitrina_common.imports.csv_rows import ParsedCsv, parse_csv
 from vitrina_common.imports.model import (
     EntryError,
@@ -43,9 +43,10 @@ class ImportPlan:
 
 
 def plan_import(
-    csv_bytes: bytes | None, zip_bytes: bytes, limits: ImportLimits | None = None
+    csv_bytes: bytes | None, zip_source: ZipSource, limits: ImportLimits | None = None
 ) -> ImportPlan:
-    """Check a CSV against a ZIP of images; ``csv_bytes`` None means the CSV is in the ZIP.
+    """Check a CSV against a ZIP of images (bytes, or the path of the file); ``csv_bytes``
+    None means the CSV is in the ZIP.
 
     Raises ``ImportFileError`` when a whole file is refused (see ``parse_csv`` and
     ``open_archive``). Every other problem is a ``RowError`` in the plan; an image missing
@@ -53,7 +54,7 @@ def plan_import(
     images are read later, row by row, with ``ImageArchive.read``.
     """
     limits = limits or ImportLimits()
-    with open_archive(zip_bytes, limits) as archive:
+    with open_archive(zip_source, limits) as archive:
         parsed = parse_csv(_csv_from(archive, limits) if csv_bytes is None else csv_bytes, limits)
         planned, missing = _match_images(parsed, archive)
     return ImportPlan(

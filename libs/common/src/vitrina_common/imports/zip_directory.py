@@ -3,10 +3,14 @@
 ``zipfile`` builds an object per central-directory record, however many the directory
 holds; the entry count in the end record is not what it loops on, so it can lie. Walking
 the records here (a few bytes each, stopping past the limit) bounds that work up front.
+
+The ZIP is any buffer with slicing and ``rfind``: bytes, or an ``mmap`` of the file on disk,
+of which only the pages holding the directory are ever read.
 """
 
 from __future__ import annotations
 
+import mmap
 import struct
 
 from vitrina_common.imports.model import ImportFileError
@@ -21,7 +25,15 @@ _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _MAX_COMMENT = 65_535
 
 
-def count_entries(data: bytes, stop_after: int) -> int:
+ZipBuffer = bytes | mmap.mmap
+
+
+def _has(data: ZipBuffer, position: int, signature: bytes) -> bool:
+    # startswith(signature, position), which mmap lacks.
+    return position >= 0 and data[position : position + len(signature)] == signature
+
+
+def count_entries(data: ZipBuffer, stop_after: int) -> int:
     """Records in the central directory, counting no further than ``stop_after`` + 1.
 
     Finds the directory the way ``zipfile`` does (the last end record, ZIP64 when its
@@ -34,7 +46,7 @@ def count_entries(data: bytes, stop_after: int) -> int:
     directory_end = end
     record = end - _END64_LOCATOR_SIZE - _END64.size
     locator = data[end - _END64_LOCATOR_SIZE : end]
-    if record >= 0 and locator.startswith(b"PK\x06\x07") and data.startswith(b"PK\x06\x06", record):
+    if record >= 0 and locator.startswith(b"PK\x06\x07") and _has(data, record, b"PK\x06\x06"):
         directory_size = _END64.unpack_from(data, record)[8]
         directory_end = record
     position = directory_end - directory_size
@@ -42,7 +54,7 @@ def count_entries(data: bytes, stop_after: int) -> int:
         raise ImportFileError(ImportReason("zip_directory_damaged"))
     count = 0
     while count <= stop_after and position + _CENTRAL.size <= directory_end:
-        if not data.startswith(b"PK\x01\x02", position):
+        if not _has(data, position, b"PK\x01\x02"):
             break
         name, extra, comment = _CENTRAL.unpack_from(data, position)[12:15]
         position += _CENTRAL.size + name + extra + comment

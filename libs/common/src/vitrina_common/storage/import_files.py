@@ -4,7 +4,9 @@ download and the worker's plan job (which deletes them once the images are origi
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
+from typing import BinaryIO, cast
 
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError, ObjectNotFoundError
@@ -12,6 +14,11 @@ from nats.js.object_store import ObjectStore
 
 from vitrina_common.messaging.topology import IMPORTS_BUCKET
 from vitrina_common.storage.objects import ObjectNotStoredError
+
+
+def _buffered(file: BinaryIO) -> io.BufferedIOBase:
+    # nats-py's annotations name BufferedIOBase; it only calls readinto() and write().
+    return cast(io.BufferedIOBase, file)
 
 
 def new_import_file_key(suffix: str) -> str:
@@ -31,17 +38,24 @@ class ImportFiles:
             self._store = await self._js.object_store(IMPORTS_BUCKET.name)
         return self._store
 
-    async def put(self, key: str, data: bytes) -> None:
-        """Store (or replace) a file."""
-        await (await self._bucket()).put(key, data)
+    async def put(self, key: str, data: bytes | BinaryIO) -> None:
+        """Store (or replace) a file: bytes, or an open binary file read in chunks."""
+        await (await self._bucket()).put(key, data if isinstance(data, bytes) else _buffered(data))
 
     async def get(self, key: str) -> bytes:
-        """A file's bytes; ``ObjectNotStoredError`` when it expired or was deleted."""
+        """A file's bytes (the CSV: small); ``ObjectNotStoredError`` when it expired or was
+        deleted."""
+        buffer = io.BytesIO()
+        await self.download(key, buffer)
+        return buffer.getvalue()
+
+    async def download(self, key: str, destination: BinaryIO) -> None:
+        """Write a file into ``destination`` chunk by chunk (a ZIP of 200 MB goes to disk,
+        not to memory); ``ObjectNotStoredError`` when it expired or was deleted."""
         try:
-            result = await (await self._bucket()).get(key)
+            await (await self._bucket()).get(key, writeinto=_buffered(destination))
         except ObjectNotFoundError as error:
             raise ObjectNotStoredError(f"{IMPORTS_BUCKET.name}/{key}") from error
-        return bytes(result.data or b"")
 
     async def delete(self, key: str) -> None:
         """Delete a file; deleting one already gone is fine (a redelivered job)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from typing import BinaryIO, cast
 
 from nats.js import JetStreamContext
 from nats.js.errors import ObjectNotFoundError
@@ -47,18 +48,28 @@ class ImageStore:
     async def put_original(self, data: bytes) -> str:
         """Store ``data`` under its sha256 unless already there; returns the key (the sha)."""
         key = sha256_hex(data)
+        await self.put_original_file(io.BytesIO(data), key)
+        return key
+
+    async def put_original_file(self, file: BinaryIO, sha256: str) -> None:
+        """Store an open binary file whose sha256 the caller computed (while writing it),
+        unless an original with that sha is there; read in chunks, never whole."""
         store = await self._bucket(ORIGINALS_BUCKET.name)
         # Only when missing: replacing an object purges its old chunks, and no NATS user
         # may purge the originals (README "NATS users and permissions").
         try:
-            await store.get_info(key)
+            await store.get_info(sha256)
         except ObjectNotFoundError:
-            await store.put(key, data)
-        return key
+            # nats-py reads any object with readinto(), whatever its annotation says.
+            await store.put(sha256, cast(io.BufferedIOBase, file))
 
     async def get_original(self, key: str) -> bytes:
         """The original's bytes."""
         return await self._get(ORIGINALS_BUCKET.name, key)
+
+    async def download_original(self, key: str, destination: BinaryIO) -> None:
+        """Write the original into ``destination`` (a spool file) chunk by chunk."""
+        await self._download(ORIGINALS_BUCKET.name, key, destination)
 
     async def put_preview(self, key: str, data: bytes) -> None:
         """Store (or replace) a preview."""
@@ -90,10 +101,22 @@ class ImageStore:
         """An artifact's bytes."""
         return await self._get(ARTIFACTS_BUCKET.name, key)
 
+    async def download_artifact(self, key: str, destination: BinaryIO) -> None:
+        """Write an artifact into ``destination`` (a spool file) chunk by chunk."""
+        await self._download(ARTIFACTS_BUCKET.name, key, destination)
+
     async def _get(self, bucket: str, key: str) -> bytes:
+        # Into a buffer: without one, nats-py appends each 128 KiB chunk to a bytes object,
+        # copying the whole object again per chunk (seconds and twice the memory at 50 MB).
+        buffer = io.BytesIO()
+        await self._download(bucket, key, buffer)
+        return buffer.getvalue()
+
+    async def _download(self, bucket: str, key: str, destination: BinaryIO) -> None:
         store = await self._bucket(bucket)
         try:
-            result = await store.get(key)
+            # nats-py writes to any object with write(), whatever its annotation says.
+            await store.get(key, writeinto=cast(io.BufferedIOBase, destination))
         except ObjectNotFoundError as error:
             raise ObjectNotStoredError(f"{bucket}/{key}") from error
-        return bytes(result.data or b"")
+        destination.flush()

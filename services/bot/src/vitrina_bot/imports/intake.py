@@ -1,17 +1,22 @@
 """Taking an import's files from Telegram: judged by name and stated size before the
 download (and refused while the image storage is nearly full), by content right after it,
 then stored in the ``imports`` bucket; once both are there (or one ZIP carrying the CSV),
-the import is recorded with its plan job (outbox)."""
+the import is recorded with its plan job (outbox).
+
+A file goes to a spool file on disk, is checked there and stored from there in chunks: a ZIP
+of 200 MB never sits in the bot's memory.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import io
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from aiogram import Bot
 
+from vitrina_bot.downloads import Downloads, DownloadTooLargeError
 from vitrina_bot.i18n import Translator
 from vitrina_bot.uploads.intake import CLOUD_DOWNLOAD_LIMIT
 from vitrina_common.imports import (
@@ -116,8 +121,10 @@ class ImportIntake:
         limits: IntakeLimits,
         previews_to_admin: bool,
         room: StorageRoom,
+        downloads: Downloads,
     ) -> None:
         self._bot = bot
+        self._downloads = downloads
         self._files = files
         self._start = start
         self._relay = relay
@@ -140,15 +147,20 @@ class ImportIntake:
         self._check_size(kind, document.size)
         return kind
 
+    def _limit(self, kind: ImportFileKind) -> int:
+        if kind is ImportFileKind.CSV:
+            return self.limits.parsing.max_csv_bytes
+        return self.limits.max_zip_bytes
+
+    def _too_big(self, kind: ImportFileKind, size: int) -> ImportFileRefusedError:
+        limit = _megabytes(self._limit(kind))
+        return ImportFileRefusedError(f"{kind.value}_too_big", size=_megabytes(size), limit=limit)
+
     def _check_size(self, kind: ImportFileKind, size: int | None) -> None:
         if size is None:
             return
-        limit = self.limits.parsing.max_csv_bytes if kind is ImportFileKind.CSV else None
-        limit = limit or self.limits.max_zip_bytes
-        if size > limit:
-            raise ImportFileRefusedError(
-                f"{kind.value}_too_big", size=_megabytes(size), limit=_megabytes(limit)
-            )
+        if size > self._limit(kind):
+            raise self._too_big(kind, size)
         if self.limits.cloud_api and size > CLOUD_DOWNLOAD_LIMIT:
             raise ImportFileRefusedError("cloud_limit", size=_megabytes(size))
 
@@ -156,15 +168,15 @@ class ImportIntake:
         """Download, check and store one file; ``ImportFileRefusedError`` says why not."""
         kind = self.classify(document)
         await self._check_room(kind, document.size or 0)
-        buffer = io.BytesIO()
-        await self._bot.download(document.file_id, destination=buffer, timeout=300)
-        data = buffer.getvalue()
-        self._check_size(kind, len(data))
-        if document.size is None:
-            await self._check_room(kind, len(data))
-        carries_csv = await asyncio.to_thread(self._check_content, kind, data)
         key = new_import_file_key(kind.value)
-        await self._files.put(key, data)
+        try:
+            async with self._downloads.fetch(document.file_id, self._limit(kind)) as download:
+                if document.size is None:
+                    await self._check_room(kind, download.size)
+                carries_csv = await asyncio.to_thread(self._check_content, kind, download.path)
+                await self._files.put(key, download.file)
+        except DownloadTooLargeError as over:
+            raise self._too_big(kind, over.received) from None
         return ReceivedFile(kind, key, document.file_name or f"import.{kind.value}", carries_csv)
 
     async def _check_room(self, kind: ImportFileKind, size: int) -> None:
@@ -180,13 +192,14 @@ class ImportIntake:
                 raise ImportFileRefusedError("storage_full", **full.arguments) from full
             raise ImportFileRefusedError("imports_storage_full", **full.arguments) from full
 
-    def _check_content(self, kind: ImportFileKind, data: bytes) -> bool:
+    def _check_content(self, kind: ImportFileKind, path: Path) -> bool:
         """Refuse at once what the worker would refuse (directory and header only, no rows)."""
         try:
             if kind is ImportFileKind.CSV:
-                parse_header(data, self.limits.parsing)
+                # At most max_csv_bytes (5 MB by default): the download stopped past them.
+                parse_header(path.read_bytes(), self.limits.parsing)
                 return False
-            with open_archive(data, self.limits.parsing) as archive:
+            with open_archive(path, self.limits.parsing) as archive:
                 refuse_unsafe_paths(archive)
                 return _carries_csv(archive)
         except ImportFileError as error:

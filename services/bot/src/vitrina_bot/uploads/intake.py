@@ -1,16 +1,15 @@
 """Taking an admin's file from Telegram into the pipeline.
 
-Download from the Bot API → Object Store under the sha256 → product (``rendering``) and its
-render job committed together (outbox) → the relay publishes the job at once.
+Download from the Bot API to a spool file (hashed on the way) → Object Store under the sha256,
+read from the file in chunks → product (``rendering``) and its render job committed together
+(outbox) → the relay publishes the job at once. The file is never whole in memory.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from aiogram import Bot
-
+from vitrina_bot.downloads import Downloads, DownloadTooLargeError
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.catalog import NewProduct, RegisterUpload, UploadedOriginal
 from vitrina_common.storage.capacity import StorageFullError, StorageRoom
@@ -54,14 +53,14 @@ class UploadIntake:
 
     def __init__(
         self,
-        bot: Bot,
+        downloads: Downloads,
         store: ImageStore,
         register: RegisterUpload,
         relay: OutboxRelay,
         limits: UploadLimits,
         room: StorageRoom,
     ) -> None:
-        self._bot = bot
+        self._downloads = downloads
         self._store = store
         self._register = register
         self._relay = relay
@@ -72,30 +71,35 @@ class UploadIntake:
         """Refuse early what could never be downloaded or rendered."""
         if size is None:
             return
-        megabytes = f"{size / 2**20:.0f}"
         if self._limits.cloud_api and size > CLOUD_DOWNLOAD_LIMIT:
-            raise UploadRefusedError("cloud_limit", size=megabytes)
+            raise UploadRefusedError("cloud_limit", size=f"{size / 2**20:.0f}")
         if size > self._limits.max_bytes:
-            raise UploadRefusedError(
-                "too_big", size=megabytes, limit=f"{self._limits.max_bytes / 2**20:.0f}"
-            )
+            raise self._too_big(size)
+
+    def _too_big(self, size: int) -> UploadRefusedError:
+        limit = f"{self._limits.max_bytes / 2**20:.0f}"
+        return UploadRefusedError("too_big", size=f"{size / 2**20:.0f}", limit=limit)
 
     async def accept(self, incoming: IncomingFile, product: NewProduct, chat_id: int) -> int:
         """Store and register the upload; returns the new product's id."""
         self.check_size(incoming.size)
         await self._check_room(incoming.size or 0)
-        buffer = io.BytesIO()
-        await self._bot.download(incoming.file_id, destination=buffer, timeout=300)
-        data = buffer.getvalue()
-        self.check_size(len(data))
-        if incoming.size is None:
-            await self._check_room(len(data))
-        sha = await self._store.put_original(data)
+        # Cut off past the limit, whatever size Telegram stated (or did not).
+        try:
+            async with self._downloads.fetch(
+                incoming.file_id, self._limits.max_bytes, hashed=True
+            ) as download:
+                if incoming.size is None:
+                    await self._check_room(download.size)
+                assert download.sha256 is not None  # noqa: S101  (hashed=True)
+                await self._store.put_original_file(download.file, download.sha256)
+        except DownloadTooLargeError as over:
+            raise self._too_big(over.received) from None
         job = await self._register(
             product,
             UploadedOriginal(
-                sha256=sha,
-                size=len(data),
+                sha256=download.sha256,
+                size=download.size,
                 mime=incoming.mime,
                 telegram_file_id=incoming.file_id if incoming.is_original else None,
             ),

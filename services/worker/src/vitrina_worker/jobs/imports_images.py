@@ -26,6 +26,7 @@ from vitrina_common.imports import (
     ImportReason,
     PlannedRow,
     RowError,
+    ZipSource,
     open_archive,
     plan_import,
     refuse_unsafe_paths,
@@ -35,8 +36,11 @@ from vitrina_common.imports.reasons import ReasonArguments
 from vitrina_common.services.imports_planning import PlannedProduct, RowPlan
 from vitrina_common.storage.objects import ImageStore
 
-# Images stored at once: writes to the Object Store overlap while the next entry is read.
+# Images stored at once: writes to the Object Store overlap while the next entry is read,
+# within a byte budget: four 50 MB originals in flight would cost the worker 200 MB, and
+# four ordinary photos (a few MB each) still overlap.
 _STORES_IN_FLIGHT = 4
+_STORE_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 _WEBP = (b"RIFF", b"WEBP")
 
 
@@ -63,15 +67,16 @@ def image_mime(data: bytes) -> str | None:
 
 async def build_plan(
     csv_bytes: bytes | None,
-    zip_bytes: bytes,
+    zip_source: ZipSource,
     limits: ImportLimits,
     categories: dict[int, str],
     store: ImageStore,
 ) -> RowPlan:
-    """Plan every row; raises ``ImportFileError`` when a whole file is refused."""
-    with await asyncio.to_thread(open_archive, zip_bytes, limits) as archive:
+    """Plan every row; raises ``ImportFileError`` when a whole file is refused. The ZIP is
+    its bytes or (in the worker) the path of the file it was downloaded to."""
+    with await asyncio.to_thread(open_archive, zip_source, limits) as archive:
         refuse_unsafe_paths(archive)
-        plan = await asyncio.to_thread(plan_import, csv_bytes, zip_bytes, limits)
+        plan = await asyncio.to_thread(plan_import, csv_bytes, zip_source, limits)
         rows, errors = with_categories(plan.rows, categories)
         images = await store_images(archive, {row.entry_name for row, _, _ in rows}, store)
     products, row_errors = _products(rows, images)
@@ -129,20 +134,26 @@ def _read_image(archive: ImageArchive, entry: str) -> tuple[bytes, StoredImage]:
 async def store_images(
     archive: ImageArchive, entries: set[str], store: ImageStore
 ) -> dict[str, StoredImage]:
-    """Read, check and store each entry once; a few writes overlap with the next read."""
+    """Read, check and store each entry once; a few writes overlap with the next read, as
+    long as the images they hold stay under ``_STORE_BYTES_IN_FLIGHT`` together."""
     stored: dict[str, StoredImage] = {}
-    writes: set[asyncio.Task[str]] = set()
+    writes: dict[asyncio.Task[str], int] = {}
     try:
         for entry in sorted(entries):
             data, image = await asyncio.to_thread(_read_image, archive, entry)
             stored[entry] = image
             if image.problem is not None:
                 continue
-            if len(writes) >= _STORES_IN_FLIGHT:
-                done, writes = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
+            while writes and (
+                len(writes) >= _STORES_IN_FLIGHT
+                or sum(writes.values()) + len(data) > _STORE_BYTES_IN_FLIGHT
+            ):
+                done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
+                    del writes[task]
                     task.result()
-            writes.add(asyncio.create_task(store.put_original(data)))
+            writes[asyncio.create_task(store.put_original(data))] = len(data)
+            del data  # the task holds it until stored
         await asyncio.gather(*writes)
     finally:
         for task in writes:

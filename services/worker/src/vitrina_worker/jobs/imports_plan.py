@@ -6,11 +6,16 @@ leaves the batch in ``planning`` and the redelivered job starts over (storing an
 again is a no-op: they are keyed by sha256). A job delivered after the commit finds the
 batch planned and only deletes the files. An import whose images would fill the originals
 bucket past its threshold is refused before any is stored, with the reason.
+
+The ZIP is downloaded to a spool file and read from there entry by entry: the worker's
+memory holds one image at a time (a few, while their writes overlap), never the ZIP.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
 from faststream.nats import NatsMessage
 from nats.js import JetStreamContext
@@ -24,6 +29,7 @@ from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.storage.capacity import StorageFullError, StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError
+from vitrina_common.storage.spool import Spool
 from vitrina_worker.jobs.delivery import heartbeat
 from vitrina_worker.jobs.imports_images import build_plan
 from vitrina_worker.jobs.imports_settle import (
@@ -46,8 +52,10 @@ class ImportPlanHandler:
         job_limits: ImportJobLimits,
         wake_relay: Callable[[], None],
         room: StorageRoom,
+        spool: Spool,
     ) -> None:
         self._files = ImportFiles(js)
+        self._spool = spool
         self._store = ImageStore(js)
         self._room = room
         self._planning = planning
@@ -80,40 +88,43 @@ class ImportPlanHandler:
         if batch is None:
             return "duplicate"
         async with heartbeat(message, self._job_limits.ack_wait_s / 3):
-            csv_bytes, zip_bytes = await self._files_of(batch)
-            categories = await self._planning.categories()
-            try:
-                # The images are about the ZIP's size (they hardly compress).
-                await self._room.check_originals(len(zip_bytes))
-                plan = await build_plan(csv_bytes, zip_bytes, self._limits, categories, self._store)
-            except ImportFileError as refused:
-                await self._planning.refuse(batch.id, refused.reason)
-                outcome = "refused"
-            except StorageFullError as full:
-                await self._planning.refuse(
-                    batch.id, ImportReason("originals_full", full.arguments)
-                )
-                outcome = "refused"
-            else:
-                await self._planning.record(batch.id, plan)
-                self._wake_relay()
-                outcome = "planned"
-                log.info(
-                    "import planned",
-                    batch_id=batch.id,
-                    rows=len(plan.products),
-                    failed=len(plan.errors),
-                )
+            with self._spool.file() as (zip_path, zip_file):
+                csv_bytes = await self._files_of(batch, zip_file)
+                outcome = await self._plan(batch, csv_bytes, zip_path, zip_file.tell())
         await self._delete_files(batch)
         return outcome
 
-    async def _files_of(self, batch: ImportBatch) -> tuple[bytes | None, bytes]:
+    async def _plan(
+        self, batch: ImportBatch, csv_bytes: bytes | None, zip_path: Path, zip_size: int
+    ) -> str:
+        """Plan and record, or refuse with the reason; the outcome for the metrics."""
+        categories = await self._planning.categories()
         try:
-            zip_bytes = await self._files.get(batch.zip_key)
+            # The images are about the ZIP's size (they hardly compress).
+            await self._room.check_originals(zip_size)
+            plan = await build_plan(csv_bytes, zip_path, self._limits, categories, self._store)
+        except ImportFileError as refused:
+            await self._planning.refuse(batch.id, refused.reason)
+            return "refused"
+        except StorageFullError as full:
+            await self._planning.refuse(batch.id, ImportReason("originals_full", full.arguments))
+            return "refused"
+        await self._planning.record(batch.id, plan)
+        self._wake_relay()
+        log.info(
+            "import planned", batch_id=batch.id, rows=len(plan.products), failed=len(plan.errors)
+        )
+        return "planned"
+
+    async def _files_of(self, batch: ImportBatch, zip_file: BinaryIO) -> bytes | None:
+        """The ZIP into ``zip_file``; the CSV's bytes (at most max_csv_bytes) if it has one."""
+        try:
+            await self._files.download(batch.zip_key, zip_file)
             csv_bytes = await self._files.get(batch.csv_key) if batch.csv_key else None
         except ObjectNotStoredError:
             raise ImportJobRefusedError(ImportReason("files_expired")) from None
-        return csv_bytes, zip_bytes
+        zip_file.flush()
+        return csv_bytes
 
     async def _delete_files(self, batch: ImportBatch) -> None:
         # The images are originals now; the ZIP would only hold memory in the bucket.

@@ -28,6 +28,7 @@ from vitrina_common.services.imports import import_limits
 from vitrina_common.services.imports_planning import ImportPlanning
 from vitrina_common.services.imports_rows import ImportReports, ImportRows
 from vitrina_common.storage.capacity import StorageRoom
+from vitrina_common.storage.spool import Spool
 from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_dead_letters import DeadImportJobs
 from vitrina_worker.jobs.imports_plan import ImportPlanHandler
@@ -72,8 +73,12 @@ class ImportJobs:
         limits = ImportJobLimits(max_deliver=worker.max_deliver, ack_wait_s=worker.ack_wait_s)
         planning, rows = ImportPlanning(sessions), ImportRows(sessions)
         room = StorageRoom(js, settings.nats.originals_full_percent)
-        plan = ImportPlanHandler(js, planning, import_limits(settings), limits, relay.wake, room)
-        # One plan at a time per process: a plan holds its ZIP in memory.
+        spool = Spool(worker.temp_dir, "worker")
+        spool.prepare()
+        plan = ImportPlanHandler(
+            js, planning, import_limits(settings), limits, relay.wake, room, spool
+        )
+        # One plan at a time per process: a plan spools its ZIP (up to 200 MB) to disk.
         user = settings.nats.user
         subscribe_fetch_loops(broker, IMPORT_PLAN_CONSUMER, 1, plan, user=user)
         row = ImportRowHandler(rows, limits, relay.wake)

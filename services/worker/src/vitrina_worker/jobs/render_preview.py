@@ -9,10 +9,16 @@ An admin's re-render puts the product back to ``rendering`` (and forgets the pre
 file_id) in the transaction that writes the job, with a new ``render_revision``: the job
 then renders like a first one, and its events carry the revision so JetStream does not
 drop them as duplicates of the upload's events.
+
+Before decoding, the header says what the decode will take; an image over the worker's
+decode budget is refused with the reason, and a heavy one leaves a mark while it decodes
+(``render_attempts``) so that, should it kill the worker, its redelivery refuses it instead
+of killing the worker again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 
@@ -31,12 +37,20 @@ from vitrina_common.storage.objects import ImageStore, ObjectNotStoredError, pre
 from vitrina_worker import metrics
 from vitrina_worker.jobs.delivery import (
     PermanentJobError,
+    delivery_count,
     heartbeat,
     is_last_delivery,
     retry_delay_s,
 )
-from vitrina_worker.rendering.pool import RenderPool
-from vitrina_worker.rendering.renderer import RenderOptions, UnusableImageError
+from vitrina_worker.jobs.render_attempts import HEAVY_DECODE_BYTES, RenderAttempts, attempt_key
+from vitrina_worker.rendering.cost import DecodeCost, megabytes
+from vitrina_worker.rendering.pool import RendererCrashedError, RenderPool
+from vitrina_worker.rendering.renderer import (
+    TOO_LARGE_FOR_MEMORY,
+    RenderOptions,
+    UnusableImageError,
+    inspect,
+)
 
 log = get_logger(__name__)
 _tracer = trace.get_tracer("vitrina.worker")
@@ -64,6 +78,7 @@ class RenderPreviewHandler:
     ) -> None:
         self._js = js
         self._store = ImageStore(js)
+        self._attempts = RenderAttempts(js)
         self._outcomes = outcomes
         self._pool = pool
         self._options = options
@@ -116,13 +131,15 @@ class RenderPreviewHandler:
             return "duplicate"
         if product.status is not ProductStatus.RENDERING:
             return "stale"
-        await self._render_and_store(product, key, message)
+        await self._render_and_store(job, product, key, message)
         if await self._outcomes.ready(job.product_id, job.original_sha256, key):
             log.info("preview ready", product_id=job.product_id)
         await self._announce_ready(job, key)
         return "rendered"
 
-    async def _render_and_store(self, product: Product, key: str, message: NatsMessage) -> None:
+    async def _render_and_store(
+        self, job: RenderPreviewJob, product: Product, key: str, message: NatsMessage
+    ) -> None:
         # The size recorded at upload: refusing a 60 MB file must not cost downloading it.
         size = product.original_size
         if size > self._limits.max_original_bytes:
@@ -135,13 +152,43 @@ class RenderPreviewHandler:
                 data = await self._store.get_original(product.original_key)
             except ObjectNotStoredError:
                 raise PermanentJobError("the original file is missing from storage") from None
-            started = time.perf_counter()
+            cost = await self._inspect(data)
+            heavy = cost.bytes >= HEAVY_DECODE_BYTES
+            mark = attempt_key(job, key)
+            if heavy:
+                await self._begin_heavy(mark, cost, message)
             try:
-                preview = await self._pool.render(data, self._options)
-            except UnusableImageError as error:
-                raise PermanentJobError(str(error)) from None
-            metrics.render_seconds.record(time.perf_counter() - started)
-            await self._store.put_preview(key, preview)
+                preview = await self._render(data, cost, heavy)
+                await self._store.put_preview(key, preview)
+            finally:
+                if heavy:
+                    await self._attempts.end(mark)
+
+    async def _inspect(self, data: bytes) -> DecodeCost:
+        # The header only: type, pixels and what decoding takes, against the budget.
+        try:
+            return await asyncio.to_thread(inspect, data, self._options)
+        except UnusableImageError as error:
+            raise PermanentJobError(str(error)) from None
+
+    async def _begin_heavy(self, mark: str, cost: DecodeCost, message: NatsMessage) -> None:
+        if await self._attempts.died_before(mark):
+            await self._attempts.end(mark)
+            raise PermanentJobError(_died_decoding(cost, "the worker stopped"))
+        await self._attempts.begin(mark, delivery_count(message))
+
+    async def _render(self, data: bytes, cost: DecodeCost, heavy: bool) -> bytes:
+        started = time.perf_counter()
+        try:
+            preview = await self._pool.render(data, self._options)
+        except UnusableImageError as error:
+            raise PermanentJobError(str(error)) from None
+        except RendererCrashedError:
+            if heavy:  # a render process killed by it: the worker survived, say so now
+                raise PermanentJobError(_died_decoding(cost, "the render process died")) from None
+            raise
+        metrics.render_seconds.record(time.perf_counter() - started)
+        return preview
 
     async def _announce_ready(self, job: RenderPreviewJob, key: str) -> None:
         await publish(
@@ -169,3 +216,11 @@ class RenderPreviewHandler:
                 render_revision=job.render_revision,
             ),
         )
+
+
+def _died_decoding(cost: DecodeCost, what: str) -> str:
+    return (
+        f"the image is {cost.describe()}, {TOO_LARGE_FOR_MEMORY}: {what} while decoding it "
+        f"(about {megabytes(cost.bytes)}), so it is not tried again; send it with fewer "
+        "pixels, or as a JPEG"
+    )

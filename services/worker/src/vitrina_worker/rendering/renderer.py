@@ -1,8 +1,9 @@
 """Original bytes → watermarked JPEG preview bytes, or a reason a person can read.
 
 Hostile input is expected: anything that is not a JPEG, PNG or WebP is refused before a
-decoder runs, oversized images are refused from their header (decompression bombs), and
-damaged files end as ``UnusableImageError`` with a sentence for the admin, never a crash.
+decoder runs, oversized images are refused from their header (decompression bombs), so is
+an image whose decoding would not fit the worker's memory (``cost``), and damaged files end
+as ``UnusableImageError`` with a sentence for the admin, never a crash.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
+from vitrina_worker.rendering.bands import resizable
+from vitrina_worker.rendering.cost import DecodeCost, decode_cost, megabytes
 from vitrina_worker.rendering.sniff import describe_unsupported
 from vitrina_worker.rendering.watermark import apply_watermark
 
@@ -22,6 +25,7 @@ ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 Image.MAX_IMAGE_PIXELS = None
 _SRGB = ImageCms.createProfile("sRGB")
 _WHITE = (255, 255, 255)
+TOO_LARGE_FOR_MEMORY = "too large for this worker's memory"
 
 
 class UnusableImageError(ValueError):
@@ -36,6 +40,9 @@ class RenderOptions:
     jpeg_quality: int = 85
     max_pixels: int = 100_000_000
     watermark_text: str = "Vitrina"
+    # The most one decode may take of the worker's memory (see ``budget``); None: no limit
+    # known, only max_pixels holds.
+    max_decode_bytes: int | None = None
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -55,26 +62,38 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
-def _decode(image: Image.Image, long_side: int) -> Image.Image:
-    # JPEG shrink-on-decode: the IDCT scales by 1/2, 1/4 or 1/8 to at least the target.
+def _draft(image: Image.Image, long_side: int) -> DecodeCost:
+    """Set JPEG shrink-on-decode (the IDCT scales by 1/2, 1/4 or 1/8 to at least the
+    target; other formats ignore it) and say what decoding will cost."""
+    stored_size, stored_mode = image.size, image.mode
     scale = long_side / max(image.size)
     if scale < 1:
         image.draft("RGB", (int(image.width * scale) + 1, int(image.height * scale) + 1))
+    return decode_cost(image, stored_size, stored_mode, long_side)
+
+
+def _check_memory(cost: DecodeCost, max_decode_bytes: int | None) -> None:
+    if max_decode_bytes is not None and cost.bytes > max_decode_bytes:
+        raise UnusableImageError(
+            f"the image is {cost.describe()}: decoding it takes about {megabytes(cost.bytes)}, "
+            f"{TOO_LARGE_FOR_MEMORY} (at most {megabytes(max_decode_bytes)} per image); send "
+            "it with fewer pixels, or as a JPEG"
+        )
+
+
+def inspect(data: bytes, options: RenderOptions) -> DecodeCost:
+    """What decoding ``data`` will take, from its header; ``UnusableImageError`` for what
+    ``render_preview`` would refuse before decoding (type, pixels, memory)."""
+    cost = _draft(_open(data, options.max_pixels), options.long_side)
+    _check_memory(cost, options.max_decode_bytes)
+    return cost
+
+
+def _load(image: Image.Image) -> Image.Image:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UnusableImageError(f"the image is damaged or truncated ({error})") from None
-    return image
-
-
-def _to_resizable(image: Image.Image) -> Image.Image:
-    if image.mode in ("P", "PA"):
-        return image.convert("RGBA")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and float greyscale: scale to 8 bits instead of clipping at 255.
-        return image.convert("I").point(lambda value: value / 256).convert("L")
-    if image.mode == "1":
-        return image.convert("L")
     return image
 
 
@@ -88,18 +107,17 @@ def _to_srgb(image: Image.Image) -> Image.Image:
             converted = None  # a broken profile is ignored, like browsers do
         if converted is not None:
             return converted
-    if image.mode in ("RGBA", "LA"):
-        background = Image.new("RGB", image.size, _WHITE)
-        background.paste(image, mask=image.getchannel("A"))
-        return background
     return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def render_preview(data: bytes, options: RenderOptions) -> bytes:
     """The watermarked JPEG preview of ``data``; raises ``UnusableImageError``."""
-    image = _decode(_open(data, options.max_pixels), options.long_side)
+    image = _open(data, options.max_pixels)
+    _check_memory(_draft(image, options.long_side), options.max_decode_bytes)
+    image = _load(image)
     orientation = image.getexif().get(0x0112)
-    image = _to_resizable(image)
+    # Transparency flattened and 16-bit scaled band by band, never as a full-size copy.
+    image = resizable(image, options.long_side)
     target = _fit(image.size, options.long_side)
     if target != image.size:
         # Hamming: a windowed filter, antialiased for downscaling, half the cost of Lanczos
