@@ -38,8 +38,14 @@ from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
-from tests.services import service_env, start_service, wait_for_status
-from vitrina_common.config import NatsSettings, TelemetrySettings
+from tests.services import (
+    NATS_PASSWORDS,
+    nats_settings,
+    service_env,
+    start_service,
+    wait_for_status,
+)
+from vitrina_common.config import TelemetrySettings
 from vitrina_common.logging import configure_logging
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
@@ -578,7 +584,7 @@ async def stock(dsn: str, products: int, categories: int) -> int:
 
 async def provision(nats: NatsServer) -> None:
     """The streams and buckets the bot binds to (the FSM bucket among them)."""
-    client = await connect_nats(NatsSettings(url=nats.url), name="bench-bot")
+    client = await connect_nats(nats_settings(nats.url), name="bench-bot")
     try:
         await provision_jetstream(client.jetstream())
     finally:
@@ -667,7 +673,13 @@ async def run(setup: Setup, products: int) -> None:
         work = Path(scratch)
         pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
         pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(work / "nats", free_port(), free_port(), server_name="bench-bot")
+        nats = NatsServer(
+            work / "nats",
+            free_port(),
+            free_port(),
+            server_name="bench-bot",
+            passwords=NATS_PASSWORDS,
+        )
         nats_process = await nats.start(log_file=str(work / "nats.log"))
         try:
             await pg.ensure_database("bench_bot")

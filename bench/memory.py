@@ -18,7 +18,7 @@ from pathlib import Path
 
 from alembic import command
 
-from devstack.nats import NatsServer
+from devstack.nats import NatsServer, credentials_env
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from tests import memory_inputs as inputs
@@ -32,6 +32,7 @@ from tests.memory import (
     worker_rendering,
 )
 from tests.memory_table import container_limits
+from tests.services import NATS_PASSWORDS
 from tests.storefront import FreshShop, fresh_shop
 from vitrina_common.config import TelemetrySettings
 from vitrina_common.logging import configure_logging
@@ -116,7 +117,11 @@ async def _jobs(
     env = service_base_env()
     await pg.ensure_database("memory_migrate")
     migrate = {**env, "APP_CONF__DB__DSN": pg.dsn("memory_migrate")}
-    provision = {**env, "APP_CONF__NATS__URL": nats.url}
+    provision = {
+        **env,
+        "APP_CONF__NATS__URL": nats.url,
+        **credentials_env("provision", nats.passwords),
+    }
     alembic = module_peak("alembic", ["upgrade", "head"], migrate, scratch)
     ops = module_peak("vitrina_common.ops", ["provision", "--timeout", "30"], provision, scratch)
     wait = ["wait-for-schema", "--timeout", "30"]
@@ -135,7 +140,9 @@ async def run(only: str) -> None:
         work = Path(scratch)
         pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
         pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(work / "nats", free_port(), free_port(), server_name="memory")
+        nats = NatsServer(
+            work / "nats", free_port(), free_port(), server_name="memory", passwords=NATS_PASSWORDS
+        )
         nats_process = await nats.start(log_file=str(work / "nats.log"))
         try:
             await pg.ensure_database(TEMPLATE_DB)

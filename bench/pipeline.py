@@ -23,11 +23,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.images import encoded, photo
-from devstack.nats import NatsServer
+from devstack.nats import NatsServer, credentials_env
 from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
-from vitrina_common.config import DbSettings, NatsSettings
+from tests.services import NATS_PASSWORDS, nats_settings
+from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
@@ -109,6 +110,7 @@ async def start_workers(
             **os.environ,
             "APP_CONF__DB__DSN": dsn,
             "APP_CONF__NATS__URL": nats_url,
+            **credentials_env("worker", NATS_PASSWORDS),
             "APP_CONF__BOT__TOKEN": TOKEN,
             "APP_CONF__WORKER__HEALTH_PORT": str(port),
         }
@@ -140,7 +142,7 @@ async def pipeline_rate(
     await migrate(dsn)
     engine = create_engine(DbSettings.model_validate({"dsn": dsn}))
     sessions = create_session_factory(engine)
-    client = await connect_nats(NatsSettings(url=nats.url), name="bench")
+    client = await connect_nats(nats_settings(nats.url), name="bench")
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")
@@ -174,7 +176,9 @@ async def run(jobs: int, size: tuple[int, int]) -> None:
         work = Path(scratch)
         pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
         pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(work / "nats", free_port(), free_port(), server_name="bench")
+        nats = NatsServer(
+            work / "nats", free_port(), free_port(), server_name="bench", passwords=NATS_PASSWORDS
+        )
         nats_process = await nats.start(log_file=str(work / "nats.log"))
         try:
             originals = make_originals(jobs, size)

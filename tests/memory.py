@@ -21,12 +21,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from devstack.nats import credentials_env
 from devstack.processes import ManagedProcess
 from tests.import_files import SessionFactory, batch_count, newest_batch, open_import_screen
 from tests.pipeline import settled, upload, wait_until
-from tests.services import process_tree_rss, start_service, wait_for_status
+from tests.services import (
+    NATS_PASSWORDS,
+    nats_settings,
+    process_tree_rss,
+    start_service,
+    wait_for_status,
+)
 from tests.storefront import FreshShop
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import Category, ImportBatch, ImportStatus, Product
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
@@ -177,7 +183,7 @@ async def worker_rendering(
 ) -> tuple[int, Product]:
     """Peak RSS of a worker rendering ``data`` as one product's preview, and the product
     as it ended (ready, or failed with its reason)."""
-    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory")
+    client = await connect_nats(nats_settings(fresh.nats_url), name="memory")
     try:
         await upload(client, fresh.sessions, [("large", data)])
     finally:
@@ -197,7 +203,7 @@ async def worker_planning(
     async with fresh.sessions() as session, session.begin():
         session.add(Category(title="Tests"))
     key = f"{uuid.uuid4().hex}.zip"
-    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory")
+    client = await connect_nats(nats_settings(fresh.nats_url), name="memory")
     try:
         bucket = await client.jetstream().object_store("imports")
         with zip_path.open("rb") as file:
@@ -229,7 +235,7 @@ async def originals_backup(
     """Peak RSS of ``vitrina-ops backup-originals``, as the CronJob runs it, copying the
     files at ``originals`` (stored as originals first) into an empty directory; the
     directory."""
-    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory")
+    client = await connect_nats(nats_settings(fresh.nats_url), name="memory")
     try:
         store = ImageStore(client.jetstream())
         for path in originals:
@@ -239,6 +245,8 @@ async def originals_backup(
         await client.close()
     backup = scratch / "originals-backup"
     args = ["backup-originals", "--dir", str(backup)]
+    # As the CronJob: the backup user, who may only read the originals.
+    env = {**env, **credentials_env("backup", NATS_PASSWORDS)}
     peak = await asyncio.to_thread(module_peak, "vitrina_common.ops", args, env, scratch)
     return peak, backup
 

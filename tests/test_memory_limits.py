@@ -30,9 +30,8 @@ from tests.memory import (
 )
 from tests.memory_table import container_table
 from tests.pipeline import settled, upload, wait_until
-from tests.services import kill_process_group
+from tests.services import kill_process_group, nats_settings
 from tests.storefront import FreshShop, fresh_shop
-from vitrina_common.config import NatsSettings
 from vitrina_common.db.models import ImportStatus, Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.storage.objects import preview_key
@@ -138,7 +137,7 @@ async def test_the_originals_backup_copies_50_mb_originals_under_its_memory_limi
 
 
 async def _marked(fresh: FreshShop, key: str) -> bool:
-    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory-test")
+    client = await connect_nats(nats_settings(fresh.nats_url), name="memory-test")
     try:
         await (await client.jetstream().object_store("previews")).get_info(key)
     except NotFoundError:
@@ -152,7 +151,7 @@ async def _marked(fresh: FreshShop, key: str) -> bool:
 async def test_a_heavy_render_that_killed_the_worker_is_refused_not_decoded_again(
     fresh: FreshShop, tmp_path: Path
 ) -> None:
-    client = await connect_nats(NatsSettings(url=fresh.nats_url), name="memory-test")
+    client = await connect_nats(nats_settings(fresh.nats_url), name="memory-test")
     try:
         [job] = await upload(client, fresh.sessions, [("huge", inputs.rgba_png())])
     finally:

@@ -12,6 +12,7 @@ from pathlib import Path
 from devstack.nats import NatsServer
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
+from tests.services import NATS_PASSWORDS
 from vitrina_common.imports import ImportLimits
 
 from .files import make_csv, make_images, make_zip
@@ -35,7 +36,9 @@ async def run(rows: int, images: int, workers: int, repeats: int) -> None:
         work = Path(scratch)
         pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
         pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(work / "nats", free_port(), free_port(), server_name="bench")
+        nats = NatsServer(
+            work / "nats", free_port(), free_port(), server_name="bench", passwords=NATS_PASSWORDS
+        )
         nats_process = await nats.start(log_file=str(work / "nats.log"))
         try:
             timing = await timed_import(pg, nats, zip_bytes, workers, work)

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bench.pipeline import migrate, start_workers
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
-from vitrina_common.config import DbSettings, NatsSettings
+from tests.services import nats_settings
+from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Category, ImportBatch, ImportStatus
 from vitrina_common.imports.reasons import ImportReason, verbatim
@@ -57,7 +58,7 @@ async def timed_import(
     await migrate(dsn)
     engine = create_engine(DbSettings.model_validate({"dsn": dsn}))
     sessions = create_session_factory(engine)
-    client = await connect_nats(NatsSettings(url=nats.url), name="bench-import")
+    client = await connect_nats(nats_settings(nats.url), name="bench-import")
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")
