@@ -33,13 +33,12 @@ import asyncpg
 import psutil
 from aiohttp import web
 
+from bench.servers import bench_servers
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
-from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.services import (
-    NATS_PASSWORDS,
     nats_settings,
     service_env,
     start_service,
@@ -669,35 +668,21 @@ def print_report(setup: Setup, products: int, echo: Run, peers: tuple[Run, Run],
 
 async def run(setup: Setup, products: int) -> None:
     """Start Postgres and NATS, stock the shop, measure the echo bot, then ours."""
-    with tempfile.TemporaryDirectory(prefix="vitrina-bench-bot-") as scratch:
-        work = Path(scratch)
-        pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
-        pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(
-            work / "nats",
-            free_port(),
-            free_port(),
-            server_name="bench-bot",
-            passwords=NATS_PASSWORDS,
-        )
-        nats_process = await nats.start(log_file=str(work / "nats.log"))
-        try:
-            await pg.ensure_database("bench_bot")
-            dsn = pg.dsn("bench_bot")
-            await migrate(dsn)
-            stocked = await stock(dsn, products, setup.categories)
-            await provision(nats)
-            print(f"stocked {stocked} products; measuring the echo bot…", flush=True)
-            echo = await run_echo(setup)
-            print("measuring the peers that edit: a bare one, an aiogram-dialog one…", flush=True)
-            editing = await run_echo(setup, "echo + edit")
-            dialog = await run_echo(setup, "aiogram-dialog echo")
-            print("measuring our bot…", flush=True)
-            infra = {"postgres": pg_process.pid, "nats": nats_process.pid}
-            ours = await run_ours(setup, dsn, nats, infra)
-        finally:
-            await nats_process.stop(10)
-            await pg_process.stop(10)
+    async with bench_servers("bench-bot") as servers:
+        pg, nats = servers.pg, servers.nats
+        await pg.ensure_database("bench_bot")
+        dsn = pg.dsn("bench_bot")
+        await migrate(dsn)
+        stocked = await stock(dsn, products, setup.categories)
+        await provision(nats)
+        print(f"stocked {stocked} products; measuring the echo bot…", flush=True)
+        echo = await run_echo(setup)
+        print("measuring the peers that edit: a bare one, an aiogram-dialog one…", flush=True)
+        editing = await run_echo(setup, "echo + edit")
+        dialog = await run_echo(setup, "aiogram-dialog echo")
+        print("measuring our bot…", flush=True)
+        infra = {"postgres": servers.pg_pid, "nats": servers.nats_pid}
+        ours = await run_ours(setup, dsn, nats, infra)
     print_report(setup, stocked, echo, (editing, dialog), ours)
 
 

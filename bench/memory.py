@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from alembic import command
 
+from bench.servers import bench_servers
 from devstack.nats import NatsServer, credentials_env
-from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from tests import memory_inputs as inputs
 from tests.conftest import TEMPLATE_DB, alembic_config, asyncpg_url, service_base_env
@@ -32,7 +31,6 @@ from tests.memory import (
     worker_rendering,
 )
 from tests.memory_table import container_limits
-from tests.services import NATS_PASSWORDS
 from tests.storefront import FreshShop, fresh_shop
 from vitrina_common.config import TelemetrySettings
 from vitrina_common.logging import configure_logging
@@ -136,31 +134,21 @@ async def _jobs(
 async def run(only: str) -> None:
     """Start the servers, measure every class whose name contains ``only``, print."""
     limits = container_limits()
-    with tempfile.TemporaryDirectory(prefix="vitrina-memory-") as scratch:
-        work = Path(scratch)
-        pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
-        pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(
-            work / "nats", free_port(), free_port(), server_name="memory", passwords=NATS_PASSWORDS
-        )
-        nats_process = await nats.start(log_file=str(work / "nats.log"))
-        try:
-            await pg.ensure_database(TEMPLATE_DB)
-            url = asyncpg_url(pg.dsn(TEMPLATE_DB))
-            await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-            print(f"{'input class':<36} {'peak RSS':>10}   limit of the container")
-            for name, (container, measure) in _cases(work).items():
-                if only not in name:
-                    continue
-                async with fresh_shop(pg, TEMPLATE_DB, nats, admin_ids=[]) as fresh:
-                    peak = await measure(fresh, work / name.replace(" ", "_"))
+    async with bench_servers("memory") as servers:
+        work, pg, nats = servers.work, servers.pg, servers.nats
+        await pg.ensure_database(TEMPLATE_DB)
+        url = asyncpg_url(pg.dsn(TEMPLATE_DB))
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        print(f"{'input class':<36} {'peak RSS':>10}   limit of the container")
+        for name, (container, measure) in _cases(work).items():
+            if only not in name:
+                continue
+            async with fresh_shop(pg, TEMPLATE_DB, nats, admin_ids=[]) as fresh:
+                peak = await measure(fresh, work / name.replace(" ", "_"))
+            _line(name, peak, limits.get(container))
+        for name, (container, peak) in (await _jobs(pg, nats, work)).items():
+            if only in name:
                 _line(name, peak, limits.get(container))
-            for name, (container, peak) in (await _jobs(pg, nats, work)).items():
-                if only in name:
-                    _line(name, peak, limits.get(container))
-        finally:
-            await nats_process.stop(10)
-            await pg_process.stop(10)
 
 
 def _line(name: str, peak: int, limit: int | None) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import os
 import signal
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.images import encoded, photo
+from bench.servers import bench_servers
 from devstack.nats import NatsServer, credentials_env
 from devstack.ports import LOOPBACK, free_port
 from devstack.postgres import EmbeddedPostgres
@@ -172,27 +172,17 @@ async def pipeline_rate(
 
 async def run(jobs: int, size: tuple[int, int]) -> None:
     """Start the servers, measure the three rates, print the report."""
-    with tempfile.TemporaryDirectory(prefix="vitrina-bench-") as scratch:
-        work = Path(scratch)
-        pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
-        pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(
-            work / "nats", free_port(), free_port(), server_name="bench", passwords=NATS_PASSWORDS
+    async with bench_servers("bench") as servers:
+        work, pg, nats = servers.work, servers.pg, servers.nats
+        originals = make_originals(jobs, size)
+        megabytes = sum(map(len, originals)) / len(originals) / 2**20
+        print(
+            f"{jobs} distinct {size[0]}×{size[1]} JPEGs (~{megabytes:.1f} MB each), "
+            f"{os.cpu_count()} cores"
         )
-        nats_process = await nats.start(log_file=str(work / "nats.log"))
-        try:
-            originals = make_originals(jobs, size)
-            megabytes = sum(map(len, originals)) / len(originals) / 2**20
-            print(
-                f"{jobs} distinct {size[0]}×{size[1]} JPEGs (~{megabytes:.1f} MB each), "
-                f"{os.cpu_count()} cores"
-            )
-            local = in_process_rate(originals)
-            one = await pipeline_rate(pg, nats, originals, 1, work)
-            two = await pipeline_rate(pg, nats, originals, 2, work)
-        finally:
-            await nats_process.stop(10)
-            await pg_process.stop(10)
+        local = in_process_rate(originals)
+        one = await pipeline_rate(pg, nats, originals, 1, work)
+        two = await pipeline_rate(pg, nats, originals, 2, work)
     print(f"in-process renders (1 core)        {local:7.2f} images/s")
     print(
         f"JetStream → 1 worker process       {one:7.2f} images/s   {one / local:5.2f}× in-process"

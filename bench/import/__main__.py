@@ -5,14 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import tempfile
 import time
-from pathlib import Path
 
-from devstack.nats import NatsServer
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
-from tests.services import NATS_PASSWORDS
+from bench.servers import bench_servers
 from vitrina_common.imports import ImportLimits
 
 from .files import make_csv, make_images, make_zip
@@ -32,19 +27,9 @@ async def run(rows: int, images: int, workers: int, repeats: int) -> None:
         f" {time.perf_counter() - started:.0f} s; {os.cpu_count()} cores"
     )
     ours, plain = compare(csv_bytes, rows, ImportLimits(max_rows=rows), repeats)
-    with tempfile.TemporaryDirectory(prefix="vitrina-bench-import-") as scratch:
-        work = Path(scratch)
-        pg = EmbeddedPostgres(work / "pg", free_port(), durable=False)
-        pg_process, _ = await pg.start(log_file=str(work / "postgres.log"))
-        nats = NatsServer(
-            work / "nats", free_port(), free_port(), server_name="bench", passwords=NATS_PASSWORDS
-        )
-        nats_process = await nats.start(log_file=str(work / "nats.log"))
-        try:
-            timing = await timed_import(pg, nats, zip_bytes, workers, work)
-        finally:
-            await nats_process.stop(10)
-            await pg_process.stop(10)
+    async with bench_servers("bench-import") as servers:
+        work, pg, nats = servers.work, servers.pg, servers.nats
+        timing = await timed_import(pg, nats, zip_bytes, workers, work)
     assert (timing.imported, timing.failed) == (rows, 0), timing
     print(f"CSV parse+validate, vitrina_common.imports  {ours * 1000:8.1f} ms")
     print(f"CSV plain csv-module loop (decode, split)   {plain * 1000:8.1f} ms")
