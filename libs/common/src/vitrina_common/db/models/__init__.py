@@ -4,6 +4,7 @@ Money is in Telegram Stars (whole numbers, currency ``XTR``). Image bytes never 
 database: products point at objects in the NATS Object Store by key and sha256.
 """
 
+from vitrina_common.db.models.access import ApiToken
 from vitrina_common.db.models.checkout import (
     Order,
     OrderStatus,
@@ -23,6 +24,7 @@ from vitrina_common.db.models.scheduling import ScheduledTask
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 
 __all__ = [
+    "ApiToken",
     "Category",
     "ImportBatch",
     "ImportBatchRow",
