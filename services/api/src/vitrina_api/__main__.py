@@ -46,7 +46,7 @@ async def serve(settings: ApiServiceSettings) -> None:
             server_header=False,
             timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
         )
-        server = _Server(config)
+        server = runtime.server = _Server(config)
         serving = asyncio.ensure_future(server.serve())
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -1,12 +1,15 @@
 """What the API process holds: the database engine and the probes on the health port.
 
 ``start`` serves ``/healthz`` at once and waits (with backoff) for the database at this
-build's schema; ``/readyz`` says 503 until then and whenever the database stops answering.
+build's schema; ``/readyz`` says 503 until then, whenever the database stops answering,
+and while the HTTP port is not (or no longer) serving.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+import uvicorn
 
 from vitrina_api.app import UseCases
 from vitrina_common.config import ApiServiceSettings
@@ -33,12 +36,18 @@ class ApiRuntime:
         self.health = HealthServer(
             "0.0.0.0",  # noqa: S104  (probes come from the kubelet, not from loopback)
             settings.api.health_port,
-            {"database": self.database_ready},
+            {"database": self.database_ready, "http": self.http_ready},
         )
+        # Set once uvicorn is created; ready while it listens and is not shutting down.
+        self.server: uvicorn.Server | None = None
 
     async def database_ready(self) -> bool:
         """Readiness: the database answers and its schema is at the expected head."""
         return await schema_is_current(self.engine)
+
+    async def http_ready(self) -> bool:
+        """Readiness: the API port is bound and not draining for a stop."""
+        return self.server is not None and self.server.started and not self.server.should_exit
 
     async def start(self) -> None:
         """Serve probes, then wait for the database schema."""

@@ -93,8 +93,14 @@ _PURCHASE_COLUMNS = (
 )
 
 
-def _conditions(pairs: list[tuple[Any, ColumnElement[bool]]]) -> list[ColumnElement[bool]]:
-    return [condition for value, condition in pairs if value is not None]
+def _conditions(
+    equal: list[tuple[Any, object | None]], created: Any, since: datetime | None
+) -> list[ColumnElement[bool]]:
+    """``column = value`` for each value given, and ``created >= since`` when given."""
+    conditions = [column == value for column, value in equal if value is not None]
+    if since is not None:
+        conditions.append(created >= since)
+    return conditions
 
 
 class ShopDataRepository:
@@ -123,11 +129,9 @@ class ShopDataRepository:
     ) -> list[dict[str, Any]]:
         """Up to ``limit`` products with ids above ``after``."""
         conditions = _conditions(
-            [
-                (where.category_id, Product.category_id == where.category_id),
-                (where.status, Product.status == where.status),
-                (where.since, Product.created_at >= where.since),
-            ]
+            [(Product.category_id, where.category_id), (Product.status, where.status)],
+            Product.created_at,
+            where.since,
         )
         return await self._page(self._products().where(*conditions), Product.id, after, limit)
 
@@ -144,12 +148,13 @@ class ShopDataRepository:
         """Up to ``limit`` orders with ids above ``after``."""
         conditions = _conditions(
             [
-                (where.user_id, Order.user_id == where.user_id),
-                (where.telegram_user_id, User.telegram_id == where.telegram_user_id),
-                (where.product_id, Order.product_id == where.product_id),
-                (where.status, Order.status == where.status),
-                (where.since, Order.created_at >= where.since),
-            ]
+                (Order.user_id, where.user_id),
+                (User.telegram_id, where.telegram_user_id),
+                (Order.product_id, where.product_id),
+                (Order.status, where.status),
+            ],
+            Order.created_at,
+            where.since,
         )
         return await self._page(self._orders().where(*conditions), Order.id, after, limit)
 
@@ -166,12 +171,13 @@ class ShopDataRepository:
         """Up to ``limit`` purchases with ids above ``after``."""
         conditions = _conditions(
             [
-                (where.user_id, Purchase.user_id == where.user_id),
-                (where.telegram_user_id, User.telegram_id == where.telegram_user_id),
-                (where.product_id, Purchase.product_id == where.product_id),
-                (where.status, Purchase.status == where.status),
-                (where.since, Purchase.created_at >= where.since),
-            ]
+                (Purchase.user_id, where.user_id),
+                (User.telegram_id, where.telegram_user_id),
+                (Purchase.product_id, where.product_id),
+                (Purchase.status, where.status),
+            ],
+            Purchase.created_at,
+            where.since,
         )
         return await self._page(self._purchases().where(*conditions), Purchase.id, after, limit)
 
