@@ -354,3 +354,10 @@ async def test_sigterm_stops_the_service_promptly_and_cleanly(
     assert code == 0
     assert asyncio.get_running_loop().time() - started < 5
     assert "Traceback" not in running.log_file.read_text()
+
+
+async def test_a_misspelt_filter_is_refused_rather_than_ignored(reader: httpx.AsyncClient) -> None:
+    response = await reader.get("/api/v1/orders", params={"stauts": "paid"})
+
+    body = assert_problem(response, 422)
+    assert [error["loc"] for error in body["errors"]] == [["query", "stauts"]]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 
 from vitrina_api.auth import ReadAccess
-from vitrina_api.dependencies import ShopDataDep
+from vitrina_api.dependencies import RejectUnknownQuery, ShopDataDep
 from vitrina_api.paging import PageRequest, next_cursor, page_request
 from vitrina_api.problems import ProblemError
 from vitrina_api.schemas import Id, OrderOut, OrderPage, Since
@@ -19,7 +19,9 @@ from vitrina_common.services.shop_data import OrderFilter
 
 def orders_router(settings: ApiSettings) -> APIRouter:
     """The orders routes with ``settings``' page sizes."""
-    router = APIRouter(prefix="/orders", tags=["orders"], dependencies=[ReadAccess])
+    router = APIRouter(
+        prefix="/orders", tags=["orders"], dependencies=[ReadAccess, RejectUnknownQuery]
+    )
     paging = page_request(settings.page_size, settings.max_page_size)
 
     @router.get("", summary="List orders in id order")
