@@ -83,7 +83,7 @@ def _sent_as_generated(case: Case[Any]) -> bool:
 
 # schemathesis' own pytest loader (schemathesis.pytest.from_fixture) does not run on pytest
 # 9.2 (it sets Function._nodeid, which 9.2 removed), so each operation's strategy is driven
-# by hypothesis here. Bounded: 40 examples per operation and mode, a few seconds each; no
+# by hypothesis here. Bounded: 25 examples per operation and mode, a few seconds each; no
 # example database (no .hypothesis folder); no deadline (a fresh process's first requests
 # are slower).
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -95,7 +95,7 @@ def test_every_answer_matches_the_openapi_document(
     assert operation is not None
 
     @settings(
-        max_examples=40,
+        max_examples=25,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
