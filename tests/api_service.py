@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess
 from tests.services import start_service, wait_for_status
-from vitrina_common.services.api_tokens import CreateApiToken, Scope
+from vitrina_common.db.models import ApiScope
+from vitrina_common.services.api_tokens import CreateApiToken
 
 PROBLEM = "application/problem+json"
 
@@ -60,7 +61,7 @@ async def running_api(env: Mapping[str, str], log_dir: Path) -> AsyncIterator[Ru
 
 
 async def issue_token(
-    sessions: async_sessionmaker[AsyncSession], *scopes: Scope, name: str = "tests"
+    sessions: async_sessionmaker[AsyncSession], *scopes: ApiScope, name: str = "tests"
 ) -> str:
     """A new token with ``scopes`` (read when none), as ``vitrina-ops api-token create``."""
     return (await CreateApiToken(sessions)(name, scopes)).token

@@ -262,6 +262,14 @@ class ApiSettings(BaseModel):
         return self
 
 
+class TicketSettings(BaseModel):
+    """Support tickets."""
+
+    # A ticket waiting this long for the shop's answer (open, or the shopper wrote again)
+    # is brought to the admins' attention, once per this many hours while it waits.
+    reminder_hours: int = Field(default=4, ge=1, le=7 * 24)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -347,6 +355,7 @@ class Settings(_AppSettings):
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
 
 
 class DatabaseSettings(_AppSettings):

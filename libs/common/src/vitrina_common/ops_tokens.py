@@ -13,11 +13,11 @@ import sys
 
 from vitrina_common.config import ApiServiceSettings, load_settings
 from vitrina_common.db.engine import create_engine, create_session_factory
+from vitrina_common.db.models import ApiScope
 from vitrina_common.services.api_tokens import (
     CreateApiToken,
     ListApiTokens,
     RevokeApiToken,
-    Scope,
     TokenInfo,
 )
 
@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--scope",
         action="append",
-        choices=[scope.value for scope in Scope],
+        choices=[scope.value for scope in ApiScope],
         default=[],
         help="read (the default) or write (implies read); repeatable",
     )
@@ -52,7 +52,7 @@ async def _run(settings: ApiServiceSettings, args: argparse.Namespace) -> int:
     sessions = create_session_factory(engine)
     try:
         if args.action == "create":
-            issued = await CreateApiToken(sessions)(args.name, [Scope(s) for s in args.scope])
+            issued = await CreateApiToken(sessions)(args.name, [ApiScope(s) for s in args.scope])
             scopes = ", ".join(sorted(issued.scopes))
             print(f"created token {issued.id} {issued.name!r} ({scopes}); it is shown only now:")
             print(issued.token)

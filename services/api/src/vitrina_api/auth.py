@@ -14,7 +14,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from vitrina_api.problems import ProblemError
-from vitrina_common.services.api_tokens import AuthenticateApiToken, Principal, Scope
+from vitrina_common.db.models import ApiScope
+from vitrina_common.services.api_tokens import AuthenticateApiToken, Principal
 
 REALM = 'Bearer realm="vitrina"'
 
@@ -35,7 +36,7 @@ def _unauthorized(detail: str, *, invalid: bool) -> ProblemError:
     )
 
 
-def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+def require(scope: ApiScope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits live tokens holding ``scope``."""
 
     async def authenticated(
@@ -59,5 +60,5 @@ def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     return authenticated
 
 
-ReadAccess = Depends(require(Scope.READ))
-WriteAccess = Depends(require(Scope.WRITE))
+ReadAccess = Depends(require(ApiScope.READ))
+WriteAccess = Depends(require(ApiScope.WRITE))

@@ -23,7 +23,7 @@ class ApiTokenRepository:
         await self._session.refresh(token)
         return token
 
-    async def by_hash(self, token_hash: str) -> ApiToken | None:
+    async def by_hash(self, token_hash: bytes) -> ApiToken | None:
         """The token with this hash, revoked or not."""
         result = await self._session.execute(
             select(ApiToken).where(ApiToken.token_hash == token_hash)

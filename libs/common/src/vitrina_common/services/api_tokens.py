@@ -11,26 +11,18 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import ApiToken
+from vitrina_common.db.models import ApiScope, ApiToken
 from vitrina_common.repositories.api_tokens import ApiTokenRepository
 
 TOKEN_PREFIX = "vit_"  # noqa: S105  (a public prefix, not a secret)
 
 
-class Scope(StrEnum):
-    """What a token may do: read shop data, or also write (tickets)."""
-
-    READ = "read"
-    WRITE = "write"
-
-
-def hash_token(token: str) -> str:
-    """The hex sha256 stored for ``token``."""
-    return hashlib.sha256(token.encode()).hexdigest()
+def hash_token(token: str) -> bytes:
+    """The sha256 stored for ``token``."""
+    return hashlib.sha256(token.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -39,7 +31,7 @@ class IssuedToken:
 
     id: int
     name: str
-    scopes: frozenset[Scope]
+    scopes: frozenset[ApiScope]
     token: str
 
 
@@ -49,7 +41,7 @@ class TokenInfo:
 
     id: int
     name: str
-    scopes: frozenset[Scope]
+    scopes: frozenset[ApiScope]
     created_by: int | None
     created_at: datetime
     last_used_at: datetime | None
@@ -62,14 +54,14 @@ class Principal:
 
     token_id: int
     name: str
-    scopes: frozenset[Scope]
+    scopes: frozenset[ApiScope]
 
 
 def _info(token: ApiToken) -> TokenInfo:
     return TokenInfo(
         id=token.id,
         name=token.name,
-        scopes=frozenset(Scope(scope) for scope in token.scopes),
+        scopes=frozenset(ApiScope(scope) for scope in token.scopes),
         created_by=token.created_by,
         created_at=token.created_at,
         last_used_at=token.last_used_at,
@@ -84,14 +76,14 @@ class CreateApiToken:
         self._sessions = sessions
 
     async def __call__(
-        self, name: str, scopes: Iterable[Scope], created_by: int | None = None
+        self, name: str, scopes: Iterable[ApiScope], created_by: int | None = None
     ) -> IssuedToken:
         """Store the hash of a new random token and return the token itself."""
         if not name.strip():
             raise ValueError("a token needs a name")
-        granted = {Scope(scope) for scope in scopes} or {Scope.READ}
-        if Scope.WRITE in granted:
-            granted.add(Scope.READ)
+        granted = {ApiScope(scope) for scope in scopes} or {ApiScope.READ}
+        if ApiScope.WRITE in granted:
+            granted.add(ApiScope.READ)
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         async with self._sessions() as session:
             row = await ApiTokenRepository(session).add(
@@ -160,7 +152,7 @@ class AuthenticateApiToken:
         return Principal(
             token_id=token.id,
             name=token.name,
-            scopes=frozenset(Scope(scope) for scope in token.scopes),
+            scopes=frozenset(ApiScope(scope) for scope in token.scopes),
         )
 
     def _touch_due(self, last_used_at: datetime | None) -> bool:
