@@ -13,12 +13,16 @@ from vitrina_api.problems import install_problem_handlers
 from vitrina_api.routes.orders import orders_router
 from vitrina_api.routes.products import products_router
 from vitrina_api.routes.purchases import purchases_router
+from vitrina_api.routes.tickets import tickets_router
+from vitrina_api.ticket_errors import install_ticket_errors
 from vitrina_common.config import ApiSettings
 from vitrina_common.services.api_tokens import AuthenticateApiToken
 from vitrina_common.services.shop_data import ShopData
+from vitrina_common.services.tickets import Tickets
 
-DESCRIPTION = """Shop data for integrations. Every request needs a staff API token:
-`Authorization: Bearer vit_…` (`vitrina-ops api-token create --name … --scope read`).
+DESCRIPTION = """Shop data and the support queue for integrations. Every request needs a
+staff API token: `Authorization: Bearer vit_…` (`vitrina-ops api-token create --name …
+--scope read`, and `--scope write` to answer and move tickets).
 Lists are pages in id order: pass the `next_cursor` of one page as `cursor` to get the
 next; it is null on the last page. Errors are RFC 9457 problem details."""
 
@@ -29,6 +33,7 @@ class UseCases:
 
     authenticate: AuthenticateApiToken
     shop_data: ShopData
+    tickets: Tickets
 
 
 def create_app(settings: ApiSettings, use_cases: UseCases) -> FastAPI:
@@ -44,11 +49,14 @@ def create_app(settings: ApiSettings, use_cases: UseCases) -> FastAPI:
     )
     app.state.authenticate = use_cases.authenticate
     app.state.shop_data = use_cases.shop_data
+    app.state.tickets = use_cases.tickets
     install_problem_handlers(app)
+    install_ticket_errors(app)
     v1 = APIRouter(prefix="/api/v1")
     v1.include_router(products_router(settings))
     v1.include_router(orders_router(settings))
     v1.include_router(purchases_router(settings))
+    v1.include_router(tickets_router())
     app.include_router(v1)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     install_request_metrics(app)

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from vitrina_common.services.shop_data import ShopData
+from vitrina_common.services.tickets import Tickets
 
 
 def _shop_data(request: Request) -> ShopData:
@@ -19,6 +20,14 @@ def _shop_data(request: Request) -> ShopData:
 
 
 ShopDataDep = Annotated[ShopData, Depends(_shop_data)]
+
+
+def _tickets(request: Request) -> Tickets:
+    tickets: Tickets = request.app.state.tickets
+    return tickets
+
+
+TicketsDep = Annotated[Tickets, Depends(_tickets)]
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:

@@ -1,6 +1,8 @@
 """The OpenAPI document, with every error response the API can give documented as
 ``application/problem+json``: 401 and 403 on every authenticated operation, 404 on every
-operation with a path parameter, 422 (with field errors) wherever input is validated.
+operation with a path parameter, 400 (not JSON) where a body is read, 422 (with field
+errors) wherever input is validated, 409 where a route says its use case can refuse for
+the item's state.
 
 FastAPI documents its own 422 body under ``application/json``; that is replaced here, so
 a schema-driven client (or tester) finds no status or media type the document omits.
@@ -14,7 +16,12 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from vitrina_api.problems import PROBLEM_MEDIA_TYPE, Problem, ValidationProblem
+from vitrina_api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    ConflictProblem,
+    Problem,
+    ValidationProblem,
+)
 
 _REF = "#/components/schemas/{model}"
 
@@ -37,11 +44,15 @@ _UNAUTHORIZED = _problem(
 _FORBIDDEN = _problem("The token lacks the scope this operation needs.", "Problem")
 _NOT_FOUND = _problem("No such item.", "Problem")
 _INVALID = _problem("Invalid parameters or body; `errors` says which.", "ValidationProblem")
+_MALFORMED = _problem("The body is not JSON.", "Problem")
+_CONFLICT = _problem("The item's state forbids this now (see `allowed`).", "ConflictProblem")
+# Set on a route (openapi_extra) whose use case can refuse with 409.
+CONFLICTS: dict[str, Any] = {"x-vitrina-conflicts": True}
 
 
 def _component_schemas() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (Problem, ValidationProblem):
+    for model in (Problem, ValidationProblem, ConflictProblem):
         schema = model.model_json_schema(ref_template=_REF, mode="serialization")
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -57,6 +68,10 @@ def _document_problems(path: str, operation: dict[str, Any]) -> None:
         responses["404"] = _NOT_FOUND
     if "422" in responses:
         responses["422"] = _INVALID
+    if "requestBody" in operation:
+        responses["400"] = _MALFORMED
+    if operation.pop("x-vitrina-conflicts", False):
+        responses["409"] = _CONFLICT
 
 
 def problem_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:

@@ -50,6 +50,14 @@ class ValidationProblem(Problem):
     errors: list[FieldError]
 
 
+class ConflictProblem(Problem):
+    """A 409: the item's state forbids this now. An illegal move lists the ``allowed``
+    ones (empty for a closed ticket) and the ``current`` status."""
+
+    current: str | None = None
+    allowed: list[str] | None = None
+
+
 class ProblemError(Exception):
     """Raised by routes and dependencies; answered as a problem response."""
 

@@ -23,6 +23,7 @@ from vitrina_common.health import HealthServer
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.services.api_tokens import AuthenticateApiToken
 from vitrina_common.services.shop_data import ShopData
+from vitrina_common.services.tickets import Tickets
 
 
 class ApiRuntime:
@@ -60,6 +61,8 @@ class ApiRuntime:
         return UseCases(
             authenticate=AuthenticateApiToken(self.sessions, interval),
             shop_data=ShopData(self.read_sessions),
+            # No admin ids: a token speaks for the shop by itself (assigning is the bot's).
+            tickets=Tickets(self.sessions, staff_ids=()),
         )
 
     async def close(self) -> None:
