@@ -15,9 +15,10 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devstack.ports import free_port
 from tests.api_service import PROBLEM, RunningApi, api_env, client, issue_token, running_api
 from tests.sales_data import SalesHistory
-from tests.services import probe
+from tests.services import probe, start_service, wait_for_status
 from vitrina_common.db.models import ApiToken, Order, OrderStatus, Product, ProductStatus
 from vitrina_common.services.api_tokens import RevokeApiToken
 
@@ -361,3 +362,21 @@ async def test_a_misspelt_filter_is_refused_rather_than_ignored(reader: httpx.As
 
     body = assert_problem(response, 422)
     assert [error["loc"] for error in body["errors"]] == [["query", "stauts"]]
+
+
+async def test_without_its_database_the_api_stays_up_unready_and_stops_cleanly(
+    clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    nobody_listens = f"postgresql://postgres@127.0.0.1:{free_port()}/vitrina"
+    env = api_env(clean_env, nobody_listens)
+    process, health_port = await start_service("api", env, tmp_path)
+    try:
+        await wait_for_status(health_port, "/healthz", 200, process)
+        await asyncio.sleep(1)
+        assert process.running
+        assert await probe(health_port, "/readyz") == 503
+    finally:
+        code = await process.stop(timeout_s=15)
+
+    assert code == 0
+    assert "Traceback" not in (tmp_path / "api.log").read_text()
