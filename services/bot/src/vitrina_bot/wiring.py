@@ -32,6 +32,7 @@ from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts
 from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.admin_users import AdminUsers
+from vitrina_common.services.api_tokens import CreateApiToken, ListApiTokens, RevokeApiToken
 from vitrina_common.services.browse import Browse, CategoryCounts
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
@@ -127,6 +128,9 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "outbox_relay": relay,
         "admin_users": AdminUsers(sessions),
         "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
+        "create_api_token": CreateApiToken(sessions),
+        "list_api_tokens": ListApiTokens(sessions),
+        "revoke_api_token": RevokeApiToken(sessions),
         "report_queries": ReportQueries(sessions, settings.shop.timezone),
         "report_requests": RequestReports(sessions),
         "admin_products": AdminProducts(sessions),
