@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,11 @@ from schemathesis.core.result import Ok
 from schemathesis.schemas import BaseSchema
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devstack.postgres import EmbeddedPostgres
 from tests.api_service import RunningApi, api_env, bearer, issue_token, running_api
+from tests.conftest import created_database, db_settings_for, service_base_env
 from tests.sales_data import SalesHistory
+from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import ApiScope
 from vitrina_common.services.tickets import Shopper, Tickets
 
@@ -35,13 +37,25 @@ class ApiUnderTest:
     token: str
 
 
-@pytest_asyncio.fixture(loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api_under_test(
-    database: str,
-    clean_env: dict[str, str],
-    tmp_path: Path,
-    session_factory: async_sessionmaker[AsyncSession],
+    postgres: EmbeddedPostgres,
+    migrated_template: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[ApiUnderTest]:
+    # One database and one API process for the module: every case runs against them.
+    async with created_database(postgres, migrated_template) as database:
+        engine = create_engine(db_settings_for(database))
+        try:
+            token = await _seed(create_session_factory(engine))
+        finally:
+            await engine.dispose()
+        log_dir = tmp_path_factory.mktemp("api-schema")
+        async with running_api(api_env(service_base_env(), database), log_dir) as api:
+            yield ApiUnderTest(api, token)
+
+
+async def _seed(session_factory: async_sessionmaker[AsyncSession]) -> str:
     history = SalesHistory(session_factory)
     at = datetime(2026, 11, 1, tzinfo=UTC)
     buyer = await history.user(1001, at)
@@ -51,9 +65,7 @@ async def api_under_test(
     for telegram_id in (1, 2, 3):
         await history.user(telegram_id, at)
         await Tickets(session_factory, staff_ids=()).open_ticket(Shopper(telegram_id), "Help")
-    token = await issue_token(session_factory, ApiScope.WRITE)
-    async with running_api(api_env(clean_env, database), tmp_path) as api:
-        yield ApiUnderTest(api, token)
+    return await issue_token(session_factory, ApiScope.WRITE)
 
 
 @pytest.fixture
@@ -102,7 +114,7 @@ def _sent_as_generated(case: Case[Any]) -> bool:
 
 # schemathesis' own pytest loader (schemathesis.pytest.from_fixture) does not run on pytest
 # 9.2 (it sets Function._nodeid, which 9.2 removed), so each operation's strategy is driven
-# by hypothesis here. Bounded: 25 examples per operation and mode, a few seconds each; no
+# by hypothesis here. Bounded: 50 examples per operation and mode, about a second each; no
 # example database (no .hypothesis folder); no deadline (a fresh process's first requests
 # are slower).
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -114,7 +126,7 @@ def test_every_answer_matches_the_openapi_document(
     assert operation is not None
 
     @settings(
-        max_examples=25,
+        max_examples=50,
         deadline=None,
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
