@@ -30,20 +30,20 @@ from tests.storefront import (
 from tests.test_admin_users import add_purchase, add_user
 from vitrina_common.db.models import OutboxMessage, Ticket, TicketStatus
 from vitrina_common.notices import NOTIFY_USER
-from vitrina_common.services.tickets import Shopper, Tickets
+from vitrina_common.services.tickets import Shopper, Staff, Tickets
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 ADMIN, SECOND_ADMIN = 6900, 6901
 # One shopper per test: the shop is shared by the module.
-HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR = 6001, 6002, 6003, 6004, 6005, 6006
+HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED = range(6001, 6008)
 # Words only admin screens show.
 ADMIN_WORDS = ("Tickets, oldest first", "Shop admin", "From user", "Take")
 
 
 async def stock(sessions: SessionFactory) -> Stocked:
     stocked = await stock_shop(sessions, "Support", ["Harbour"], price=40)
-    for telegram_id in (HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR):
+    for telegram_id in (HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED):
         user_id = await add_user(sessions, telegram_id)
         if telegram_id == BUYER:
             await add_purchase(sessions, user_id, stocked.product_ids[0], f"charge-{BUYER}")
@@ -225,3 +225,41 @@ async def test_a_shopper_pressing_an_admins_ticket_buttons_changes_nothing(shop:
     # The same button still works for the admin it was shown to.
     press(shop.telegram, SECOND_ADMIN, card, close)
     await screen(shop.telegram, SECOND_ADMIN, "Status: ✅ closed")
+
+
+def labels(message: dict[str, Any]) -> str:
+    return " ".join(b["text"] for row in message["reply_markup"]["inline_keyboard"] for b in row)
+
+
+async def test_the_queue_shows_what_waits_for_the_shop_and_its_filters_change_that(
+    shop: Shop,
+) -> None:
+    tickets = Tickets(shop.sessions, [ADMIN, SECOND_ADMIN])
+    waiting = await tickets.open_ticket(Shopper(QUEUED), "Still waiting")
+    answered = await tickets.open_ticket(Shopper(QUEUED), "Already answered")
+    await tickets.add_comment(Staff(ADMIN), answered.id, "Done")
+    await tickets.take(Staff(ADMIN), waiting.id)
+    menu = await new_screen(shop, SECOND_ADMIN, "/admin", "Shop admin")
+
+    queue = await click(shop.telegram, SECOND_ADMIN, menu, "Tickets", "oldest first")
+    assert f"#{waiting.id} 🆕 Still waiting" in labels(queue)
+    assert f"#{answered.id} " not in labels(queue)
+    press(shop.telegram, SECOND_ADMIN, queue, shop.telegram.button(queue, "Show: waiting"))
+    queue = await screen_with_button(shop, SECOND_ADMIN, "Show: answered")
+    assert f"#{answered.id} 💬 Already answered" in labels(queue)
+    assert f"#{waiting.id} " not in labels(queue)
+    press(shop.telegram, SECOND_ADMIN, queue, shop.telegram.button(queue, "Taken: anyone"))
+    queue = await screen_with_button(shop, SECOND_ADMIN, "Taken: me")
+
+    assert f"#{answered.id} " not in labels(queue)
+    assert "No tickets match" in text_of(queue)
+
+
+async def screen_with_button(shop: Shop, chat_id: int, label: str) -> dict[str, Any]:
+    """Wait until the chat's newest screen has a button reading ``label``."""
+    async with asyncio.timeout(15):
+        while True:
+            message = shop.telegram.last_message_to(chat_id)
+            if label in labels(message):
+                return message
+            await asyncio.sleep(0.05)

@@ -6,17 +6,16 @@ import html
 
 from aiogram import F, Router
 from aiogram.types import Message
-from aiogram_dialog.context.intent_filter import IntentFilter
 
 from vitrina_bot.dialogs.admin.tickets_states import AdminTicketsSG
-from vitrina_bot.filters import IsAdmin
+from vitrina_bot.filters import DialogAt, IsAdmin
 from vitrina_bot.i18n import Translator
 from vitrina_bot.uploads.caption import CaptionError, parse_caption
 from vitrina_bot.uploads.intake import IncomingFile, UploadIntake, UploadRefusedError
 
 router = Router(name="admin_upload")
-# A photo or document sent while a ticket is open is the admin's answer, not a product.
-router.message.filter(IsAdmin(), ~IntentFilter(AdminTicketsSG))
+# A photo or document sent at a ticket's answer prompt is the answer, not a product.
+router.message.filter(IsAdmin(), ~DialogAt(AdminTicketsSG.answer))
 
 
 def _refusal(t: Translator, error: CaptionError | UploadRefusedError) -> str:
