@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
+from tests.fakes.telegram_api import STALE_FILE_ID
 from tests.storefront import (
     SessionFactory,
     Shop,
@@ -28,22 +29,22 @@ from tests.storefront import (
     told,
 )
 from tests.test_admin_users import add_purchase, add_user
-from vitrina_common.db.models import OutboxMessage, Ticket, TicketStatus
+from vitrina_common.db.models import AttachmentKind, OutboxMessage, Ticket, TicketStatus
 from vitrina_common.notices import NOTIFY_USER
-from vitrina_common.services.tickets import Shopper, Staff, Tickets
+from vitrina_common.services.tickets import Attachment, Shopper, Staff, Tickets
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 ADMIN, SECOND_ADMIN = 6900, 6901
 # One shopper per test: the shop is shared by the module.
-HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED = range(6001, 6008)
+HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED, UNLUCKY = range(6001, 6009)
 # Words only admin screens show.
 ADMIN_WORDS = ("Tickets, oldest first", "Shop admin", "From user", "Take")
 
 
 async def stock(sessions: SessionFactory) -> Stocked:
     stocked = await stock_shop(sessions, "Support", ["Harbour"], price=40)
-    for telegram_id in (HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED):
+    for telegram_id in (HELPER, BUYER, ANSWERED, FORGER, OWNER, IMPOSTOR, QUEUED, UNLUCKY):
         user_id = await add_user(sessions, telegram_id)
         if telegram_id == BUYER:
             await add_purchase(sessions, user_id, stocked.product_ids[0], f"charge-{BUYER}")
@@ -263,3 +264,18 @@ async def screen_with_button(shop: Shop, chat_id: int, label: str) -> dict[str, 
             if label in labels(message):
                 return message
             await asyncio.sleep(0.05)
+
+
+async def test_an_answers_photo_telegram_refuses_leaves_its_text_sent_once(shop: Shop) -> None:
+    tickets = Tickets(shop.sessions, [ADMIN])
+    opened = await tickets.open_ticket(Shopper(UNLUCKY), "Broken again")
+    shop.telegram.fail_next("sendPhoto", STALE_FILE_ID)
+
+    await tickets.add_comment(
+        Staff(ADMIN), opened.id, "Look at this",
+        attachment=Attachment(AttachmentKind.PHOTO, "photo-gone"),
+    )  # fmt: skip
+
+    await told(shop.telegram, UNLUCKY, "Look at this")
+    await asyncio.sleep(4)  # a retry (after 1 s, at the relay's next 2 s poll) would have come
+    assert len([p for p in sent_to(shop, UNLUCKY) if "Look at this" in str(p["text"])]) == 1

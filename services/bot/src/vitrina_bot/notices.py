@@ -37,14 +37,22 @@ def _render(t: Translator, section: str, payload: dict[str, Any]) -> str:
 
 
 async def _send_attachment(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
-    """The photo or document a notice carries (a ticket's answer), after its text."""
+    """The photo or document a notice carries (a ticket's answer), after its text.
+
+    Its failure is logged, not raised: the text reached the reader already, and a retry of
+    the row would send that text again (the ticket's conversation still names the file).
+    """
     attachment = payload.get("attachment")
     if not isinstance(attachment, dict):
         return
-    if attachment.get("kind") == "photo":
-        await bot.send_photo(chat_id, str(attachment["file_id"]))
-    else:
-        await bot.send_document(chat_id, str(attachment["file_id"]))
+    file_id = str(attachment.get("file_id"))
+    try:
+        if attachment.get("kind") == "photo":
+            await bot.send_photo(chat_id, file_id)
+        else:
+            await bot.send_document(chat_id, file_id)
+    except TelegramAPIError as error:
+        log.warning("notice attachment not sent", chat_id=chat_id, error=error.message)
 
 
 def notify_user_handler(bot: Bot, profiles: Profiles) -> OutboxHandler:
