@@ -3,14 +3,26 @@ admins per period, run by the worker's scheduler, on a real Postgres."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
+from devstack.nats import NatsServer
+from devstack.postgres import EmbeddedPostgres
+from tests.storefront import Stocked, running_shop, stock_shop, told
+from tests.test_admin_users import add_user
 from tests.tickets_domain import Desk, SessionFactory, make_desk
 from vitrina_common.config import Settings, TicketSettings
 from vitrina_common.db.models import TicketStatus
 from vitrina_common.scheduling import Scheduler
-from vitrina_common.services.tickets import TicketReminders, ticket_reminders_task
+from vitrina_common.services.tickets import (
+    Shopper,
+    TicketReminders,
+    Tickets,
+    ticket_reminders_task,
+)
 from vitrina_worker.schedule import periodic_tasks
 
 pytestmark = pytest.mark.postgres
@@ -111,3 +123,40 @@ async def test_reminders_are_rendered_with_the_reminder_period(desk: Desk) -> No
 
     [alert] = [a for a in await desk.alerts() if a["code"] == "ticket_reminder"]
     assert alert["arguments"]["hours"] == 2 * HOURS
+
+
+@pytest.mark.nats
+@pytest.mark.slow
+async def test_the_worker_reminds_the_admins_through_the_bot_once(
+    postgres: EmbeddedPostgres,
+    migrated_template: str,
+    nats_server: NatsServer,
+    tmp_path: Path,
+) -> None:
+    admin, shopper = 6950, 6951
+
+    async def stock(sessions: SessionFactory) -> Stocked:
+        stocked = await stock_shop(sessions, "Reminders", ["Lake"])
+        await add_user(sessions, shopper)
+        opened = await Tickets(sessions, [admin]).open_ticket(Shopper(shopper), "Hello?")
+        async with sessions() as session, session.begin():
+            await session.execute(
+                text("UPDATE tickets SET waiting_since = now() - interval '5 hours'"
+                     " WHERE id = :id"),
+                {"id": opened.id},
+            )  # fmt: skip
+        return stocked
+
+    async with running_shop(
+        postgres, migrated_template, nats_server, tmp_path, admin_ids=[admin], stock=stock,
+        with_worker=True, extra_env={"APP_CONF__TICKETS__REMINDER_HOURS": str(HOURS)},
+    ) as shop:  # fmt: skip
+        await told(shop.telegram, admin, "has waited 4 h for an answer", timeout_s=60)
+        await asyncio.sleep(2)
+
+        reminders_sent = [
+            call
+            for call in shop.telegram.calls_of("sendMessage")
+            if call.params.get("chat_id") == admin and "has waited" in str(call.params["text"])
+        ]
+        assert len(reminders_sent) == 1

@@ -51,6 +51,7 @@ from vitrina_common.services.checkout import (
 from vitrina_common.services.imports import StartImport, import_limits
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
+from vitrina_common.services.tickets import Tickets
 from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
@@ -138,6 +139,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_categories": AdminCategories(sessions),
         "admin_confirm_code": settings.bot.admin_confirm_code,
         "import_intake": import_intake,
+        "tickets": Tickets(sessions, admin_ids),
     }
 
 

@@ -55,6 +55,8 @@ class ActorKind(StrEnum):
 
 
 class AttachmentKind(StrEnum):
+    """How a comment's file was sent on Telegram (and is sent on)."""
+
     PHOTO = "photo"
     DOCUMENT = "document"
 
@@ -73,6 +75,8 @@ class TicketTransition(Base):
 
 
 class Ticket(Timestamped, Base):
+    """A shopper's question to the shop; its conversation is ``ticket_comments``."""
+
     __tablename__ = "tickets"
     __table_args__ = (
         # Keyset pages: newest (or oldest) first, by (created_at, id).
@@ -105,6 +109,8 @@ class Ticket(Timestamped, Base):
 
 
 class TicketComment(Base):
+    """One message of a ticket's conversation, by its author, an admin or an API token."""
+
     __tablename__ = "ticket_comments"
     __table_args__ = (
         CheckConstraint(

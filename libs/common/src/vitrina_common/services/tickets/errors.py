@@ -13,6 +13,8 @@ class TicketError(Exception):
 
 
 class TicketNotFound(TicketError):  # noqa: N818  (named as the answer the API maps it to: 404, 403, 409, 422)
+    """No ticket has this id."""
+
     def __init__(self, ticket_id: int) -> None:
         super().__init__(f"ticket {ticket_id} not found")
         self.ticket_id = ticket_id
@@ -93,6 +95,8 @@ class TicketChanged(TicketConflict):
 
 
 class Problem(StrEnum):
+    """Why an input was refused."""
+
     EMPTY = "empty"
     TOO_LONG = "too_long"
     UNKNOWN_USER = "unknown_user"

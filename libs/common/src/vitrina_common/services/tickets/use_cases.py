@@ -6,7 +6,7 @@ from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import ApiScope, AttachmentKind, TicketStatus
+from vitrina_common.db.models import ApiScope, TicketStatus
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.tickets import TicketQuery, TicketRepository, TicketRow
 from vitrina_common.services.tickets import effects
@@ -20,6 +20,7 @@ from vitrina_common.services.tickets.errors import (
     TicketClosed,
     TicketNotFound,
 )
+from vitrina_common.services.tickets.inputs import as_pair, comment_text, subject_of
 from vitrina_common.services.tickets.views import (
     MAX_PAGE_SIZE,
     Attachment,
@@ -33,34 +34,11 @@ from vitrina_common.services.tickets.views import (
     decode_cursor,
     encode_cursor,
 )
-from vitrina_common.text_limits import MAX_TICKET_COMMENT_CHARS, MAX_TICKET_SUBJECT_CHARS, clip
 from vitrina_common.tickets.status import allowed_moves
 
 SessionFactory = async_sessionmaker[AsyncSession]
 # Comments ``get`` returns: the latest ones (a conversation is read from its end).
 DEFAULT_COMMENTS = 50
-
-
-def _text(text: str, *, required: bool) -> str:
-    text = text.strip()
-    if len(text) > MAX_TICKET_COMMENT_CHARS:
-        raise InvalidTicketInput("text", Problem.TOO_LONG)
-    if required and not text:
-        raise InvalidTicketInput("text", Problem.EMPTY)
-    return text
-
-
-def _subject(subject: str | None, text: str, product_title: str | None) -> str:
-    """The subject given, else the product's title, else the text's first line."""
-    if subject is not None:
-        subject = " ".join(subject.split())
-        if len(subject) > MAX_TICKET_SUBJECT_CHARS:
-            raise InvalidTicketInput("subject", Problem.TOO_LONG)
-        if not subject:
-            raise InvalidTicketInput("subject", Problem.EMPTY)
-        return subject
-    first_line = product_title or next((line for line in text.splitlines() if line.strip()), "")
-    return clip(" ".join(first_line.split()), MAX_TICKET_SUBJECT_CHARS) or "…"
 
 
 class Tickets:
@@ -85,7 +63,7 @@ class Tickets:
         the purchased product's title or the text's first line is the subject."""
         if not isinstance(actor, Shopper):
             raise ShopperOnly
-        body = _text(text, required=attachment is None)
+        body = comment_text(text, required=attachment is None)
         async with self._session_factory() as session, session.begin():
             tickets = TicketRepository(session)
             author_id = await tickets.author_id(actor.telegram_id)
@@ -96,11 +74,11 @@ class Tickets:
                 title = await tickets.owned_purchase_title(purchase_id, author_id)
                 if title is None:
                     raise InvalidTicketInput("purchase_id", Problem.UNKNOWN_PURCHASE)
-            ticket = await tickets.add(author_id, purchase_id, _subject(subject, body, title))
+            ticket = await tickets.add(author_id, purchase_id, subject_of(subject, body, title))
             row = TicketRow(ticket, actor.telegram_id)
             who = actor_ref(actor)
             await tickets.add_event(ticket.id, who, None, TicketStatus.OPEN)
-            comment = await tickets.add_comment(ticket.id, who, body, _pair(attachment))
+            comment = await tickets.add_comment(ticket.id, who, body, as_pair(attachment))
             await effects.tell_about_comment(
                 OutboxRepository(session), row, comment, by_staff=False, opened=True
             )
@@ -117,7 +95,7 @@ class Tickets:
         """A comment by the author or the shop; the other side is told. The shop's
         comment answers a ticket waiting for it, the author's after an answer makes it
         wait for the shop again. Refused on a closed ticket (``TicketClosed``)."""
-        body = _text(text, required=attachment is None)
+        body = comment_text(text, required=attachment is None)
         async with self._session_factory() as session, session.begin():
             tickets = TicketRepository(session)
             row = await self._locked(tickets, actor, ticket_id, ApiScope.WRITE)
@@ -125,7 +103,7 @@ class Tickets:
                 raise TicketClosed(ticket_id)
             by_staff = self._access.is_staff(actor)
             who = actor_ref(actor)
-            comment = await tickets.add_comment(ticket_id, who, body, _pair(attachment))
+            comment = await tickets.add_comment(ticket_id, who, body, as_pair(attachment))
             target = effects.implied_move(row.ticket.status, by_staff)
             if target is None:
                 await tickets.touch(ticket_id)
@@ -266,7 +244,3 @@ class Tickets:
         row = await tickets.get(ticket_id)
         assert row is not None  # noqa: S101  (locked in this transaction)
         return TicketSummary.of(row.ticket, row.author_telegram_id)
-
-
-def _pair(attachment: Attachment | None) -> tuple[AttachmentKind, str] | None:
-    return None if attachment is None else (attachment.kind, attachment.file_id)

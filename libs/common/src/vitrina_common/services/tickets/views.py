@@ -30,6 +30,8 @@ class Attachment:
 
 @dataclass(frozen=True)
 class TicketSummary:
+    """A ticket without its conversation: what lists and changes return."""
+
     id: int
     subject: str
     status: TicketStatus
@@ -43,6 +45,7 @@ class TicketSummary:
 
     @classmethod
     def of(cls, ticket: Ticket, author_telegram_id: int) -> TicketSummary:
+        """The summary of a stored ticket."""
         return cls(
             id=ticket.id,
             subject=ticket.subject,
@@ -58,6 +61,8 @@ class TicketSummary:
 
 @dataclass(frozen=True)
 class CommentView:
+    """One comment of a conversation."""
+
     id: int
     author_kind: ActorKind
     # The author's or the admin's Telegram id; None for an API token.
@@ -69,6 +74,7 @@ class CommentView:
 
     @classmethod
     def of(cls, comment: TicketComment) -> CommentView:
+        """The view of a stored comment."""
         attachment = (
             Attachment(comment.file_kind, comment.file_id)
             if comment.file_kind is not None and comment.file_id is not None
@@ -98,6 +104,7 @@ class EventView:
 
     @classmethod
     def of(cls, event: TicketEvent) -> EventView:
+        """The view of a stored event."""
         return cls(
             actor_kind=event.actor_kind,
             actor_telegram_id=event.actor_telegram_id,
@@ -110,6 +117,8 @@ class EventView:
 
 @dataclass(frozen=True)
 class TicketDetails:
+    """A ticket with its latest comments: what ``Tickets.get`` returns."""
+
     ticket: TicketSummary
     # The title of the purchased product the ticket is about, if any.
     product_title: str | None
@@ -121,6 +130,8 @@ class TicketDetails:
 
 @dataclass(frozen=True)
 class CommentAdded:
+    """The ticket as the comment left it, and the comment."""
+
     ticket: TicketSummary
     comment: CommentView
 
@@ -142,6 +153,8 @@ class TicketFilter:
 
 @dataclass(frozen=True)
 class TicketPage:
+    """One page of tickets."""
+
     items: list[TicketSummary]
     # Pass it back for the next page; None on the last one.
     next_cursor: str | None
