@@ -15,6 +15,7 @@ from vitrina_api.openapi import CONFLICTS
 from vitrina_api.schemas import Id
 from vitrina_api.ticket_schemas import (
     CommentAddedOut,
+    CommentOut,
     NewComment,
     NewTicket,
     TicketDetailsOut,
@@ -75,9 +76,11 @@ def tickets_router() -> APIRouter:
         tickets: TicketsDep, principal: Reader, ticket_id: TicketId
     ) -> TicketDetailsOut:
         details = await tickets.get(_client(principal), ticket_id)
-        return TicketDetailsOut.model_validate(
-            {**details.__dict__, "allowed_moves": sorted(details.allowed_moves)},
-            from_attributes=True,
+        return TicketDetailsOut(
+            ticket=TicketOut.model_validate(details.ticket),
+            product_title=details.product_title,
+            comments=[CommentOut.model_validate(comment) for comment in details.comments],
+            allowed_moves=sorted(details.allowed_moves),
         )
 
     @router.post(
