@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV := $(CURDIR)/.venv
 PY := $(VENV)/bin/python
-MEMBERS := libs/common services/bot services/worker
+MEMBERS := libs/common services/bot services/worker services/api
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
@@ -19,7 +19,7 @@ export VIRTUAL_ENV := $(VENV)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: $(VENV)/.synced  ## run the whole stack: Postgres, NATS, migrations, bot, worker
+run: $(VENV)/.synced  ## run the whole stack: Postgres, NATS, migrations, bot, worker, api
 	$(PY) -m devstack
 
 test: $(VENV)/.synced  ## run every check: ruff, mypy --strict, pytest
@@ -76,6 +76,7 @@ lock: $(UV)  ## re-resolve dependencies and rewrite the hashed locks (uv.lock st
 	$(EXPORT) --all-groups -o requirements.lock
 	$(EXPORT) --package vitrina-bot --no-dev -o services/bot/requirements.lock
 	$(EXPORT) --package vitrina-worker --no-dev -o services/worker/requirements.lock
+	$(EXPORT) --package vitrina-api --no-dev -o services/api/requirements.lock
 
 demo-data: $(VENV)/.synced  ## load a demo catalog into the running `make run` stack
 	$(PY) -m devstack.demo

@@ -17,22 +17,27 @@ from pathlib import Path
 
 from alembic import command
 
+from bench.bot import stock
 from bench.servers import bench_servers
 from devstack.nats import NatsServer, credentials_env
 from devstack.postgres import EmbeddedPostgres
 from tests import memory_inputs as inputs
+from tests.api_service import api_env, issue_token, running_api
+from tests.api_service import client as api_client
 from tests.conftest import TEMPLATE_DB, alembic_config, asyncpg_url, service_base_env
-from tests.memory import bot_receiving as bot_takes
 from tests.memory import (
+    RssWatch,
     module_peak,
     originals_backup,
     service,
     worker_planning,
     worker_rendering,
 )
+from tests.memory import bot_receiving as bot_takes
 from tests.memory_table import container_limits
 from tests.storefront import FreshShop, fresh_shop
 from vitrina_common.config import TelemetrySettings
+from vitrina_common.db.models import ApiScope
 from vitrina_common.logging import configure_logging
 
 MIB = 1024 * 1024
@@ -57,6 +62,31 @@ def _render(make: Callable[[], bytes]) -> Measure:
 async def _idle(name: str, fresh: FreshShop, logs: Path) -> int:
     async with service(name, fresh, logs) as (_, watch):
         await asyncio.sleep(3)
+    return watch.peak
+
+
+async def _api(fresh: FreshShop, logs: Path, clients: int) -> int:
+    """The API process, idle or with ``clients`` walking every page of 200 products at once."""
+    dsn = fresh.env["APP_CONF__DB__DSN"]
+    await stock(dsn, 2000, 4)
+    token = await issue_token(fresh.sessions, ApiScope.READ)
+    async with (
+        running_api(api_env(fresh.env, dsn), logs) as api,
+        RssWatch(api.process.pid).watching() as watch,
+        api_client(api, token) as http,
+    ):
+
+        async def walk() -> None:
+            params: dict[str, str | int] = {"limit": 200}
+            while True:
+                page = (await http.get("/api/v1/products", params=params)).json()
+                if not page.get("next_cursor"):
+                    return
+                params["cursor"] = page["next_cursor"]
+
+        await asyncio.sleep(3)
+        for _ in range(5):
+            await asyncio.gather(*(walk() for _ in range(clients)))
     return watch.peak
 
 
@@ -88,6 +118,8 @@ def _cases(scratch: Path) -> dict[str, tuple[str, Measure]]:
         return peak
 
     return {
+        "api idle": ("api", lambda fresh, logs: _api(fresh, logs, 0)),
+        "api: 20 clients paging 2 000 products": ("api", lambda fresh, logs: _api(fresh, logs, 20)),
         "bot idle": ("bot", lambda fresh, logs: _idle("bot", fresh, logs)),
         "bot: 200 MB import ZIP": ("bot", zip_to_bot),
         "bot: 50 MB upload": ("bot", upload_to_bot),

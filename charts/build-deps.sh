@@ -30,7 +30,7 @@ if [ -n "$aliases" ]; then
   "$HELM" repo update $aliases
 fi
 
-for chart in bot worker; do
+for chart in bot worker api; do
   "$HELM" dependency build "$charts/$chart"
 done
 

@@ -1,7 +1,7 @@
 """``make run``: the whole stack on one machine, stopped in order by Ctrl-C or SIGTERM.
 
-Order of start: Postgres → NATS → JetStream topology → migrations → bot + worker.
-Order of stop: bot + worker (they drain) → NATS + Postgres. Every child runs in its own
+Order of start: Postgres → NATS → JetStream topology → migrations → bot + worker + api.
+Order of stop: bot + worker + api (they drain) → NATS + Postgres. Every child runs in its own
 session and dies with the launcher even if the launcher is SIGKILLed (PR_SET_PDEATHSIG).
 """
 
@@ -44,6 +44,10 @@ STATE_FILE = "stack.json"
 SERVICES_STOP_TIMEOUT_S = 5.0
 SERVERS_STOP_TIMEOUT_S = 4.0
 READY_TIMEOUT_S = 120.0
+SERVICES = ("bot", "worker", "api")
+NATS_SERVICES = ("bot", "worker")
+# How to get a staff credential for the API (the launcher knows the DSN to put in front).
+API_ACCESS_COMMAND = "python -m vitrina_common.ops api-token create --name me --scope write"
 NO_TOKEN_MESSAGE = (
     f"vitrina: no bot token. Create a bot with @BotFather in Telegram (/newbot), then put "
     f"{TOKEN_ENV}=<token> into .env in {Path.cwd()} (or export it) and run `make run` again."
@@ -114,6 +118,10 @@ def _service_env(base: Mapping[str, str], pg: EmbeddedPostgres, nats: NatsServer
         "APP_CONF__NATS__URL": nats.url,
         "APP_CONF__BOT__HEALTH_PORT": str(preferred_or_free_port(8080)),
         "APP_CONF__WORKER__HEALTH_PORT": str(preferred_or_free_port(8081)),
+        # The API on loopback only: a laptop's API is for the developer, not the network.
+        "APP_CONF__API__HOST": LOOPBACK,
+        "APP_CONF__API__PORT": str(preferred_or_free_port(8082)),
+        "APP_CONF__API__HEALTH_PORT": str(preferred_or_free_port(8083)),
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -189,29 +197,35 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     finally:
         await client.close()
     await _migrate(env)
-    for service in ("bot", "worker"):
+    for service in SERVICES:
         argv = [sys.executable, "-m", f"vitrina_{service}"]
-        service_env = env | _credentials(service, nats)
+        # The API reads and writes Postgres only: it has no NATS user.
+        service_env = env | (_credentials(service, nats) if service in NATS_SERVICES else {})
         stack.services.append(await spawn(service, argv, env=service_env, sink=say))
     health = {
         "bot": f"http://{LOOPBACK}:{env['APP_CONF__BOT__HEALTH_PORT']}/readyz",
         "worker": f"http://{LOOPBACK}:{env['APP_CONF__WORKER__HEALTH_PORT']}/readyz",
+        "api": f"http://{LOOPBACK}:{env['APP_CONF__API__HEALTH_PORT']}/readyz",
     }
     await _wait_ready(stack, health)
     # Where the stack is, for `make demo-data` and other tools (the NATS passwords of this
     # run, e.g. admin's for the nats CLI: owner-only); removed when we stop.
+    api = f"http://{LOOPBACK}:{env['APP_CONF__API__PORT']}"
     state = {
         "database_dsn": pg.dsn(DATABASE),
         "nats_url": nats.url,
         "nats_monitor": nats.monitor_url,
         "nats_passwords": nats.passwords,
         "probes": health,
+        "api": api,
     }
     state_file = data_dir / STATE_FILE
     state_file.touch(mode=0o600)
     state_file.chmod(0o600)
     state_file.write_text(json.dumps(state, indent=2))
     say("vitrina", f"ready: postgres {pg.dsn(DATABASE)}, nats {nats.url}, probes {health}")
+    say("vitrina", f"api {api}/api/v1, docs {api}/api/docs")
+    say("vitrina", f"api token: APP_CONF__DB__DSN={pg.dsn(DATABASE)} {API_ACCESS_COMMAND}")
     say("vitrina", "press Ctrl-C to stop")
     exited = await stack.wait_first_exit()
     raise ChildExitedError(f"{exited.name} exited with code {exited.process.returncode}")

@@ -78,7 +78,9 @@ async def start_service(
 ) -> tuple[ManagedProcess, int]:
     """Start ``vitrina-<service>`` as its own NATS user (unless ``env`` names one); returns
     the process and its health port."""
-    env = {**credentials_env(service, NATS_PASSWORDS), **env}
+    # The API never connects to NATS, so it has no NATS user.
+    nats_user = credentials_env(service, NATS_PASSWORDS) if service in NATS_PASSWORDS else {}
+    env = {**nats_user, **env}
     port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
     log_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (test setup, instant)
     process = await spawn(

@@ -102,3 +102,25 @@ def test_comma_separated_nats_servers(monkeypatch: pytest.MonkeyPatch, tmp_path:
     settings = load_settings("bot", Settings)
 
     assert settings.nats.servers == ["nats://a:4222", "nats://b:4222"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("APP_CONF__API__PORT", "0", "APP_CONF__API__PORT is invalid"),
+        (
+            "APP_CONF__API__PAGE_SIZE",
+            "500",
+            "PAGE_SIZE must not exceed APP_CONF__API__MAX_PAGE_SIZE",
+        ),
+    ],
+)
+def test_the_api_needs_no_bot_token_but_names_its_own_bad_settings(
+    clean_env: dict[str, str], tmp_path: Path, setting: str, value: str, message: str
+) -> None:
+    result = run_service("vitrina_api", {**clean_env, setting: value}, tmp_path)
+
+    assert result.returncode == CONFIG_ERROR_EXIT_CODE
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("api: config error: ")
+    assert message in line

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import httpx
 import psutil
 import pytest
 
@@ -26,7 +27,10 @@ from tests.services import wait_for_status
 
 pytestmark = pytest.mark.slow
 
-READY_LINE = re.compile(r"ready: .*bot.*:(\d+)/readyz.*worker.*:(\d+)/readyz")
+READY_LINE = re.compile(
+    r"ready: .*bot.*?:(\d+)/readyz.*worker.*?:(\d+)/readyz.*api.*?:(\d+)/readyz"
+)
+API_LINE = re.compile(r"api (http://\S+)/api/v1, docs")
 
 
 @dataclass
@@ -121,11 +125,14 @@ async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
             assert {"postgres", "nats-server"} <= names
             assert sum("vitrina_bot" in " ".join(c.cmdline()) for c in children) == 1
             assert sum("vitrina_worker" in " ".join(c.cmdline()) for c in children) == 1
+            assert sum("vitrina_api" in " ".join(c.cmdline()) for c in children) == 1
             await _load_demo_catalog_and_see_it_rendered(env, tmp_path, data_dir)
             assert await _nats_users_by_connection(data_dir) == {
                 "vitrina-bot": {"bot"},
                 "vitrina-worker": {"worker"},
             }
+            api = (await launcher.wait_for_line(API_LINE, timeout_s=5)).group(1)
+            await _read_the_catalog_through_the_api(env, data_dir, api)
             await _stop_and_assert_no_orphans(launcher, children, signal.SIGTERM)
 
     # A crashed run leaves postmaster.pid behind; the second run reuses the data anyway.
@@ -171,6 +178,22 @@ async def _nats_users_by_connection(data_dir: Path) -> dict[str, set[str]]:
         if connection.get("name", "").startswith("vitrina-"):
             users.setdefault(connection["name"], set()).add(connection.get("authorized_user", ""))
     return users
+
+
+async def _read_the_catalog_through_the_api(env: dict[str, str], data_dir: Path, api: str) -> None:
+    dsn = json.loads((data_dir / "stack.json").read_text())["database_dsn"]
+    create = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "vitrina_common.ops", "api-token", "create", "--name", "dev",
+        env={**env, "APP_CONF__DB__DSN": dsn}, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    output, _ = await create.communicate()
+    assert create.returncode == 0, output
+    token = output.decode().splitlines()[-1]
+    async with httpx.AsyncClient(
+        base_url=api, headers={"Authorization": f"Bearer {token}"}
+    ) as http:
+        products = (await http.get("/api/v1/products", params={"limit": 20})).json()
+    assert len(products["items"]) == 10
 
 
 async def test_launcher_without_token_says_how_to_get_one(

@@ -11,10 +11,11 @@ import pytest
 from tests.fakes.telegram_api import visible_chars
 from vitrina_bot.dialogs.main_menu import shop_texts
 from vitrina_bot.i18n.catalog import Translator, load_catalogs, plural_form, translator_for
-from vitrina_common.db.models import Language, ProductStatus
+from vitrina_common.db.models import Language, ProductStatus, TicketStatus
 from vitrina_common.i18n import COMMON_LOCALES
 from vitrina_common.i18n import load_catalogs as common_load_catalogs
 from vitrina_common.imports.model import MAX_PRICE_STARS
+from vitrina_common.notices import AdminAlert, UserNotice
 from vitrina_common.services.checkout import CheckoutRefusal, PreCheckoutRefusal
 from vitrina_common.services.profile import EmailOutcome
 from vitrina_common.text_limits import (
@@ -81,6 +82,11 @@ def test_every_key_the_code_uses_is_in_the_catalogs() -> None:
     used |= {f"precheckout.{reason.value}" for reason in PreCheckoutRefusal}
     used |= {f"profile.email_{outcome.value}" for outcome in EmailOutcome}
     used |= {f"language.{language.value}" for language in Language}
+    used |= {f"alerts.{alert.value}" for alert in AdminAlert}
+    used |= {f"notices.{notice.value}" for notice in UserNotice}
+    used |= {
+        f"tickets.{kind}.{status.value}" for kind in ("status", "emoji") for status in TicketStatus
+    }
 
     assert len(used) > 40
     assert used - set(load_catalogs()[Language.EN]) == set()

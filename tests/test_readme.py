@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel
 
 from tests.conftest import ROOT
-from vitrina_common.config import ENV_PREFIX, NESTED_DELIMITER, Settings
+from vitrina_common.config import ENV_PREFIX, NESTED_DELIMITER, ApiServiceSettings, Settings
 
 README = (ROOT / "README.md").read_text()
 
@@ -24,9 +24,10 @@ def _env_names(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def test_every_setting_has_a_row_in_the_configuration_table() -> None:
-    undocumented = [
-        name for name in _env_names(Settings, ENV_PREFIX) if f"| `{name}` |" not in README
-    ]
+    names = {
+        name for model in (Settings, ApiServiceSettings) for name in _env_names(model, ENV_PREFIX)
+    }
+    undocumented = sorted(name for name in names if f"| `{name}` |" not in README)
 
     assert undocumented == []
 

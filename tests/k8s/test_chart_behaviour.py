@@ -206,7 +206,8 @@ def test_external_values_use_the_operators_secrets_and_servers(
     assert config["APP_CONF__NATS__STREAM_REPLICAS"] == "3"
     assert config["APP_CONF__NATS__USER"] == "bot"
     # No server here to include an authorization: the operator's own servers have the users.
-    assert {doc["metadata"]["name"] for doc in by_kind(manifests, "ConfigMap")} == {BOT, WORKER}
+    config_maps = {doc["metadata"]["name"] for doc in by_kind(manifests, "ConfigMap")}
+    assert config_maps == {BOT, WORKER, f"{RELEASE}-api"}
 
 
 def test_production_values_run_a_three_node_jetstream_that_fsyncs_every_write() -> None:

@@ -49,7 +49,7 @@ def _helm_lock_digest(requested: list[dict[str, Any]], locked: list[dict[str, An
     return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
 
 
-@pytest.mark.parametrize("chart", ["bot", "worker", UMBRELLA])
+@pytest.mark.parametrize("chart", ["bot", "worker", "api", UMBRELLA])
 def test_chart_passes_helm_lint_strict(workspace: ChartWorkspace, chart: str) -> None:
     result = workspace.helm("lint", "--strict", chart, check=False)
 
@@ -60,6 +60,7 @@ def test_build_deps_fills_the_umbrella_from_its_lock(workspace: ChartWorkspace) 
     archives = sorted(p.name for p in (workspace.charts / UMBRELLA / "charts").glob("*.tgz"))
 
     assert archives == [
+        "api-0.1.0.tgz",
         "bot-0.1.0.tgz",
         "cluster-0.3.1.tgz",
         "nats-1.3.16.tgz",
@@ -68,7 +69,7 @@ def test_build_deps_fills_the_umbrella_from_its_lock(workspace: ChartWorkspace) 
     ]
 
 
-@pytest.mark.parametrize("chart", ["bot", "worker", UMBRELLA])
+@pytest.mark.parametrize("chart", ["bot", "worker", "api", UMBRELLA])
 def test_chart_lock_matches_chart_yaml_and_names_repositories_by_alias(chart: str) -> None:
     requested = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())["dependencies"]
     lock = yaml.safe_load((CHARTS / chart / "Chart.lock").read_text())
@@ -88,7 +89,7 @@ def _delivery_files() -> list[Path]:
         if p.is_file() and "charts" not in p.relative_to(CHARTS).parts[:-1]
     ]
     named = ["skaffold.yaml", "kind-config.yaml", ".gitlab-ci.yml", ".dockerignore"]
-    docker = [ROOT / "services" / s / "Dockerfile" for s in ("bot", "worker")]
+    docker = [ROOT / "services" / s / "Dockerfile" for s in ("bot", "worker", "api")]
     return files + [ROOT / name for name in named] + docker
 
 

@@ -16,8 +16,10 @@ from tests.k8s.tools import ROOT
 
 pytestmark = pytest.mark.k8s
 
-SERVICES = ("bot", "worker")
-HEALTH_PORTS = {"bot": 8080, "worker": 8081}
+SERVICES = ("bot", "worker", "api")
+HEALTH_PORTS = {"bot": 8080, "worker": 8081, "api": 8083}
+# Ports a service serves besides its health port.
+SERVICE_PORTS = {"api": [8082]}
 
 
 def _dockerfile(service: str) -> str:
@@ -55,7 +57,8 @@ def test_image_runs_its_service_as_a_numeric_non_root_user_and_stops_on_sigterm(
     assert int(last["USER"].split(":")[0]) > 0
     assert last["STOPSIGNAL"] == "SIGTERM"
     assert json.loads(last["CMD"]) == ["python", "-m", f"vitrina_{service}"]
-    assert int(last["EXPOSE"]) == HEALTH_PORTS[service]
+    exposed = sorted(int(port) for port in last["EXPOSE"].split())
+    assert exposed == sorted([HEALTH_PORTS[service], *SERVICE_PORTS.get(service, [])])
     assert "PYTHONDONTWRITEBYTECODE=1" in last["ENV"]
     assert "PYTHONUNBUFFERED=1" in last["ENV"]
     assert f"/app/services/{service}/src" in last["ENV"]
@@ -73,10 +76,12 @@ def test_image_installs_only_the_hashed_lock_of_its_service(service: str) -> Non
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_chart_default_health_port_is_the_one_the_image_exposes(service: str) -> None:
+def test_chart_default_ports_are_the_ones_the_image_exposes(service: str) -> None:
     values = yaml.safe_load((CHARTS / service / "values.yaml").read_text())
 
     assert values["healthPort"] == HEALTH_PORTS[service]
+    served = [values["port"]] if "port" in values else []
+    assert served == SERVICE_PORTS.get(service, [])
 
 
 def _in_context(path: str, rules: list[str]) -> bool:

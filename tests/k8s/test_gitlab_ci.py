@@ -88,6 +88,7 @@ def test_default_branch_runs_checks_and_deploys_staging_then_production_by_hand(
         "test": ("test", "on_success"),
         "build:bot": ("build", "never"),
         "build:worker": ("build", "never"),
+        "build:api": ("build", "never"),
         "deploy:staging": ("deploy", "on_success"),
         "deploy:production": ("deploy", "manual"),
     }
@@ -99,7 +100,16 @@ def test_a_bot_change_builds_only_the_bot_image(pipeline: Pipeline) -> None:
 
     assert jobs["build:bot"] == ("build", "on_success")
     assert jobs["build:worker"] == ("build", "never")
+    assert jobs["build:api"] == ("build", "never")
     assert jobs["deploy:staging"] == ("deploy", "never")
+
+
+def test_an_api_change_builds_only_the_api_image(pipeline: Pipeline) -> None:
+    pipeline.branch_changing("api-only", "services/api/src/vitrina_api/__init__.py")
+    jobs = pipeline.jobs()
+
+    assert jobs["build:api"] == ("build", "on_success")
+    assert jobs["build:bot"] == jobs["build:worker"] == ("build", "never")
 
 
 @pytest.mark.parametrize(
@@ -117,13 +127,14 @@ def test_a_shared_change_rebuilds_what_depends_on_it(pipeline: Pipeline, path: s
 
     assert jobs["build:worker"] == ("build", "on_success")
     assert jobs["build:bot"] == ("build", "on_success" if shared else "never")
+    assert jobs["build:api"] == ("build", "on_success" if shared else "never")
 
 
 def test_a_docs_change_builds_no_image(pipeline: Pipeline) -> None:
     pipeline.branch_changing("docs", "README.md")
     jobs = pipeline.jobs()
 
-    assert jobs["build:bot"][1] == jobs["build:worker"][1] == "never"
+    assert jobs["build:bot"][1] == jobs["build:worker"][1] == jobs["build:api"][1] == "never"
     assert jobs["test"] == ("test", "on_success")
 
 
@@ -136,3 +147,15 @@ def test_deploy_rolls_back_on_failure_and_waits_for_the_jobs() -> None:
     assert "--wait=watcher --wait-for-jobs --timeout" in script
     assert config["deploy:production"]["environment"]["name"] == "production"
     assert config["deploy:staging"]["environment"]["name"] == "staging"
+
+
+def test_deploy_points_every_service_at_its_image_in_the_registry() -> None:
+    config = yaml.safe_load((ROOT / ".gitlab-ci.yml").read_text())
+    script = " ".join(config[".deploy"]["script"])
+    needed = {need["job"] for need in config[".deploy"]["needs"]}
+
+    for service in ("bot", "worker", "api"):
+        assert f'{service}.image.repository="$CI_REGISTRY_IMAGE/{service}"' in script
+        assert f'{service}.image.tag="${service.upper()}_IMAGE_TAG"' in script
+        assert f"{service}.imagePullSecrets[0].name=vitrina-registry" in script
+        assert f"build:{service}" in needed

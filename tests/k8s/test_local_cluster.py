@@ -18,12 +18,12 @@ def _load(name: str) -> dict[str, Any]:
     return document
 
 
-def test_skaffold_builds_both_images_from_the_repository_root() -> None:
+def test_skaffold_builds_every_image_from_the_repository_root() -> None:
     config = _load("skaffold.yaml")
     artifacts = {a["image"]: a for a in config["build"]["artifacts"]}
 
     assert re.fullmatch(r"skaffold/v4beta\d+", config["apiVersion"])
-    assert set(artifacts) == {"vitrina-bot", "vitrina-worker"}
+    assert set(artifacts) == {"vitrina-bot", "vitrina-worker", "vitrina-api"}
     for image, artifact in artifacts.items():
         dockerfile = artifact["docker"]["dockerfile"]
         assert artifact["context"] == "."

@@ -19,7 +19,7 @@ from tests.k8s.netpol import Endpoint, connects, egress_allows, pod_of, selects
 
 pytestmark = pytest.mark.k8s
 
-BOT, WORKER = f"{RELEASE}-bot", f"{RELEASE}-worker"
+BOT, WORKER, API = f"{RELEASE}-bot", f"{RELEASE}-worker", f"{RELEASE}-api"
 MIGRATE, PROVISION = f"{RELEASE}-migrate-r1", f"{RELEASE}-provision-r1"
 ORIGINALS_BACKUP = f"{RELEASE}-originals-backup"
 NATS_PORTS = {"nats": 4222, "cluster": 6222, "monitor": 8222}
@@ -63,6 +63,7 @@ def _pods(manifests: list[Manifest]) -> dict[str, Endpoint]:
     workloads = [
         ("Deployment", BOT),
         ("Deployment", WORKER),
+        ("Deployment", API),
         ("Job", MIGRATE),
         ("Job", PROVISION),
         ("CronJob", ORIGINALS_BACKUP),  # production values only
@@ -86,7 +87,7 @@ def test_production_renders_a_policy_for_every_pod_of_the_release(
     policies = by_kind(manifests, "NetworkPolicy")
     app = {
         f"{RELEASE}-{name}"
-        for name in ("bot", "worker", "migrate", "provision", "originals-backup")
+        for name in ("bot", "worker", "api", "migrate", "provision", "originals-backup")
     }
 
     assert _policy_names(manifests) == app | {f"{RELEASE}-nats", f"{RELEASE}-postgresql"}
@@ -157,6 +158,19 @@ PRODUCTION_FLOWS = [
     ("nats", "coredns", 53, "UDP", True),
     ("bot", "stranger", 8080, "TCP", False),
     ("worker", "bot", 8443, "TCP", False),
+    # The API: requests through the ingress controller, scrapes of its health port, and
+    # out only to Postgres (and DNS): no NATS, no Telegram, no other service.
+    ("ingress", "api", 8082, "TCP", True),
+    ("stranger", "api", 8082, "TCP", False),
+    ("bot", "api", 8082, "TCP", False),
+    ("prometheus", "api", 8083, "TCP", True),
+    ("prometheus", "api", 8082, "TCP", False),
+    ("ingress", "api", 8083, "TCP", False),
+    ("api", "postgres", 5432, "TCP", True),
+    ("api", "nats", 4222, "TCP", False),
+    ("api", "telegram", 443, "TCP", False),
+    ("api", "coredns", 53, "UDP", True),
+    ("api", "bot", 8443, "TCP", False),
 ]
 
 
@@ -165,6 +179,7 @@ def _endpoints(manifests: list[Manifest]) -> dict[str, Endpoint]:
     return {
         "bot": pods[BOT],
         "worker": pods[WORKER],
+        "api": pods[API],
         "migrate": pods[MIGRATE],
         "provision": pods[PROVISION],
         "originals_backup": pods[ORIGINALS_BACKUP],
@@ -208,6 +223,10 @@ EGRESS_FLOWS = [
     ("worker", "bot", 8443, False),
     ("nats", "postgres", 5432, False),
     ("nats", "telegram", 443, False),
+    ("api", "postgres", 5432, True),
+    ("api", "nats", 4222, False),
+    ("api", "telegram", 443, False),
+    ("api", "private_host", 443, False),
 ]
 
 
@@ -223,7 +242,7 @@ def test_each_pod_may_open_only_the_connections_it_needs(
 
 def test_dev_values_turn_every_policy_off(rendered: dict[str, list[Manifest]]) -> None:
     assert by_kind(rendered["dev"], "NetworkPolicy") == []
-    assert len(by_kind(rendered["default"], "NetworkPolicy")) == 6
+    assert len(by_kind(rendered["default"], "NetworkPolicy")) == 7
 
 
 def test_one_service_can_turn_its_own_policy_off(render: ChartWorkspace) -> None:
@@ -232,7 +251,7 @@ def test_one_service_can_turn_its_own_policy_off(render: ChartWorkspace) -> None
     )
 
     assert _policy_names(manifests) == {
-        f"{RELEASE}-{name}" for name in ("bot", "migrate", "provision", "nats", "postgresql")
+        f"{RELEASE}-{name}" for name in ("bot", "api", "migrate", "provision", "nats", "postgresql")
     }
 
 
@@ -318,3 +337,28 @@ def test_the_bot_chart_alone_isolates_its_pods_and_reaches_any_server(
     assert connects(manifests, bot, db, 5432)
     assert connects(manifests, STRANGER, bot, 8443)
     assert not connects(manifests, bot, db, 6379)
+
+
+def test_the_api_admits_the_peers_of_api_from_and_only_them(
+    render: ChartWorkspace, tmp_path: Path
+) -> None:
+    helpdesk = Endpoint("helpdesk", "10.244.6.6", {"app": "helpdesk"}, namespace="support")
+    values = tmp_path / "api-peers.yaml"
+    in_support = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "support"}}}
+    values.write_text(
+        yaml.safe_dump({"global": {"vitrina": {"networkPolicy": {"apiFrom": [in_support]}}}})
+    )
+    files, settings = VALUE_SETS["production"]
+    manifests = render.render(*files, str(values), values=settings)
+    api = _pods(manifests)[API]
+
+    assert connects(manifests, helpdesk, api, 8082)
+    assert not connects(manifests, INGRESS, api, 8082)
+    assert not connects(manifests, helpdesk, api, 8083)
+    assert not connects(manifests, helpdesk, _pods(manifests)[BOT], 8443)
+
+
+def test_without_the_api_there_is_no_api_pod_policy_or_service(render: ChartWorkspace) -> None:
+    manifests = render.render(values={"secrets.botToken": BOT_TOKEN, "api.enabled": False})
+
+    assert [doc for doc in manifests if doc["metadata"]["name"] == API] == []

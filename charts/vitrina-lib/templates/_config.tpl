@@ -15,7 +15,9 @@ Settings reach the process two ways, both read by vitrina_common.config:
 
 {{- define "vitrina.secretName" -}}
 {{- $shared := include "vitrina.shared" . | fromYaml -}}
-{{- $name := include "vitrina.pick" (list . .Values.secret.existingSecret $shared.existingSecret) -}}
+{{- /* secret.shared=false (the API): only the chart's own Secret, never the shared one. */ -}}
+{{- $sharedName := ternary $shared.existingSecret "" (dig "shared" true .Values.secret) -}}
+{{- $name := include "vitrina.pick" (list . .Values.secret.existingSecret $sharedName) -}}
 {{- if $name -}}
 {{- $name -}}
 {{- else if .Values.secret.values -}}
@@ -93,12 +95,19 @@ chart's own variables; config.extraEnv comes last so an operator can set any var
   "APP_CONF_SECRETS_DIR" (include "vitrina.secretsDir" $ctx)
   "APP_CONF__TELEMETRY__LOG_LEVEL" $v.config.logLevel
   "APP_CONF__TELEMETRY__LOG_FORMAT" $v.config.logFormat
-  "APP_CONF__SHOP__NAME" $v.config.shopName
-  "APP_CONF__NATS__URL" (include "vitrina.natsUrl" $ctx)
-  "APP_CONF__NATS__STREAM_REPLICAS" (include "vitrina.streamReplicas" $ctx)
   (printf "APP_CONF__%s__HEALTH_PORT" (upper $ctx.Chart.Name)) (toString $v.healthPort)
-  (printf "APP_CONF__%s__TEMP_DIR" (upper $ctx.Chart.Name)) (include "vitrina.spoolDir" $ctx)
 -}}
+{{- if hasKey $v "spool" }}
+{{- $_ := set $data (printf "APP_CONF__%s__TEMP_DIR" (upper $ctx.Chart.Name)) (include "vitrina.spoolDir" $ctx) -}}
+{{- end }}
+{{- /* The API has no shop name to show and no NATS to reach. */}}
+{{- with $v.config.shopName }}
+{{- $_ := set $data "APP_CONF__SHOP__NAME" . -}}
+{{- end }}
+{{- if hasKey $v "nats" }}
+{{- $_ := set $data "APP_CONF__NATS__URL" (include "vitrina.natsUrl" $ctx) -}}
+{{- $_ := set $data "APP_CONF__NATS__STREAM_REPLICAS" (include "vitrina.streamReplicas" $ctx) -}}
+{{- end }}
 {{- with $v.config.otlpEndpoint }}
 {{- $_ := set $data "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
 {{- end }}

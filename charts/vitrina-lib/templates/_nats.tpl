@@ -46,15 +46,20 @@ nats.passwordSecret win, e.g. when installed alone.
 {{- include "vitrina.pick" (list . $auth.existingSecret (printf "%s-nats-users" .Release.Name)) -}}
 {{- end -}}
 
+{{/* Empty for a chart without NATS settings (the API, which never connects to NATS). */}}
 {{- define "vitrina.natsUser" -}}
+{{- if hasKey .Values "nats" -}}
 {{- $auth := include "vitrina.natsAuthShared" . | fromYaml -}}
 {{- include "vitrina.pick" (list . .Values.nats.user (ternary .Chart.Name "" (not (not $auth.enabled)))) -}}
 {{- end -}}
+{{- end -}}
 
 {{- define "vitrina.natsPasswordSecretName" -}}
+{{- if hasKey .Values "nats" -}}
 {{- $auth := include "vitrina.natsAuthShared" . | fromYaml -}}
 {{- $shared := ternary (include "vitrina.natsUsersSecret" .) "" (not (not $auth.enabled)) -}}
 {{- include "vitrina.pick" (list . .Values.nats.passwordSecret.name $shared) -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "vitrina.natsPasswordSecretKey" -}}
@@ -90,7 +95,9 @@ same ones: the services compare the streams with them at start.
 
 {{/* Local nats.limits over the umbrella's global.vitrina.nats.limits. */}}
 {{- define "vitrina.natsLimitsOf" -}}
+{{- if hasKey .Values "nats" -}}
 {{- $shared := dig "nats" "limits" dict (include "vitrina.shared" . | fromYaml) -}}
 {{- include "vitrina.natsLimits" (dict "limits" (merge (dict) (.Values.nats.limits | default dict) $shared)) -}}
+{{- end -}}
 {{- end -}}
 

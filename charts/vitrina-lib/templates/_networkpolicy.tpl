@@ -15,7 +15,7 @@ as templates, so a selector may name the release ("{{ .Release.Name }}").
 {{- $np := dict "enabled" (and (dig "enabled" true $local) (dig "enabled" true $shared)) -}}
 {{- $defaults := dict "dns" 53 "postgresql" 5432 "nats" 4222 "telegram" 443 "otlp" 4318 -}}
 {{- $_ := set $np "ports" (merge (dict) ($local.ports | default dict) ($shared.ports | default dict) $defaults) -}}
-{{- range $key := list "metricsFrom" "webhookFrom" "dnsTo" "natsTo" "postgresqlTo" "telegramTo" -}}
+{{- range $key := list "metricsFrom" "webhookFrom" "apiFrom" "dnsTo" "natsTo" "postgresqlTo" "telegramTo" -}}
 {{- $_ := set $np $key (coalesce (get $local $key) (get $shared $key) list) -}}
 {{- end -}}
 {{- /* No explicit peers for a server: its pods, when the umbrella names their labels. */ -}}
@@ -90,10 +90,11 @@ podSelector:
 {{- end -}}
 
 {{/*
-vitrina.networkPolicy: (dict "ctx" $ "ingress" list) -> the policy of a service chart's
-pods. Ingress: scrapes of the health port from metricsFrom (kubelet probes come from the
-pod's own node, which NetworkPolicy always admits), plus the chart's own rules. Egress:
-DNS, Postgres, NATS, Telegram, the OTLP collector when one is set, extraEgress.
+vitrina.networkPolicy: (dict "ctx" $ "ingress" list ["servers" list] ["telegram" bool]) ->
+the policy of a service chart's pods. Ingress: scrapes of the health port from metricsFrom
+(kubelet probes come from the pod's own node, which NetworkPolicy always admits), plus the
+chart's own rules. Egress: DNS, the servers (default Postgres and NATS), Telegram (unless
+"telegram" is false), the OTLP collector when one is set, extraEgress.
 */}}
 {{- define "vitrina.networkPolicy" -}}
 {{- $ctx := .ctx -}}
@@ -116,7 +117,9 @@ spec:
     {{- toYaml . | nindent 4 }}
     {{- end }}
   egress:
-    {{- $egress := dict "np" $np "servers" (list "postgresql" "nats") "telegram" true "otlp" (not (empty $ctx.Values.config.otlpEndpoint)) }}
+    {{- $servers := .servers | default (list "postgresql" "nats") }}
+    {{- $telegram := ternary .telegram true (hasKey . "telegram") }}
+    {{- $egress := dict "np" $np "servers" $servers "telegram" $telegram "otlp" (not (empty $ctx.Values.config.otlpEndpoint)) }}
     {{- include "vitrina.netpol.egress" $egress | nindent 4 }}
 {{- end }}
 {{- end -}}

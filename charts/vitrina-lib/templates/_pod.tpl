@@ -82,11 +82,14 @@ spec:
     - name: tmp
       emptyDir:
         sizeLimit: {{ $v.tmpSizeLimit }}
+    {{- if hasKey $v "spool" }}
     # Downloads and import ZIPs spooled to disk instead of memory (APP_CONF__*__TEMP_DIR).
     # On the node's disk, never medium: Memory, which would count against the memory limit.
+    # The API has no files to spool, hence no volume.
     - name: spool
       emptyDir:
         sizeLimit: {{ $v.spool.sizeLimit }}
+    {{- end }}
     {{- with include "vitrina.secretsVolume" $ctx }}
     {{- . | nindent 4 }}
     {{- end }}
@@ -121,8 +124,10 @@ volumeMounts:
   # The only writable paths: the root filesystem is read-only.
   - name: tmp
     mountPath: /tmp
+  {{- if hasKey .Values "spool" }}
   - name: spool
     mountPath: {{ include "vitrina.spoolDir" . }}
+  {{- end }}
   {{- with include "vitrina.secretsMount" . }}
   {{- . | nindent 2 }}
   {{- end }}

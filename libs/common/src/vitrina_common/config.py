@@ -251,6 +251,37 @@ class RetentionSettings(BaseModel):
     dead_days: int = Field(default=90, ge=1)
 
 
+class ApiSettings(BaseModel):
+    """The HTTP API service: where it listens and how much one page may hold."""
+
+    # All interfaces: in a pod the Service and the kubelet reach it from outside loopback.
+    host: str = "0.0.0.0"  # noqa: S104
+    port: Port = 8082
+    health_port: Port = 8083
+    # Items per page when a request gives no ``limit``, and the most a ``limit`` may ask.
+    page_size: int = Field(default=50, ge=1, le=1000)
+    max_page_size: int = Field(default=200, ge=1, le=1000)
+    # last_used_at is written at most this often per token: a busy integration would
+    # otherwise turn every read into a write.
+    token_touch_interval_s: float = Field(default=60.0, ge=0)
+
+    @model_validator(mode="after")
+    def _page_size_within_max(self) -> ApiSettings:
+        if self.page_size > self.max_page_size:
+            raise ValueError(
+                "APP_CONF__API__PAGE_SIZE must not exceed APP_CONF__API__MAX_PAGE_SIZE"
+            )
+        return self
+
+
+class TicketSettings(BaseModel):
+    """Support tickets."""
+
+    # A ticket waiting this long for the shop's answer (open, or the shopper wrote again)
+    # is brought to the admins' attention, once per this many hours while it waits.
+    reminder_hours: int = Field(default=4, ge=1, le=7 * 24)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -336,6 +367,7 @@ class Settings(_AppSettings):
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
 
 
 class DatabaseSettings(_AppSettings):
@@ -348,6 +380,13 @@ class InfrastructureSettings(DatabaseSettings):
     """Database and NATS: what provisioning and readiness gates need, no Telegram."""
 
     nats: NatsSettings = Field(default_factory=NatsSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+
+
+class ApiServiceSettings(DatabaseSettings):
+    """The API service: Postgres only (what reaches Telegram goes through the outbox)."""
+
+    api: ApiSettings = Field(default_factory=ApiSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
 

@@ -17,6 +17,17 @@ ALERT_ADMINS = "telegram.alert_admins"
 MESSAGE_KINDS = frozenset({NOTIFY_USER, ALERT_ADMINS})
 
 Argument = str | int | float
+# A photo or document (kind, Telegram file_id) sent after the message's text.
+Attachment = tuple[str, str]
+
+
+def _payload(
+    code: str, arguments: dict[str, Argument], attachment: Attachment | None
+) -> dict[str, object]:
+    payload: dict[str, object] = {"code": code, "arguments": arguments}
+    if attachment is not None:
+        payload["attachment"] = {"kind": attachment[0], "file_id": attachment[1]}
+    return payload
 
 
 class AdminAlert(StrEnum):
@@ -30,6 +41,12 @@ class AdminAlert(StrEnum):
     CHARGE_REFUNDED = "charge_refunded"
     # Telegram reported a refund the bot did not make; the download was revoked.
     EXTERNAL_REFUND = "external_refund"
+    # A shopper opened a ticket, wrote in one, or closed theirs.
+    TICKET_OPENED = "ticket_opened"
+    TICKET_REPLY = "ticket_reply"
+    TICKET_CLOSED = "ticket_closed"
+    # A ticket has waited for the shop's answer longer than the reminder period.
+    TICKET_REMINDER = "ticket_reminder"
 
 
 class UserNotice(StrEnum):
@@ -37,16 +54,24 @@ class UserNotice(StrEnum):
 
     # Their charge was refunded; ``reason`` says why (a ``RefusalReason``).
     CHARGE_REFUNDED = "charge_refunded"
+    # The shop answered their ticket, or closed it.
+    TICKET_ANSWERED = "ticket_answered"
+    TICKET_CLOSED = "ticket_closed"
 
 
 async def enqueue_admin_alert(
-    outbox: OutboxRepository, alert: AdminAlert, dedup_key: str, **arguments: Argument
+    outbox: OutboxRepository,
+    alert: AdminAlert,
+    dedup_key: str,
+    *,
+    attachment: Attachment | None = None,
+    **arguments: Argument,
 ) -> None:
     """Tell every admin about ``alert`` after the caller's commit (once per ``dedup_key``)."""
     await outbox.add(
         ALERT_ADMINS,
         dedup_key=f"alert:{dedup_key}",
-        payload={"code": alert.value, "arguments": arguments},
+        payload=_payload(alert.value, arguments, attachment),
     )
 
 
@@ -55,11 +80,10 @@ async def enqueue_user_notice(
     telegram_user_id: int,
     notice: UserNotice,
     dedup_key: str,
+    *,
+    attachment: Attachment | None = None,
     **arguments: Argument,
 ) -> None:
     """Tell one user about ``notice`` after the caller's commit (once per ``dedup_key``)."""
-    await outbox.add(
-        NOTIFY_USER,
-        dedup_key=f"notice:{dedup_key}",
-        payload={"chat_id": telegram_user_id, "code": notice.value, "arguments": arguments},
-    )
+    payload = {"chat_id": telegram_user_id, **_payload(notice.value, arguments, attachment)}
+    await outbox.add(NOTIFY_USER, dedup_key=f"notice:{dedup_key}", payload=payload)

@@ -9,6 +9,8 @@ Jobs, CronJobs and init containers.
 - ``restore-originals --dir D``: put the originals the bucket lacks back from D, verified.
 - ``check-originals``: is every product's ``original_key`` in the bucket (a restore drill's
   last step)? Names the missing keys and the paid purchases they break.
+- ``api-token create --name N [--scope read] [--scope write]`` / ``list`` / ``revoke ID``:
+  staff tokens of the HTTP API (see ``vitrina_common.ops_tokens``).
 
 Each retries connecting with backoff until ``--timeout`` seconds and exits 1 with one line
 when it runs out; a backup or restore that left an object out (corrupt, missing) exits 1
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from nats.aio.client import Client
 
+from vitrina_common import ops_tokens
 from vitrina_common.config import InfrastructureSettings, exit_on_config_error, load_settings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
@@ -164,7 +168,9 @@ _REPORTED = (OperationIncompleteError, BucketMissingError, BackupBusyError, Mani
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vitrina-ops")
+    parser = argparse.ArgumentParser(
+        prog="vitrina-ops", epilog="API tokens: vitrina-ops api-token {create,list,revoke} --help"
+    )
     parser.add_argument("command", choices=sorted(COMMANDS))
     parser.add_argument(
         "--timeout", type=float, help="seconds before giving up (gates: 300; backups: none)"
@@ -180,6 +186,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse ``argv`` and run one command within its timeout."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["api-token"]:
+        # Its own sub-commands and arguments; no NATS, no timeout: one quick transaction.
+        ops_tokens.main(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command in _NEEDS_DIR and args.dir is None:

@@ -9,7 +9,6 @@ not create streams): they wait until the provision Job has.
 from __future__ import annotations
 
 from nats.aio.client import Client
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
@@ -18,7 +17,11 @@ from vitrina_common.db.engine import (
     create_read_session_factory,
     create_session_factory,
 )
-from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION, current_revision
+from vitrina_common.db.schema import (
+    EXPECTED_SCHEMA_REVISION,
+    current_revision,
+    ensure_schema_current,
+)
 from vitrina_common.health import HealthServer
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.connection import connect_nats
@@ -27,10 +30,6 @@ from vitrina_common.messaging.topology_check import check_jetstream
 from vitrina_common.retry import retry_until_ready
 
 log = get_logger(__name__)
-
-
-class SchemaNotReadyError(RuntimeError):
-    """The database answers but is not at the schema revision this code needs."""
 
 
 class ServiceRuntime:
@@ -67,14 +66,7 @@ class ServiceRuntime:
         return self._nats is not None and self._nats.is_connected
 
     async def _check_schema(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        revision = await current_revision(self.engine)
-        if revision != EXPECTED_SCHEMA_REVISION:
-            raise SchemaNotReadyError(
-                f"schema is at {revision or 'nothing'}, this build needs "
-                f"{EXPECTED_SCHEMA_REVISION}: run `alembic upgrade head`"
-            )
+        await ensure_schema_current(self.engine)
 
     async def _connect_nats(self) -> Client:
         client = await connect_nats(self.settings.nats, name=f"vitrina-{self.service}")

@@ -29,6 +29,13 @@ MAX_DESCRIPTION_CHARS = 800
 ADMIN_CARD_DESCRIPTION_CHARS = 500
 ADMIN_CARD_REASON_CHARS = 200
 
+# Support tickets: a subject is one line of a list; a comment fits one message with room
+# for the lines around it when it is shown or forwarded.
+MAX_TICKET_SUBJECT_CHARS = 128
+MAX_TICKET_COMMENT_CHARS = 4000
+# A comment quoted in a notice or an alert (the whole one is in the ticket).
+TICKET_QUOTE_CHARS = 3000
+
 # Why an import file or an import was refused may quote the file (its header, its entries'
 # names): shown in a message, it is cut well inside one message.
 MAX_SHOWN_REASON_CHARS = 1000

@@ -36,6 +36,25 @@ def _render(t: Translator, section: str, payload: dict[str, Any]) -> str:
     return text
 
 
+async def _send_attachment(bot: Bot, chat_id: int, payload: dict[str, Any]) -> None:
+    """The photo or document a notice carries (a ticket's answer), after its text.
+
+    Its failure is logged, not raised: the text reached the reader already, and a retry of
+    the row would send that text again (the ticket's conversation still names the file).
+    """
+    attachment = payload.get("attachment")
+    if not isinstance(attachment, dict):
+        return
+    file_id = str(attachment.get("file_id"))
+    try:
+        if attachment.get("kind") == "photo":
+            await bot.send_photo(chat_id, file_id)
+        else:
+            await bot.send_document(chat_id, file_id)
+    except TelegramAPIError as error:
+        log.warning("notice attachment not sent", chat_id=chat_id, error=error.message)
+
+
 def notify_user_handler(bot: Bot, profiles: Profiles) -> OutboxHandler:
     """Deliver ``{"chat_id", "code", "arguments"}`` as ``notices.<code>`` in the user's
     language; a user who blocked the bot is marked so and the row ends."""
@@ -45,6 +64,7 @@ def notify_user_handler(bot: Bot, profiles: Profiles) -> OutboxHandler:
         t = await translator_for_chat(profiles, chat_id)
         try:
             await bot.send_message(chat_id, _render(t, "notices", payload))
+            await _send_attachment(bot, chat_id, payload)
         except TelegramForbiddenError:
             await profiles.mark_blocked(chat_id)
 
@@ -62,6 +82,7 @@ def alert_admins_handler(bot: Bot, admin_ids: Collection[int], profiles: Profile
             t = await translator_for_chat(profiles, admin_id)
             try:
                 await bot.send_message(admin_id, _render(t, "alerts", payload))
+                await _send_attachment(bot, admin_id, payload)
             except TelegramAPIError as error:
                 failures.append(f"{admin_id}: {error.message}")
         if failures:

@@ -33,6 +33,7 @@ from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts
 from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.admin_users import AdminUsers
+from vitrina_common.services.api_tokens import CreateApiToken, ListApiTokens, RevokeApiToken
 from vitrina_common.services.browse import Browse, CategoryCounts
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
@@ -51,6 +52,7 @@ from vitrina_common.services.checkout import (
 from vitrina_common.services.imports import StartImport, import_limits
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
+from vitrina_common.services.tickets import Tickets
 from vitrina_common.services.users import RegisterUser
 from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
@@ -135,6 +137,9 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "outbox_relay": relay,
         "admin_users": AdminUsers(sessions),
         "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
+        "create_api_token": CreateApiToken(sessions),
+        "list_api_tokens": ListApiTokens(sessions),
+        "revoke_api_token": RevokeApiToken(sessions),
         "report_queries": ReportQueries(sessions, settings.shop.timezone),
         "report_requests": RequestReports(sessions),
         "admin_products": AdminProducts(sessions),
@@ -142,6 +147,7 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_categories": AdminCategories(sessions),
         "admin_confirm_code": settings.bot.admin_confirm_code,
         "import_intake": import_intake,
+        "tickets": Tickets(sessions, admin_ids),
     }
 
 

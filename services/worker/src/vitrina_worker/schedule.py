@@ -11,13 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitrina_common.config import Settings
 from vitrina_common.scheduling import PeriodicTask, Scheduler
 from vitrina_common.services.retention import retention_task
+from vitrina_common.services.tickets import ticket_reminders_task
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def periodic_tasks(settings: Settings, session_factory: SessionFactory) -> list[PeriodicTask]:
     """Every periodic task of the worker."""
-    return [retention_task(session_factory, settings.retention)]
+    return [
+        retention_task(session_factory, settings.retention),
+        ticket_reminders_task(session_factory, settings.tickets),
+    ]
 
 
 class ScheduledTasks:

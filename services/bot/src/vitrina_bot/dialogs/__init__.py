@@ -2,7 +2,16 @@
 
 from aiogram import Router
 
-from vitrina_bot.dialogs import catalog, language, main_menu, product, profile, purchases, search
+from vitrina_bot.dialogs import (
+    catalog,
+    language,
+    main_menu,
+    product,
+    profile,
+    purchases,
+    search,
+    tickets,
+)
 
 
 def build_dialogs_router() -> Router:
@@ -16,5 +25,6 @@ def build_dialogs_router() -> Router:
         purchases.dialog,
         profile.dialog,
         language.dialog,
+        tickets.dialog,
     )
     return router

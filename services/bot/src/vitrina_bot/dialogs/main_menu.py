@@ -1,4 +1,5 @@
-"""The main menu: catalog, search, purchases, profile, language, help."""
+"""The main menu: catalog, search, purchases, profile, language, help (and from help,
+the shopper's support tickets)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from vitrina_bot.dialogs.states import (
     ProfileSG,
     PurchasesSG,
     SearchSG,
+    TicketsSG,
 )
 from vitrina_bot.dialogs.widgets import T
 
@@ -50,6 +52,10 @@ dialog = Dialog(
     ),
     Window(
         T("help.text"),
+        Row(
+            Start(T("tickets.write"), id="write_support", state=TicketsSG.new),
+            Start(T("tickets.my"), id="my_tickets", state=TicketsSG.listing),
+        ),
         SwitchTo(T("menu.back"), id="back", state=MainMenu.main),
         getter=get_shop,
         state=MainMenu.help,

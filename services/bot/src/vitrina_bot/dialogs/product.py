@@ -11,7 +11,7 @@ from aiogram_dialog.api.entities import MediaAttachment, MediaId
 from aiogram_dialog.widgets.kbd import Button, Cancel
 from aiogram_dialog.widgets.media import DynamicMedia
 
-from vitrina_bot.dialogs.states import ProductSG
+from vitrina_bot.dialogs.states import ProductSG, TicketsSG
 from vitrina_bot.dialogs.widgets import T, sender_id
 from vitrina_bot.files import send_download
 from vitrina_bot.i18n import Translator
@@ -109,6 +109,19 @@ async def on_download(event: CallbackQuery, _button: Button, manager: DialogMana
     await send_download(event, manager, download)
 
 
+async def on_problem(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    """ "Problem with this image": a new ticket about the shopper's purchase of it."""
+    queries: PurchaseQueries = manager.middleware_data["purchase_queries"]
+    download = await queries.downloadable_product(event.from_user.id, _product_id(manager))
+    if download is None:
+        translate: Translator = manager.middleware_data["t"]
+        await event.answer(translate("product.not_found"), show_alert=True)
+        return
+    await manager.start(
+        TicketsSG.new, data={"purchase_id": download.purchase_id, "title": download.title}
+    )
+
+
 dialog = Dialog(
     Window(
         DynamicMedia("preview", when="preview"),
@@ -122,6 +135,7 @@ dialog = Dialog(
             when=lambda data, *_: data["found"] and not data["owned"],
         ),
         Button(T("product.download"), id="download", on_click=on_download, when="owned"),
+        Button(T("product.problem"), id="problem", on_click=on_problem, when="owned"),
         Cancel(T("menu.back")),
         getter=get_card,
         state=ProductSG.card,

@@ -33,3 +33,12 @@ class ProfileSG(StatesGroup):
 
 class LanguageSG(StatesGroup):
     choose = State()
+
+
+class TicketsSG(StatesGroup):
+    """A shopper's support tickets: the list, a new one, one conversation, a reply."""
+
+    listing = State()
+    new = State()
+    ticket = State()
+    reply = State()

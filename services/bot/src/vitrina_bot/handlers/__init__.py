@@ -5,6 +5,7 @@ from aiogram import Router
 from vitrina_bot.handlers import (
     admin_import,
     admin_upload,
+    api_tokens,
     commands,
     errors,
     payments,
@@ -23,6 +24,7 @@ def build_root_router() -> Router:
         start.router,
         commands.router,
         refund.router,
+        api_tokens.router,
         # Before admin_upload: documents on the import screen are import files.
         admin_import.router,
         admin_upload.router,

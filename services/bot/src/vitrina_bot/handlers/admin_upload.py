@@ -7,13 +7,15 @@ import html
 from aiogram import F, Router
 from aiogram.types import Message
 
-from vitrina_bot.filters import IsAdmin
+from vitrina_bot.dialogs.admin.tickets_states import AdminTicketsSG
+from vitrina_bot.filters import DialogAt, IsAdmin
 from vitrina_bot.i18n import Translator
 from vitrina_bot.uploads.caption import CaptionError, parse_caption
 from vitrina_bot.uploads.intake import IncomingFile, UploadIntake, UploadRefusedError
 
 router = Router(name="admin_upload")
-router.message.filter(IsAdmin())
+# A photo or document sent at a ticket's answer prompt is the answer, not a product.
+router.message.filter(IsAdmin(), ~DialogAt(AdminTicketsSG.answer))
 
 
 def _refusal(t: Translator, error: CaptionError | UploadRefusedError) -> str:

@@ -4,6 +4,7 @@ Money is in Telegram Stars (whole numbers, currency ``XTR``). Image bytes never 
 database: products point at objects in the NATS Object Store by key and sha256.
 """
 
+from vitrina_common.db.models.access import ApiScope, ApiToken
 from vitrina_common.db.models.checkout import (
     Order,
     OrderStatus,
@@ -21,8 +22,21 @@ from vitrina_common.db.models.imports import (
 )
 from vitrina_common.db.models.scheduling import ScheduledTask
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
+from vitrina_common.db.models.tickets import (
+    ActorKind,
+    AttachmentKind,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+    TicketStatus,
+    TicketTransition,
+)
 
 __all__ = [
+    "ActorKind",
+    "ApiScope",
+    "ApiToken",
+    "AttachmentKind",
     "Category",
     "ImportBatch",
     "ImportBatchRow",
@@ -40,6 +54,11 @@ __all__ = [
     "RefusedCharge",
     "ScheduledTask",
     "TelegramUpdate",
+    "Ticket",
+    "TicketComment",
+    "TicketEvent",
+    "TicketStatus",
+    "TicketTransition",
     "UpdateOutcome",
     "User",
 ]
