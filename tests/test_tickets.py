@@ -6,11 +6,13 @@ guard. The bot's flows are in ``test_tickets_bot.py``, reminders in
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from tests.api_service import api_env, client, issue_token, running_api
 from tests.tickets_domain import (
     ADMIN,
     ALLOWED_MOVES,
@@ -119,6 +121,36 @@ async def test_a_move_in_the_table_is_made_and_recorded_any_other_is_refused_and
         assert refused.value.allowed == {b for a, b in ALLOWED_MOVES if a == source}
     assert await desk.status(ticket_id) == source
     assert await desk.moves(ticket_id) == before
+
+
+@pytest.mark.slow
+async def test_through_the_api_every_move_in_the_table_is_made_and_any_other_is_a_409(
+    desk: Desk, database: str, clean_env: dict[str, str], tmp_path: Path
+) -> None:
+    token = await issue_token(desk.sessions, ApiScope.READ, ApiScope.WRITE, name="helpdesk")
+    outcomes: dict[tuple[TicketStatus, TicketStatus], tuple[int, TicketStatus, int]] = {}
+    async with (
+        running_api(api_env(clean_env, database), tmp_path) as api,
+        client(api, token) as http,
+    ):
+        for source, target in ALL_PAIRS:
+            ticket_id = await desk.ticket_in(source)
+            before = len(await desk.moves(ticket_id))
+            response = await http.post(
+                f"/api/v1/tickets/{ticket_id}/transitions", json={"to": target.value}
+            )
+            moves = await desk.moves(ticket_id)
+            outcomes[source, target] = (
+                response.status_code,
+                await desk.status(ticket_id),
+                len(moves) - before,
+            )
+
+    for (source, target), (status_code, status, recorded) in outcomes.items():
+        if (source, target) in ALLOWED_MOVES:
+            assert (status_code, status, recorded) == (200, target, 1), (source, target)
+        else:
+            assert (status_code, status, recorded) == (409, source, 0), (source, target)
 
 
 async def test_a_comment_on_a_closed_ticket_is_refused_by_either_side(desk: Desk) -> None:
