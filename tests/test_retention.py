@@ -5,9 +5,10 @@ next run, one table's failure not stopping the others. (That old rows go and liv
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, text, update
 
 from tests.retention_rows import (
     CHUNK,
@@ -25,6 +26,9 @@ from vitrina_common.db.models import (
     OutboxMessage,
     ScheduledTask,
     TelegramUpdate,
+    Ticket,
+    TicketComment,
+    TicketEvent,
     UpdateOutcome,
 )
 from vitrina_common.scheduling import Scheduler
@@ -34,8 +38,11 @@ from vitrina_common.services.retention import (
     RetentionReport,
     retention_task,
 )
+from vitrina_common.services.tickets import Shopper, Staff, Tickets
 
 pytestmark = pytest.mark.postgres
+
+ADMIN = 9001
 
 
 async def test_retention_ages_come_from_the_settings(session_factory: SessionFactory) -> None:
@@ -48,18 +55,60 @@ async def test_retention_ages_come_from_the_settings(session_factory: SessionFac
     await seed.order(buyer, await history.product("Print"), OrderStatus.EXPIRED, 2)
     await seed.update(2, 3, money=True, processed=True, outcome=UpdateOutcome.DEAD)
     await seed.outbox("dead-two-days", 2, delivered=False, dead=True)
+    await closed_ticket(session_factory, buyer_telegram_id=501, days_ago=40)
     short = RetentionSettings(
         telegram_updates_days=2,
         outbox_days=1,
         import_rows_days=1,
         unpaid_orders_days=1,
         dead_days=1,
+        closed_tickets_days=30,
     )
 
     assert await Retention(session_factory, RetentionSettings())() == RetentionReport(
-        0, 0, 0, 0, 0, 0
+        0, 0, 0, 0, 0, 0, 0
     )
-    assert await Retention(session_factory, short)() == RetentionReport(1, 1, 1, 1, 1, 1)
+    assert await Retention(session_factory, short)() == RetentionReport(1, 1, 1, 1, 1, 1, 1)
+
+
+async def closed_ticket(sessions: SessionFactory, buyer_telegram_id: int, days_ago: float) -> int:
+    """A ticket of ``buyer_telegram_id``, answered and closed by the shop ``days_ago``."""
+    tickets = Tickets(sessions, staff_ids=(ADMIN,))
+    opened = await tickets.open_ticket(Shopper(buyer_telegram_id), "The file does not open")
+    await tickets.add_comment(Staff(ADMIN), opened.id, "Sent again, try now.")
+    await tickets.close(Staff(ADMIN), opened.id)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == opened.id)
+            .values(updated_at=func.now() - timedelta(days=days_ago))
+        )
+    return opened.id
+
+
+async def test_closed_tickets_go_with_their_conversation_and_open_ones_stay_however_old(
+    session_factory: SessionFactory,
+) -> None:
+    history = SalesHistory(session_factory)
+    await history.user(601, datetime(2025, 1, 1, tzinfo=UTC))
+    old_closed = await closed_ticket(session_factory, 601, days_ago=400)
+    recent_closed = await closed_ticket(session_factory, 601, days_ago=300)
+    tickets = Tickets(session_factory, staff_ids=(ADMIN,))
+    old_open = (await tickets.open_ticket(Shopper(601), "Still waiting")).id
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == old_open)
+            .values(updated_at=func.now() - timedelta(days=900))
+        )
+
+    report = await Retention(session_factory, RetentionSettings(), chunk_rows=CHUNK)()
+
+    assert report.tickets == 1
+    assert await ids(session_factory, Ticket.id) == {recent_closed, old_open}
+    for table in (TicketComment, TicketEvent):
+        assert old_closed not in await ids(session_factory, table.ticket_id)
+        assert recent_closed in await ids(session_factory, table.ticket_id)
 
 
 async def test_retention_skips_rows_a_transaction_holds_and_takes_them_next_time(

@@ -249,6 +249,9 @@ class RetentionSettings(BaseModel):
     # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
     # kept long enough for someone to look.
     dead_days: int = Field(default=90, ge=1)
+    # Closed support tickets (their conversation and moves with them), counted from their
+    # last change: a year of answered questions to look back on, then they go.
+    closed_tickets_days: int = Field(default=365, ge=30)
 
 
 class ApiSettings(BaseModel):

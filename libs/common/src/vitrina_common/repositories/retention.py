@@ -40,6 +40,8 @@ from vitrina_common.db.models import (
     Purchase,
     RefusedCharge,
     TelegramUpdate,
+    Ticket,
+    TicketStatus,
     UpdateOutcome,
 )
 from vitrina_common.repositories.updates import JSON_NULL
@@ -117,6 +119,16 @@ class RetentionRepository:
             ~exists().where(RefusedCharge.order_id == Order.id),
         )
         return await self._delete(delete(Order), doomed, limit)
+
+    async def delete_closed_tickets(self, older_than: timedelta, limit: int) -> int:
+        """Tickets closed (closed is final) and unchanged for ``older_than``; their comments
+        and events go with them (ON DELETE CASCADE). Tickets are few next to the other
+        tables (one per question), so this reads the table without an index of its own."""
+        doomed = select(_CTID).where(
+            Ticket.status == TicketStatus.CLOSED,
+            Ticket.updated_at < func.now() - older_than,
+        )
+        return await self._delete(delete(Ticket), doomed, limit)
 
     async def _delete(
         self, statement: Delete, doomed: Select[Any], limit: int, of: type[Any] | None = None
