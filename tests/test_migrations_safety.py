@@ -22,6 +22,7 @@ from sqlalchemy import Engine, event
 
 from migrations.timeouts import MigrationTimeoutError
 from tests.conftest import alembic_config, asyncpg_url
+from vitrina_common.db.schema import EXPECTED_SCHEMA_REVISION
 
 pytestmark = pytest.mark.postgres
 
@@ -105,7 +106,7 @@ async def test_upgrade_run_again_after_a_lock_timeout_reaches_head(empty_databas
 
     await _upgrade(_config(empty_database, lock_timeout="1s"))
 
-    assert await _revision(empty_database) == "0007"
+    assert await _revision(empty_database) == EXPECTED_SCHEMA_REVISION
 
 
 async def test_queries_queued_behind_a_waiting_migration_wait_at_most_lock_timeout(
@@ -169,7 +170,7 @@ async def test_concurrent_index_builds_outwait_lock_timeout(empty_database: str)
         assert not migration.done()
 
     await migration
-    assert await _revision(empty_database) == "0007"
+    assert await _revision(empty_database) == EXPECTED_SCHEMA_REVISION
 
 
 @contextmanager

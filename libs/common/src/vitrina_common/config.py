@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from vitrina_common.config_jetstream import JetStreamLimits
+from vitrina_common.config_sending import SendingSettings
 
 ENV_PREFIX = "APP_CONF__"
 NESTED_DELIMITER = "__"
@@ -336,6 +337,7 @@ class Settings(_AppSettings):
     checkout: CheckoutSettings = Field(default_factory=CheckoutSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    sending: SendingSettings = Field(default_factory=SendingSettings)
 
 
 class DatabaseSettings(_AppSettings):

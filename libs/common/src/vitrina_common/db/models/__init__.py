@@ -4,6 +4,12 @@ Money is in Telegram Stars (whole numbers, currency ``XTR``). Image bytes never 
 database: products point at objects in the NATS Object Store by key and sha256.
 """
 
+from vitrina_common.db.models.broadcasts import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientState,
+)
 from vitrina_common.db.models.checkout import (
     Order,
     OrderStatus,
@@ -23,6 +29,9 @@ from vitrina_common.db.models.scheduling import ScheduledTask
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 
 __all__ = [
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
     "Category",
     "ImportBatch",
     "ImportBatchRow",
@@ -36,6 +45,7 @@ __all__ = [
     "ProductStatus",
     "Purchase",
     "PurchaseStatus",
+    "RecipientState",
     "RefusalReason",
     "RefusedCharge",
     "ScheduledTask",
