@@ -1,7 +1,8 @@
 """Telegram's flood control, as the fake Bot API enforces it when a test asks: a bot may
-send ``rate_per_s`` messages in any one-second window over all chats, and one message a
-second to a chat; beyond that the call is answered 429 with ``retry_after``, as Telegram
-does, and counted."""
+send or edit ``rate_per_s`` messages in any one-second window over all chats, and send one
+new message a second to a chat (edits, such as a dialog stripping the old keyboard before
+its next screen, are not new messages); beyond that the call is answered 429 with
+``retry_after``, as Telegram does, and counted."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class FloodControl:
         while self.accepted and self.accepted[0] <= now - 1.0:
             self.accepted.popleft()
         over_rate = len(self.accepted) >= self.rate_per_s
-        last = self._last_by_chat.get(chat_id) if chat_id is not None else None
+        new_message = method.startswith("send")
+        last = self._last_by_chat.get(chat_id) if chat_id is not None and new_message else None
         too_soon = (
             self.per_chat_interval_s is not None
             and last is not None
@@ -46,6 +48,6 @@ class FloodControl:
             return False
         self.accepted.append(now)
         self.timeline.append(now)
-        if chat_id is not None:
+        if chat_id is not None and new_message:
             self._last_by_chat[chat_id] = now
         return True
