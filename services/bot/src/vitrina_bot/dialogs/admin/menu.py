@@ -9,7 +9,7 @@ from aiogram.types import Message
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Cancel, Row, Start
 
-from vitrina_bot.dialogs.admin import categories, imports, products, reports, users
+from vitrina_bot.dialogs.admin import broadcasts, categories, imports, products, reports, users
 from vitrina_bot.dialogs.widgets import T
 
 
@@ -28,7 +28,10 @@ dialog = Dialog(
             Start(T("admin.menu.import"), id="import", state=imports.ENTRY),
             Start(T("admin.menu.users"), id="users", state=users.ENTRY),
         ),
-        Start(T("admin.menu.reports"), id="reports", state=reports.ENTRY),
+        Row(
+            Start(T("admin.menu.reports"), id="reports", state=reports.ENTRY),
+            Start(T("admin.menu.broadcasts"), id="broadcasts", state=broadcasts.ENTRY),
+        ),
         Cancel(T("admin.menu.close")),
         state=AdminMenuSG.main,
     ),
