@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.broadcasts import ADMIN, add_shoppers, recipient_states, status_of
 from tests.storefront import stock_shop
+from vitrina_common.config import RetentionSettings
 from vitrina_common.db.models import (
+    Broadcast,
     BroadcastStatus,
     Language,
     Order,
@@ -27,6 +29,7 @@ from vitrina_common.services.broadcasts import (
     ComposeBroadcasts,
     start_due,
 )
+from vitrina_common.services.retention import Retention
 
 pytestmark = [pytest.mark.postgres]
 
@@ -96,3 +99,28 @@ async def test_scheduled_broadcast_chooses_its_recipients_when_due(
     assert (await recipient_states(session_factory, due))[RecipientState.PENDING] == 5
     assert await status_of(session_factory, later) == BroadcastStatus.SCHEDULED
     assert sum((await recipient_states(session_factory, later)).values()) == 0
+
+
+async def test_retention_deletes_recipients_of_ended_broadcasts_only(
+    session_factory: SessionFactory,
+) -> None:
+    await add_shoppers(session_factory, 4)
+    compose = ComposeBroadcasts(session_factory)
+    ended, _ = await compose.start(NEWS, Audience(), ADMIN)
+    running, _ = await compose.start(NEWS, Audience(), ADMIN)
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id.in_([ended, running]))
+            .values(finished_at=datetime.now(UTC) - timedelta(days=31))
+        )
+        await session.execute(
+            update(Broadcast).where(Broadcast.id == ended).values(status=BroadcastStatus.DONE)
+        )
+
+    report = await Retention(session_factory, RetentionSettings())()
+
+    assert report.broadcast_recipients == 4
+    assert sum((await recipient_states(session_factory, ended)).values()) == 0
+    assert (await recipient_states(session_factory, running))[RecipientState.PENDING] == 4
+    assert await status_of(session_factory, ended) == BroadcastStatus.DONE

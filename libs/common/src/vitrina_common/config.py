@@ -247,6 +247,8 @@ class RetentionSettings(BaseModel):
     import_rows_days: int = Field(default=30, ge=1)
     # Orders never paid, counted from their expiry.
     unpaid_orders_days: int = Field(default=30, ge=1)
+    # Recipients of broadcasts that ended (done or cancelled); the broadcast's row stays.
+    broadcast_recipients_days: int = Field(default=30, ge=1)
     # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
     # kept long enough for someone to look.
     dead_days: int = Field(default=90, ge=1)

@@ -2,7 +2,8 @@
 
 What goes, and when (ages from ``RetentionSettings``): inbox updates that are settled or
 never carried money, delivered outbox rows, dead inbox and outbox rows (after longer), the
-rows of finished imports, and orders never paid whose invoice expired long ago. What never
+rows of finished imports, the recipients of broadcasts that ended, and orders never paid
+whose invoice expired long ago. What never
 goes: a money update not yet closed, an open outbox row, the rows of an import still
 running, the import's summary, paid orders, purchases and refused charges (the shop's
 accounting record) and the orders they name.
@@ -50,6 +51,7 @@ class RetentionReport:
     dead_outbox: int
     import_rows: int
     orders: int
+    broadcast_recipients: int = 0
 
 
 class Retention:
@@ -80,6 +82,10 @@ class Retention:
             "dead_outbox": (repository.delete_dead_outbox, settings.dead_days),
             "import_rows": (repository.delete_finished_import_rows, settings.import_rows_days),
             "orders": (repository.delete_unpaid_orders, settings.unpaid_orders_days),
+            "broadcast_recipients": (
+                repository.delete_ended_broadcast_recipients,
+                settings.broadcast_recipients_days,
+            ),
         }
         counts: dict[str, int] = {}
         failures: list[str] = []
