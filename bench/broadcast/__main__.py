@@ -21,16 +21,17 @@ from tempfile import TemporaryDirectory
 import asyncpg
 
 from bench.bot import base_env, migrate, provision
-from bench.broadcast.harness import TimedTelegram, reply_latencies, serve
+from bench.broadcast.harness import TimedTelegram, budget_cost, reply_latencies, serve
 from bench.servers import bench_servers
 from devstack.nats import NatsServer
 from devstack.ports import free_port
 from tests.fakes.telegram_api import TOKEN
-from tests.services import service_env, start_service, wait_for_status
+from tests.services import nats_settings, service_env, start_service, wait_for_status
 from vitrina_common.config import DbSettings, TelemetrySettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import Language
 from vitrina_common.logging import configure_logging
+from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.sending import OutgoingMessage
 from vitrina_common.services.broadcasts import Audience, ComposeBroadcasts
 
@@ -51,6 +52,8 @@ class Result:
     rate_per_s: float
     achieved_per_s: float
     refused: int
+    # Who got them: broadcast recipients, the bot's replies, the admin's progress.
+    refused_by: dict[str, int]
     idle_ms: tuple[float, float]
     busy_ms: tuple[float, float]
     seconds: float
@@ -74,6 +77,16 @@ async def _add_recipients(dsn: str, count: int) -> None:
         )
     finally:
         await connection.close()
+
+
+def _refused_by(telegram: TimedTelegram) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for call in telegram.calls:
+        if call.method.endswith(":flood"):
+            chat = call.params.get("chat_id")
+            kind = "reply" if chat in PROBES else "progress" if chat == ADMIN else "broadcast"
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 async def _all_reached(telegram: TimedTelegram, chats: range) -> None:
@@ -132,10 +145,11 @@ async def one_run(dsn: str, nats: NatsServer, logs: Path, setup: Setup) -> Resul
         achieved = (len(firsts) - 1) / (firsts[-1] - firsts[0])
         del broadcast_id
         refused = (telegram.flood.refused if telegram.flood else 0) - refused_before
+        refused_by = _refused_by(telegram)
         twice = sum(telegram.sent_to[chat] - 1 for chat in recipients_range)
         if twice:
             print(f"  !! {twice} recipients got the broadcast twice", flush=True)
-        return Result(replicas, rate, achieved, refused, _p50_p99(idle_latencies),
+        return Result(replicas, rate, achieved, refused, refused_by, _p50_p99(idle_latencies),
                       _p50_p99(busy_latencies), seconds)  # fmt: skip
     finally:
         for worker in workers:
@@ -151,11 +165,27 @@ def print_result(result: Result) -> None:
         f"{result.replicas} replica(s), budget {result.rate_per_s:g}/s: "
         f"{result.achieved_per_s:6.2f} msg/s = {result.achieved_per_s / result.rate_per_s:6.1%} "
         f"of the budget, {result.achieved_per_s / TELEGRAM_LIMIT_PER_S:6.1%} of Telegram's "
-        f"{TELEGRAM_LIMIT_PER_S}/s; 429s: {result.refused}; reply latency p50/p99 "
+        f"{TELEGRAM_LIMIT_PER_S}/s; 429s: {result.refused} {result.refused_by}; "
+        "reply latency p50/p99 "
         f"idle {result.idle_ms[0]:.0f}/{result.idle_ms[1]:.0f} ms, during the broadcast "
         f"{result.busy_ms[0]:.0f}/{result.busy_ms[1]:.0f} ms ({result.seconds:.0f} s)",
         flush=True,
     )
+
+
+async def print_budget_cost(nats: NatsServer) -> None:
+    """The cost of one take of the shared budget, alone and with 3 racing replicas."""
+    client = await connect_nats(nats_settings(nats.url, "worker"), name="bench-budget")
+    try:
+        for contenders in (1, 3):
+            per_take_ms, lost = await budget_cost(client.jetstream(), contenders, 2000)
+            print(
+                f"budget take with {contenders} racing: {per_take_ms:.2f} ms per take"
+                f" (wall time / takes of one racer), {lost:.1%} lost a race and read again",
+                flush=True,
+            )
+    finally:
+        await client.close()
 
 
 async def run(
@@ -172,6 +202,7 @@ async def run(
             f" {probe_every_s:g} s",
             flush=True,
         )
+        await print_budget_cost(servers.nats)
         for count in replicas:
             result = await one_run(
                 dsn, servers.nats, logs, Setup(count, recipients, rate, probe_every_s)
