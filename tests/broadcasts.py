@@ -55,6 +55,17 @@ async def add_shoppers(
     return chats
 
 
+def most_in_one_second(moments: list[float]) -> int:
+    """The most of ``moments`` that fall within one second of each other."""
+    ordered = sorted(moments)
+    most, start = 0, 0
+    for end, moment in enumerate(ordered):
+        while moment - ordered[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 def sends_per_chat(telegram: FakeTelegram, method: str = "sendMessage") -> Counter[int]:
     """Accepted ``method`` calls by chat, the admin's progress messages left out."""
     chats = (int(call.params["chat_id"]) for call in telegram.calls_of(method))

@@ -25,8 +25,8 @@ class FloodControl:
     refused: int = 0
     accepted: deque[float] = field(default_factory=deque)
     _last_by_chat: dict[int, float] = field(default_factory=dict)
-    # Accepted sends per second of the run, to read the achieved rate from.
-    timeline: list[float] = field(default_factory=list)
+    # (moment, chat) of every accepted call, to read the achieved rate from.
+    timeline: list[tuple[float, int | None]] = field(default_factory=list)
 
     def admit(self, method: str, chat_id: int | None) -> bool:
         """Whether this call is within the limits (then it counts against them)."""
@@ -47,7 +47,7 @@ class FloodControl:
             self.refused += 1
             return False
         self.accepted.append(now)
-        self.timeline.append(now)
+        self.timeline.append((now, chat_id))
         if chat_id is not None and new_message:
             self._last_by_chat[chat_id] = now
         return True
