@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker services/api
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ pytest: $(VENV)/.synced
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
-bench: bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory  ## run every benchmark (minutes; prints ratios against peers)
+bench: bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast  ## run every benchmark (minutes; prints ratios against peers)
 
 bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 	$(PY) -m bench.preview
@@ -53,6 +53,9 @@ bench-charts: $(VENV)/.synced  ## SQL and render time of each sales chart over 1
 
 bench-import: $(VENV)/.synced  ## 10 000 CSV rows + 1 000 images through the worker; CSV stage vs a plain csv loop
 	$(PY) -m bench.import
+
+bench-broadcast: $(VENV)/.synced  ## 10 000 recipients at Telegram's 30/s, 1 and 3 worker replicas: rate, 429s, reply latency
+	$(PY) -m bench.broadcast
 
 bench-memory: $(VENV)/.synced  ## peak RSS of bot, worker and Jobs per input class: the table behind the memory limits
 	$(PY) -m bench.memory

@@ -598,7 +598,7 @@ async def test_retention_deletes_old_rows_and_keeps_live_ones(
     assert await ids(session_factory, Purchase.id) >= {paid_purchase, refunded_purchase}
     assert await rows_in(session_factory, Purchase) == 3
     nothing_left = await Retention(session_factory, RetentionSettings(), chunk_rows=CHUNK)()
-    assert nothing_left == RetentionReport(0, 0, 0, 0, 0, 0, 0)
+    assert nothing_left == RetentionReport(0, 0, 0, 0, 0, 0, 0, 0)
 
 
 def _text_message(user_id: int, text: str) -> dict[str, Any]:

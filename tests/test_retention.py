@@ -66,9 +66,9 @@ async def test_retention_ages_come_from_the_settings(session_factory: SessionFac
     )
 
     assert await Retention(session_factory, RetentionSettings())() == RetentionReport(
-        0, 0, 0, 0, 0, 0, 0
+        0, 0, 0, 0, 0, 0, 0, 0
     )
-    assert await Retention(session_factory, short)() == RetentionReport(1, 1, 1, 1, 1, 1, 1)
+    assert await Retention(session_factory, short)() == RetentionReport(1, 1, 1, 1, 1, 1, 1, 0)
 
 
 async def closed_ticket(sessions: SessionFactory, buyer_telegram_id: int, days_ago: float) -> int:

@@ -23,6 +23,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from devstack.ports import LOOPBACK, free_port
+from tests.fakes.flood import FloodControl
 
 BOT_ID = 424242
 TOKEN = f"{BOT_ID}:TEST-token-for-the-fake-api"
@@ -76,6 +77,8 @@ class ScriptedError:
 
 STALE_FILE_ID = ScriptedError(400, "Bad Request: wrong file identifier/HTTP URL specified")
 ALREADY_REFUNDED = ScriptedError(400, "Bad Request: CHARGE_ALREADY_REFUNDED")
+BLOCKED_BY_USER = ScriptedError(403, "Forbidden: bot was blocked by the user")
+USER_DEACTIVATED = ScriptedError(403, "Forbidden: user is deactivated")
 
 
 @dataclass
@@ -109,6 +112,10 @@ class FakeTelegram:
     delays: dict[str, float] = field(default_factory=dict)
     # Charges refunded so far: a second refundStarPayment is CHARGE_ALREADY_REFUNDED.
     refunded_charges: set[str] = field(default_factory=set)
+    # Telegram's flood control, when a test sets it: calls beyond its limits get 429.
+    flood: FloodControl | None = None
+    # Chats that refuse every message (BLOCKED_BY_USER, USER_DEACTIVATED).
+    gone_chats: dict[int, ScriptedError] = field(default_factory=dict)
 
     def fail_next(self, method: str, error: ScriptedError, times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``error`` (recorded as
@@ -441,6 +448,12 @@ class FakeTelegram:
                 params[key] = params.pop(value.removeprefix("attach://"))
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if self.flood is not None and not self.flood.admit(method, _chat_of(params)):
+            self.calls.append(RecordedCall(f"{method}:flood", params))
+            return ScriptedError(
+                429, f"Too Many Requests: retry after {self.flood.retry_after_s}",
+                retry_after=self.flood.retry_after_s,
+            ).response()  # fmt: skip
         if (scripted := self._scripted_error(method, params)) is not None:
             self.calls.append(RecordedCall(f"{method}:failed", params))
             self._new_call.set()
@@ -462,6 +475,8 @@ class FakeTelegram:
     def _scripted_error(self, method: str, params: dict[str, Any]) -> ScriptedError | None:
         if self._scripted.get(method):
             return self._scripted[method].pop(0)
+        if method.startswith("send") and (chat := _chat_of(params)) in self.gone_chats:
+            return self.gone_chats[chat]
         document = params.get("document")
         if (
             method == "sendDocument"
@@ -502,6 +517,11 @@ class FakeTelegram:
     def uploads_to(self, chat_id: int, method: str) -> list[Upload]:
         """Files uploaded to ``chat_id`` with ``method`` (e.g. "sendPhoto"), oldest first."""
         return [u for u in self.uploads if u.chat_id == chat_id and u.method == method]
+
+
+def _chat_of(params: dict[str, Any]) -> int | None:
+    chat = params.get("chat_id")
+    return int(chat) if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit() else None
 
 
 @contextlib.asynccontextmanager

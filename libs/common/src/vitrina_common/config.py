@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from vitrina_common.config_jetstream import JetStreamLimits
+from vitrina_common.config_sending import SendingSettings
 
 ENV_PREFIX = "APP_CONF__"
 NESTED_DELIMITER = "__"
@@ -246,6 +247,8 @@ class RetentionSettings(BaseModel):
     import_rows_days: int = Field(default=30, ge=1)
     # Orders never paid, counted from their expiry.
     unpaid_orders_days: int = Field(default=30, ge=1)
+    # Recipients of broadcasts that ended (done or cancelled); the broadcast's row stays.
+    broadcast_recipients_days: int = Field(default=30, ge=1)
     # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
     # kept long enough for someone to look.
     dead_days: int = Field(default=90, ge=1)
@@ -371,6 +374,7 @@ class Settings(_AppSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    sending: SendingSettings = Field(default_factory=SendingSettings)
 
 
 class DatabaseSettings(_AppSettings):

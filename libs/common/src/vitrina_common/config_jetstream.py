@@ -5,7 +5,7 @@ JetStream's volume, and then every write fails: a shopper's menu state among the
 one, the thing that grew is refused on its own. JetStream refuses a stream whose
 ``max_bytes`` do not fit in what is left of the server's ``max_file_store``, which, when
 not configured (the Helm chart's default values), is 75 % of the free space nats-server
-finds at start: about 1.4 GiB on the chart's 2 GiB volume. The defaults add up to 1128 MiB,
+finds at start: about 1.4 GiB on the chart's 2 GiB volume. The defaults add up to 1129 MiB,
 below that with room for what JetStream does not count (file overhead); the README's
 budget table says why each is what it is and what to set for a bigger volume.
 """
@@ -34,6 +34,8 @@ class JetStreamLimits(BaseModel):
     imports_max_bytes: int = Field(default=256 * MIB, ge=_FLOOR)
     fsm_max_bytes: int = Field(default=64 * MIB, ge=_FLOOR)
     chat_locks_max_bytes: int = Field(default=8 * MIB, ge=_FLOOR)
+    # One key: the global send budget's next free slot.
+    send_budget_max_bytes: int = Field(default=1 * MIB, ge=_FLOOR)
     # Uploads and imports are refused once storing them would take the originals bucket
     # past this share of its max_bytes: the admin hears why, instead of a write failing
     # halfway through an import.

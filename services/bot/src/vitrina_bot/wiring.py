@@ -34,6 +34,7 @@ from vitrina_common.services.admin_products import AdminProducts
 from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.admin_users import AdminUsers
 from vitrina_common.services.api_tokens import CreateApiToken, ListApiTokens, RevokeApiToken
+from vitrina_common.services.broadcasts import ComposeBroadcasts, ControlBroadcasts
 from vitrina_common.services.browse import Browse, CategoryCounts
 from vitrina_common.services.catalog import RegisterUpload
 from vitrina_common.services.checkout import (
@@ -145,6 +146,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_products": AdminProducts(sessions),
         "product_lifecycle": ProductLifecycle(sessions),
         "admin_categories": AdminCategories(sessions),
+        "compose_broadcasts": ComposeBroadcasts(sessions),
+        "control_broadcasts": ControlBroadcasts(sessions),
         "admin_confirm_code": settings.bot.admin_confirm_code,
         "import_intake": import_intake,
         "tickets": Tickets(sessions, admin_ids),

@@ -16,6 +16,7 @@ from vitrina_common.messaging.topology import RENDER_PREVIEW_CONSUMER, max_deliv
 from vitrina_common.retry import retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
 from vitrina_common.services.catalog import RecordPreviewOutcome
+from vitrina_worker.broadcasts import BroadcastSenders
 from vitrina_worker.jobs.dead_letters import DeadRenderJobs
 from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_wiring import ImportJobs
@@ -87,6 +88,7 @@ async def run_worker(settings: Settings) -> None:
     pool = RenderPool(settings.worker.render_concurrency, settings.worker.render_pool)
     imports = ImportJobs(runtime, settings)
     scheduled = ScheduledTasks(settings, runtime.session_factory)
+    broadcasts = BroadcastSenders(settings, runtime.session_factory)
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
@@ -120,6 +122,7 @@ async def run_worker(settings: Settings) -> None:
             ).handle,
         )
         await imports.start(broker)
+        await broadcasts.start(js)
         pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return
@@ -132,6 +135,7 @@ async def run_worker(settings: Settings) -> None:
     finally:
         log.info("worker stopping: finishing in-flight jobs")
         await scheduled.stop()
+        await broadcasts.stop()
         await broker.stop()
         await imports.stop()
         pool.close()

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
 from vitrina_common.scheduling import PeriodicTask, Scheduler
+from vitrina_common.services.broadcasts import start_due
 from vitrina_common.services.retention import retention_task
 from vitrina_common.services.tickets import ticket_reminders_task
 
@@ -21,6 +24,13 @@ def periodic_tasks(settings: Settings, session_factory: SessionFactory) -> list[
     return [
         retention_task(session_factory, settings.retention),
         ticket_reminders_task(session_factory, settings.tickets),
+        # Scheduled broadcasts start within this interval (plus the scheduler's poll).
+        PeriodicTask(
+            "broadcasts-due",
+            timedelta(seconds=settings.sending.schedule_check_s),
+            partial(start_due, session_factory),
+            timeout=timedelta(minutes=5),
+        ),
     ]
 
 

@@ -42,6 +42,7 @@ from vitrina_common.messaging.topology import (
     RENDER_PREVIEW_CONSUMER,
     REPORT_CHARTS_CONSUMER,
     REPORT_EXPORT_CONSUMER,
+    SEND_BUDGET_BUCKET,
     max_deliveries_subject,
 )
 
@@ -164,6 +165,8 @@ def _worker(user: str) -> Permissions:
         *jsapi.read(ORIGINALS_BUCKET),
         *jsapi.write(ORIGINALS_BUCKET),
         *jsapi.read(IMPORTS_BUCKET),
+        # Broadcasts draw from the global send budget (compare-and-set on its one key).
+        *jsapi.key_value(SEND_BUDGET_BUCKET),
     ]
     for bucket in replaced:
         publish += [*jsapi.look_up(bucket), *jsapi.write(bucket), *jsapi.replace(bucket)]

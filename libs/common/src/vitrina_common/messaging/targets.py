@@ -26,6 +26,7 @@ from vitrina_common.messaging.topology import (
     OBJECT_BUCKETS,
     ORIGINALS_BUCKET,
     PREVIEWS_BUCKET,
+    SEND_BUDGET_BUCKET,
     STORAGE,
     STREAMS,
     BucketSpec,
@@ -45,6 +46,7 @@ _MAX_BYTES: dict[str, Callable[[NatsSettings], int]] = {
     IMPORTS_BUCKET.name: lambda nats: nats.imports_max_bytes,
     FSM_BUCKET.name: lambda nats: nats.fsm_max_bytes,
     CHAT_LOCKS_BUCKET.name: lambda nats: nats.chat_locks_max_bytes,
+    SEND_BUDGET_BUCKET.name: lambda nats: nats.send_budget_max_bytes,
 }
 
 

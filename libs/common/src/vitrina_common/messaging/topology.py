@@ -99,7 +99,10 @@ FSM_BUCKET = BucketSpec(
 CHAT_LOCKS_BUCKET = BucketSpec(
     "chat-locks", "Per-chat update locks of webhook bot replicas", ttl=timedelta(seconds=30)
 )
-KV_BUCKETS = (FSM_BUCKET, CHAT_LOCKS_BUCKET)
+# The global send budget (``sending.budget``): one key, the next free send slot, updated
+# with compare-and-set by every worker replica. No TTL: the key must outlive quiet hours.
+SEND_BUDGET_BUCKET = BucketSpec("send-budget", "Next free Telegram send slot of all replicas")
+KV_BUCKETS = (FSM_BUCKET, CHAT_LOCKS_BUCKET, SEND_BUDGET_BUCKET)
 
 STORAGE = StorageType.FILE
 

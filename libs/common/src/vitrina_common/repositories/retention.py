@@ -32,6 +32,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
     ImportBatch,
     ImportBatchRow,
     ImportStatus,
@@ -129,6 +132,20 @@ class RetentionRepository:
             Ticket.updated_at < func.now() - older_than,
         )
         return await self._delete(delete(Ticket), doomed, limit)
+
+    async def delete_ended_broadcast_recipients(self, older_than: timedelta, limit: int) -> int:
+        """Recipients of broadcasts that ended (done or cancelled) before ``older_than`` ago.
+        The broadcast itself (content, audience, total) is kept."""
+        doomed: Select[Any] = (
+            select(literal_column("broadcast_recipients.ctid"))
+            .select_from(BroadcastRecipient)
+            .join(Broadcast, Broadcast.id == BroadcastRecipient.broadcast_id)
+            .where(
+                Broadcast.status.in_([BroadcastStatus.DONE, BroadcastStatus.CANCELLED]),
+                Broadcast.finished_at < func.now() - older_than,
+            )
+        )
+        return await self._delete(delete(BroadcastRecipient), doomed, limit, of=BroadcastRecipient)
 
     async def _delete(
         self, statement: Delete, doomed: Select[Any], limit: int, of: type[Any] | None = None

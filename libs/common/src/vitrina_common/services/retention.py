@@ -2,8 +2,9 @@
 
 What goes, and when (ages from ``RetentionSettings``): inbox updates that are settled or
 never carried money, delivered outbox rows, dead inbox and outbox rows (after longer), the
-rows of finished imports, orders never paid whose invoice expired long ago, and support
-tickets closed long ago with their conversations. What never
+rows of finished imports, the recipients of broadcasts that ended, orders never paid whose
+invoice expired long ago, and support tickets closed long ago with their conversations.
+What never
 goes: a money update not yet closed, an open outbox row, the rows of an import still
 running, the import's summary, paid orders, purchases and refused charges (the shop's
 accounting record) and the orders they name.
@@ -52,6 +53,7 @@ class RetentionReport:
     import_rows: int
     orders: int
     tickets: int
+    broadcast_recipients: int
 
 
 class Retention:
@@ -83,6 +85,10 @@ class Retention:
             "import_rows": (repository.delete_finished_import_rows, settings.import_rows_days),
             "orders": (repository.delete_unpaid_orders, settings.unpaid_orders_days),
             "tickets": (repository.delete_closed_tickets, settings.closed_tickets_days),
+            "broadcast_recipients": (
+                repository.delete_ended_broadcast_recipients,
+                settings.broadcast_recipients_days,
+            ),
         }
         counts: dict[str, int] = {}
         failures: list[str] = []

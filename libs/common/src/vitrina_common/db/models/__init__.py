@@ -5,6 +5,12 @@ database: products point at objects in the NATS Object Store by key and sha256.
 """
 
 from vitrina_common.db.models.access import ApiScope, ApiToken
+from vitrina_common.db.models.broadcasts import (
+    Broadcast,
+    BroadcastRecipient,
+    BroadcastStatus,
+    RecipientState,
+)
 from vitrina_common.db.models.checkout import (
     Order,
     OrderStatus,
@@ -37,6 +43,9 @@ __all__ = [
     "ApiScope",
     "ApiToken",
     "AttachmentKind",
+    "Broadcast",
+    "BroadcastRecipient",
+    "BroadcastStatus",
     "Category",
     "ImportBatch",
     "ImportBatchRow",
@@ -50,6 +59,7 @@ __all__ = [
     "ProductStatus",
     "Purchase",
     "PurchaseStatus",
+    "RecipientState",
     "RefusalReason",
     "RefusedCharge",
     "ScheduledTask",

@@ -8,7 +8,16 @@ out of date"), exactly as if it were unknown.
 
 from aiogram import Router
 
-from vitrina_bot.dialogs.admin import categories, imports, menu, products, reports, tickets, users
+from vitrina_bot.dialogs.admin import (
+    broadcasts,
+    categories,
+    imports,
+    menu,
+    products,
+    reports,
+    tickets,
+    users,
+)
 from vitrina_bot.filters import IsAdmin
 
 
@@ -18,6 +27,6 @@ def build_admin_router() -> Router:
     router.message.filter(IsAdmin())
     router.callback_query.filter(IsAdmin())
     router.include_router(menu.router)
-    for area in (products, categories, users, imports, reports, tickets):
+    for area in (products, categories, users, imports, reports, tickets, broadcasts):
         router.include_routers(*area.dialogs)
     return router

@@ -9,7 +9,15 @@ from aiogram.types import Message
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Cancel, Row, Start
 
-from vitrina_bot.dialogs.admin import categories, imports, products, reports, tickets, users
+from vitrina_bot.dialogs.admin import (
+    broadcasts,
+    categories,
+    imports,
+    products,
+    reports,
+    tickets,
+    users,
+)
 from vitrina_bot.dialogs.widgets import T
 
 
@@ -31,6 +39,7 @@ dialog = Dialog(
         Row(
             Start(T("admin.menu.reports"), id="reports", state=reports.ENTRY),
             Start(T("admin.menu.tickets"), id="tickets", state=tickets.ENTRY),
+            Start(T("admin.menu.broadcasts"), id="broadcasts", state=broadcasts.ENTRY),
         ),
         Cancel(T("admin.menu.close")),
         state=AdminMenuSG.main,

@@ -1,0 +1,111 @@
+"""Sending broadcasts: each recipient claimed, sent and recorded in one transaction.
+
+A sender claims a pending recipient with ``FOR UPDATE SKIP LOCKED`` (other senders, in
+this process or another replica, skip it), takes a slot of the global budget, sends, and
+commits the outcome in that same transaction. A crash before the commit releases the lock
+with the connection and leaves the recipient pending: it is sent again. So at most the
+recipients in flight when a process dies are sent twice: ``APP_CONF__SENDING__CONCURRENCY``
+per replica killed. A stop (SIGTERM) lets the sends in flight finish and commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitrina_common.config_sending import SendingSettings
+from vitrina_common.db.models import RecipientState
+from vitrina_common.logging import get_logger
+from vitrina_common.repositories.broadcasts import BroadcastRepository, ClaimedRecipient
+from vitrina_common.sending import Outcome, OutcomeKind, OutgoingMessage, Sender
+
+log = get_logger(__name__)
+SessionFactory = async_sessionmaker[AsyncSession]
+# A stop waits this long for the sends in flight to be recorded.
+FINISH_ON_STOP_S = 30.0
+
+
+@dataclass
+class DeliveryStep:
+    """What one step did: the broadcast it served, None when nothing was due."""
+
+    broadcast_id: int | None
+    outcome: Outcome | None = None
+
+
+class BroadcastDelivery:
+    """Delivers due recipients of every sending broadcast, one per ``step``."""
+
+    def __init__(self, sessions: SessionFactory, sender: Sender, settings: SendingSettings) -> None:
+        self._sessions = sessions
+        self._sender = sender
+        self._settings = settings
+
+    async def step(self) -> DeliveryStep:
+        """Claim, send and record one recipient; shielded, so a stop arriving mid-send
+        waits for the record instead of rolling back a message Telegram accepted."""
+        work = asyncio.ensure_future(self._claim_send_record())
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work}, timeout=FINISH_ON_STOP_S)
+            raise
+
+    async def _claim_send_record(self) -> DeliveryStep:
+        async with self._sessions() as session, session.begin():
+            broadcasts = BroadcastRepository(session)
+            claimed = await broadcasts.claim_recipient()
+            if claimed is None:
+                return DeliveryStep(None)
+            message = OutgoingMessage.model_validate(claimed.content)
+            outcome = await self._sender.send(claimed.chat_id, message)
+            await self._record(broadcasts, claimed, outcome)
+        return DeliveryStep(claimed.broadcast_id, outcome)
+
+    async def _record(
+        self, broadcasts: BroadcastRepository, claimed: ClaimedRecipient, outcome: Outcome
+    ) -> None:
+        if outcome.kind is OutcomeKind.SENT:
+            await broadcasts.settle(claimed.id, RecipientState.SENT)
+        elif outcome.kind is OutcomeKind.GONE:
+            await broadcasts.settle(claimed.id, RecipientState.BLOCKED, error=outcome.reason)
+            await broadcasts.flag_blocked(claimed.chat_id)
+        elif outcome.kind is OutcomeKind.FAILED:
+            await broadcasts.settle(
+                claimed.id,
+                RecipientState.FAILED,
+                error=outcome.reason,
+                attempts=claimed.attempts + 1,
+            )
+        elif outcome.flood:
+            # Not the recipient's fault: every sender pauses, this one comes back after it.
+            await broadcasts.settle(
+                claimed.id,
+                RecipientState.PENDING,
+                error=outcome.reason,
+                retry_in=timedelta(seconds=outcome.retry_after_s),
+            )
+        else:
+            await self._retry_or_fail(broadcasts, claimed, outcome)
+
+    async def _retry_or_fail(
+        self, broadcasts: BroadcastRepository, claimed: ClaimedRecipient, outcome: Outcome
+    ) -> None:
+        attempts = claimed.attempts + 1
+        if attempts >= self._settings.max_attempts:
+            log.warning("broadcast recipient failed", chat=claimed.chat_id, error=outcome.reason)
+            await broadcasts.settle(
+                claimed.id, RecipientState.FAILED, error=outcome.reason, attempts=attempts
+            )
+            return
+        delay = min(self._settings.first_retry_s * 2 ** (attempts - 1), self._settings.max_retry_s)
+        await broadcasts.settle(
+            claimed.id,
+            RecipientState.PENDING,
+            error=outcome.reason,
+            attempts=attempts,
+            retry_in=timedelta(seconds=delay),
+        )

@@ -1,0 +1,77 @@
+"""The broadcast senders of one worker process: ``concurrency`` loops that each claim, send
+and record one recipient at a time, all drawing from the global budget."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aiohttp
+from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitrina_common.config import Settings
+from vitrina_common.logging import get_logger
+from vitrina_common.sending import BotApiTransport, GlobalBudget, Sender
+from vitrina_common.sending.telegram import TELEGRAM_API
+from vitrina_common.services.broadcasts import BroadcastDelivery, BroadcastProgress
+
+log = get_logger(__name__)
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+class BroadcastSenders:
+    """Start after the runtime is up; ``stop`` lets the sends in flight be recorded."""
+
+    def __init__(self, settings: Settings, sessions: SessionFactory) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._http: aiohttp.ClientSession | None = None
+        self._loops: list[asyncio.Task[None]] = []
+
+    async def start(self, js: JetStreamContext) -> None:
+        """Open the budget and start the sender loops."""
+        sending = self._settings.sending
+        self._http = aiohttp.ClientSession()
+        transport = BotApiTransport(
+            self._http,
+            self._settings.bot.token.get_secret_value(),
+            self._settings.bot.api_url or TELEGRAM_API,
+        )
+        sender = Sender(await GlobalBudget.open(js, sending.rate_per_s), transport)
+        delivery = BroadcastDelivery(self._sessions, sender, sending)
+        progress = BroadcastProgress(self._sessions, sender, sending)
+        self._loops = [
+            asyncio.create_task(
+                self._loop(delivery, progress, first=index == 0), name=f"broadcast-sender-{index}"
+            )
+            for index in range(sending.concurrency)
+        ]
+
+    async def _loop(
+        self, delivery: BroadcastDelivery, progress: BroadcastProgress, *, first: bool
+    ) -> None:
+        idle_s = self._settings.sending.poll_interval_s
+        while True:
+            try:
+                step = await delivery.step()
+                if step.broadcast_id is not None:
+                    await progress.maybe_report(step.broadcast_id)
+                    continue
+                if first:
+                    await progress.finish_drained()
+            except Exception as error:  # noqa: BLE001  (a database hiccup: the next pass retries)
+                log.warning(
+                    "broadcast sender pass failed", error=f"{type(error).__name__}: {error}"
+                )
+            await asyncio.sleep(idle_s)
+
+    async def stop(self) -> None:
+        """Cancel the loops (each records its send in flight first), close the HTTP session."""
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        if self._http is not None:
+            await self._http.close()
