@@ -297,6 +297,8 @@ class TelemetrySettings(BaseModel):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
     service_namespace: str = "vitrina"
+    # How often the bot reads the backlog and consumer-lag gauges (one pass per process).
+    collect_interval_s: float = Field(default=15.0, gt=0, le=300)
 
     @field_validator("log_level")
     @classmethod
