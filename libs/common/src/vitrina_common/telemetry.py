@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from vitrina_common.config import TelemetrySettings
+from vitrina_common.observability.errors import init_error_reporting
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,7 +43,9 @@ class Telemetry:
 
 
 def setup_telemetry(settings: TelemetrySettings, service: str) -> Telemetry:
-    """Install global tracer and meter providers for ``service``."""
+    """Install global tracer and meter providers for ``service`` (and the Sentry client
+    when a DSN is set)."""
+    init_error_reporting(settings, service)
     resource = Resource.create(
         {"service.name": f"vitrina-{service}", "service.namespace": settings.service_namespace}
     )
