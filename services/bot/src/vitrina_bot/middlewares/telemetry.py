@@ -7,10 +7,11 @@ calls it makes. Users appear in spans only as a keyed hash; logs keep the id its
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
@@ -18,11 +19,11 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextR
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import HandlerObject
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update, User
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from vitrina_common.observability import shop_metrics
 
@@ -100,17 +101,31 @@ class RequestTelemetryMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         name = method.__api_method__
         outcome = "error"
-        with _tracer.start_as_current_span(
-            f"telegram {name}", kind=SpanKind.CLIENT, attributes={"telegram.method": name}
-        ) as span:
+        # A long poll is no one's work: counted, but no trace of its own every 30 s.
+        span_of = _no_span if isinstance(method, GetUpdates) else _client_span
+        with span_of(name) as span:
             try:
                 response = await make_request(bot, method)
             except TelegramRetryAfter:
                 outcome = "flood_wait"
-                span.set_status(Status(StatusCode.ERROR, "429"))
+                if span is not None:
+                    span.set_status(Status(StatusCode.ERROR, "429"))
                 raise
             else:
                 outcome = "ok"
             finally:
                 shop_metrics.telegram_requests.add(1, {"method": name, "outcome": outcome})
         return response
+
+
+@contextlib.contextmanager
+def _no_span(_name: str) -> Iterator[Span | None]:
+    yield None
+
+
+@contextlib.contextmanager
+def _client_span(name: str) -> Iterator[Span | None]:
+    with _tracer.start_as_current_span(
+        f"telegram {name}", kind=SpanKind.CLIENT, attributes={"telegram.method": name}
+    ) as span:
+        yield span
