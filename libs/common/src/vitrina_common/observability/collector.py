@@ -125,13 +125,16 @@ def _register(collector: GaugeCollector) -> None:
         _create_instruments()
 
 
-def _reader(read: str, arg: str | int) -> metrics.CallbackT:
+def _database_reader(key: str) -> metrics.CallbackT:
     def callback(_options: CallbackOptions) -> Iterable[Observation]:
-        if not _current:
-            return []
-        if read == "database":
-            return list(_current[0].database_value(str(arg)))
-        return list(_current[0].consumer_values(int(arg)))
+        return list(_current[0].database_value(key)) if _current else []
+
+    return callback
+
+
+def _consumer_reader(index: int) -> metrics.CallbackT:
+    def callback(_options: CallbackOptions) -> Iterable[Observation]:
+        return list(_current[0].consumer_values(index)) if _current else []
 
     return callback
 
@@ -164,6 +167,6 @@ _CONSUMER_INSTRUMENTS = {
 def _create_instruments() -> None:
     meter = metrics.get_meter("vitrina.gauges")
     for name, (key, description) in _DATABASE_INSTRUMENTS.items():
-        meter.create_observable_gauge(name, [_reader("database", key)], description=description)
+        meter.create_observable_gauge(name, [_database_reader(key)], description=description)
     for name, (index, description) in _CONSUMER_INSTRUMENTS.items():
-        meter.create_observable_gauge(name, [_reader("consumer", index)], description=description)
+        meter.create_observable_gauge(name, [_consumer_reader(index)], description=description)
