@@ -51,12 +51,13 @@ async def test_a_purchase_is_one_trace_from_the_payment_update_to_the_document(
     shop, receiver = traced
 
     await purchase(shop, SHOPPER)
-    sent = await receiver.wait_for("telegram sendDocument")
+    # The relay's span ends last (after the send and the commit): then all are exported.
+    relay = await receiver.wait_for("outbox telegram.send_original")
 
-    trace = receiver.in_trace(sent.trace_id)
+    trace = receiver.in_trace(relay.trace_id)
     by_name = {span.name: span for span in trace}
     payment = by_name["telegram update message"]
-    relay = by_name["outbox telegram.send_original"]
+    sent = by_name["telegram sendDocument"]
     assert (payment.service, payment.kind, payment.parent_span_id) == (BOT, CONSUMER, "")
     assert payment.attributes["telegram.update.type"] == "message"
     # The user appears hashed, never as the id.
@@ -91,6 +92,8 @@ async def test_an_upload_is_one_trace_through_the_outbox_nats_and_the_worker(
     await shop.telegram.wait_for_call("sendPhoto", timeout_s=60)
     publish = await receiver.wait_for("jobs.preview.render publish")
     render = await receiver.wait_for("render preview")
+    ready = await receiver.wait_for("events.preview.ready process")
+    send_photo = await receiver.wait_for("telegram sendPhoto")
 
     trace = receiver.in_trace(publish.trace_id)
     [upload] = [s for s in trace if s.name == "telegram update message"]
@@ -98,6 +101,9 @@ async def test_an_upload_is_one_trace_through_the_outbox_nats_and_the_worker(
     assert (upload.service, publish.service, publish.kind) == (BOT, BOT, PRODUCER)
     assert (consume.kind, render.parent_span_id) == (CONSUMER, consume.span_id)
     assert render.trace_id == upload.trace_id
+    # Back in the bot: the preview.ready event's handling and the preview's upload.
+    assert (ready.service, ready.trace_id) == (BOT, upload.trace_id)
+    assert (send_photo.service, send_photo.trace_id) == (BOT, upload.trace_id)
     assert sql_spans(trace, BOT)
     assert sql_spans(trace, WORKER)
     # The worker's log lines of the job carry the same trace id.
