@@ -226,9 +226,27 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     say("vitrina", f"ready: postgres {pg.dsn(DATABASE)}, nats {nats.url}, probes {health}")
     say("vitrina", f"api {api}/api/v1, docs {api}/api/docs")
     say("vitrina", f"api token: APP_CONF__DB__DSN={pg.dsn(DATABASE)} {API_ACCESS_COMMAND}")
+    for line in observability_lines(env):
+        say("vitrina", line)
     say("vitrina", "press Ctrl-C to stop")
     exited = await stack.wait_first_exit()
     raise ChildExitedError(f"{exited.name} exited with code {exited.process.returncode}")
+
+
+def observability_lines(env: Mapping[str, str]) -> list[str]:
+    """Where to look: each service's /metrics, and where traces go (README "Observability")."""
+    metrics = " ".join(
+        f"{service} http://{LOOPBACK}:{env[f'APP_CONF__{service.upper()}__HEALTH_PORT']}/metrics"
+        for service in SERVICES
+    )
+    endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    traces = (
+        f"traces: exported over OTLP to {endpoint}"
+        if endpoint
+        else "traces: not exported; OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 in .env "
+        'sends them to a local Jaeger or collector (README "Tracing")'
+    )
+    return [f"metrics: {metrics}", traces]
 
 
 def _settings_type(env: Mapping[str, str]) -> type[Settings]:

@@ -31,6 +31,7 @@ READY_LINE = re.compile(
     r"ready: .*bot.*?:(\d+)/readyz.*worker.*?:(\d+)/readyz.*api.*?:(\d+)/readyz"
 )
 API_LINE = re.compile(r"api (http://\S+)/api/v1, docs")
+METRICS_LINE = re.compile(r"metrics: bot (\S+) worker (\S+) api (\S+)$")
 
 
 @dataclass
@@ -94,6 +95,16 @@ async def _ready_and_children(launcher: Launcher) -> list[psutil.Process]:
     return psutil.Process(launcher.process.pid).children(recursive=True)
 
 
+async def _every_printed_metrics_url_answers(launcher: Launcher) -> None:
+    urls = (await launcher.wait_for_line(METRICS_LINE, timeout_s=5)).groups()
+    async with aiohttp.ClientSession() as http:
+        for url in urls:
+            async with http.get(url) as response:
+                assert response.status == 200, url
+                assert "# TYPE" in await response.text(), url
+    assert "traces: not exported; OTEL_EXPORTER_OTLP_ENDPOINT=" in launcher.output
+
+
 async def _stop_and_assert_no_orphans(
     launcher: Launcher, children: list[psutil.Process], signum: signal.Signals
 ) -> None:
@@ -133,6 +144,7 @@ async def test_launcher_runs_everything_and_stops_it_all_within_10_s(
             }
             api = (await launcher.wait_for_line(API_LINE, timeout_s=5)).group(1)
             await _read_the_catalog_through_the_api(env, data_dir, api)
+            await _every_printed_metrics_url_answers(launcher)
             await _stop_and_assert_no_orphans(launcher, children, signal.SIGTERM)
 
     # A crashed run leaves postmaster.pid behind; the second run reuses the data anyway.

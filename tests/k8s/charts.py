@@ -31,7 +31,9 @@ UMBRELLA = "vitrina"
 RELEASE = "vitrina"
 NAMESPACE = "shop"
 # Kinds from CRDs kubernetes-validate has no schema for; tests assert their fields.
-CUSTOM_KINDS = frozenset({"ScaledObject", "ServiceMonitor", "Cluster", "SubchartValues"})
+CUSTOM_KINDS = frozenset(
+    {"ScaledObject", "ServiceMonitor", "Cluster", "SubchartValues", "PrometheusRule"}
+)
 # The placeholder subcharts' one template: their values, on request.
 _ECHO_TEMPLATE = """{{- if .Values.echoValues }}
 apiVersion: tests.vitrina/v1

@@ -26,6 +26,8 @@ VALUE_SETS: dict[str, tuple[list[str], dict[str, str | int | bool]]] = {
             "bot.webhook.ingress.host": WEBHOOK_HOST,
             "bot.networkPolicy.enabled": True,
             "bot.metrics.serviceMonitor.enabled": True,
+            "monitoring.dashboards.enabled": True,
+            "monitoring.rules.enabled": True,
         },
     ),
     "keda": (

@@ -300,6 +300,13 @@ class TelemetrySettings(BaseModel):
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.AUTO
     service_namespace: str = "vitrina"
+    # How often the bot reads the backlog and consumer-lag gauges (one pass per process).
+    collect_interval_s: float = Field(default=15.0, gt=0, le=300)
+    # Errors to Sentry when set (a secret file on Kubernetes); unset: nothing is sent.
+    sentry_dsn: SecretStr | None = None
+    # Sentry's environment and release tags (e.g. staging, the image tag).
+    environment: str = "production"
+    release: str = ""
 
     @field_validator("log_level")
     @classmethod

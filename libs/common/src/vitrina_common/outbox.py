@@ -20,7 +20,8 @@ from datetime import timedelta
 from typing import Any
 
 from nats.js import JetStreamContext
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import OutboxMessage
@@ -28,10 +29,12 @@ from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import Contract
 from vitrina_common.messaging.publishing import MSG_ID_HEADER
 from vitrina_common.notices import MESSAGE_KINDS, AdminAlert, enqueue_admin_alert
+from vitrina_common.observability.outbox_telemetry import record_delivery, relay_span
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.retry import RetryPolicy
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer("vitrina.outbox")
 
 OutboxHandler = Callable[[dict[str, Any]], Awaitable[None]]
 NATS_PUBLISH = "nats.publish"
@@ -67,12 +70,19 @@ def nats_publish_handler(js: JetStreamContext) -> OutboxHandler:
     """Deliver ``nats.publish`` rows to JetStream (dedup by the stored Nats-Msg-Id)."""
 
     async def publish(payload: dict[str, Any]) -> None:
-        await js.publish(
-            payload["subject"],
-            json.dumps(payload["body"]).encode(),
-            headers=payload["headers"],
-            timeout=5,
-        )
+        subject = payload["subject"]
+        with _tracer.start_as_current_span(
+            f"{subject} publish",
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "nats", "messaging.destination.name": subject},
+        ):
+            # The consumer continues this span's trace (the relay's, which continues the
+            # writer's), not the stored context of the moment the row was written.
+            headers = dict(payload["headers"])
+            propagate.inject(headers)
+            await js.publish(
+                subject, json.dumps(payload["body"]).encode(), headers=headers, timeout=5
+            )
 
     return publish
 
@@ -148,23 +158,29 @@ class OutboxRelay:
             row = await outbox.claim_one(self._handlers.keys())
             if row is None:
                 return None
+            kind, created_at = row.kind, row.created_at
             try:
-                await self._handlers[row.kind](row.payload)
+                with relay_span(row.kind, row.payload, row.id):
+                    await self._handlers[row.kind](row.payload)
             except Exception as error:  # noqa: BLE001  (any failure is retried, then dead)
-                await self._settle_failure(outbox, row, error)
-                return False
-            await outbox.mark_delivered([row.id])
-            return True
+                outcome = await self._settle_failure(outbox, row, error)
+                delivered = False
+            else:
+                await outbox.mark_delivered([row.id])
+                outcome, delivered = "delivered", True
+        # Counted after the commit: a rolled-back delivery is attempted again.
+        record_delivery(kind, outcome, created_at)
+        return delivered
 
     async def _settle_failure(
         self, outbox: OutboxRepository, row: OutboxMessage, error: Exception
-    ) -> None:
+    ) -> str:
         reason = f"{type(error).__name__}: {error}"
         failed = row.attempts + 1
         if not self._policy.exhausted(failed):
             log.warning("outbox delivery failed", kind=row.kind, id=row.id, error=reason)
             await outbox.reschedule(row.id, reason, self._retry_in(failed, error))
-            return
+            return "retried"
         log.error("outbox row dead", kind=row.kind, id=row.id, attempts=failed, error=reason)
         await outbox.mark_dead(row.id, reason)
         if row.kind not in MESSAGE_KINDS:
@@ -177,6 +193,7 @@ class OutboxRelay:
                 attempts=failed,
                 error=reason[:300],
             )
+        return "dead"
 
     def _retry_in(self, failed: int, error: Exception) -> timedelta:
         # Telegram's flood control says when to come back; sooner is refused again.

@@ -28,6 +28,7 @@ from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.reconcile import TopologyConflictError
 from vitrina_common.messaging.topology_check import check_jetstream
 from vitrina_common.retry import retry_until_ready
+from vitrina_common.telemetry import instrument_engine
 
 log = get_logger(__name__)
 
@@ -39,6 +40,7 @@ class ServiceRuntime:
         self.settings = settings
         self.service = service
         self.engine: AsyncEngine = create_engine(settings.db)
+        instrument_engine(self.engine)
         self.session_factory: async_sessionmaker[AsyncSession] = create_session_factory(self.engine)
         self.read_session_factory: async_sessionmaker[AsyncSession] = create_read_session_factory(
             self.engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.prometheus import PrometheusMetricReader
@@ -20,6 +21,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from vitrina_common.config import TelemetrySettings
+from vitrina_common.observability.errors import init_error_reporting
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
@@ -38,7 +43,9 @@ class Telemetry:
 
 
 def setup_telemetry(settings: TelemetrySettings, service: str) -> Telemetry:
-    """Install global tracer and meter providers for ``service``."""
+    """Install global tracer and meter providers for ``service`` (and the Sentry client
+    when a DSN is set)."""
+    init_error_reporting(settings, service)
     resource = Resource.create(
         {"service.name": f"vitrina-{service}", "service.namespace": settings.service_namespace}
     )
@@ -59,3 +66,18 @@ def setup_telemetry(settings: TelemetrySettings, service: str) -> Telemetry:
     trace.set_tracer_provider(tracer_provider)
     metrics.set_meter_provider(meter_provider)
     return Telemetry(tracer_provider=tracer_provider, meter_provider=meter_provider)
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """A span per SQL statement of ``engine`` (child of whatever span is current: the
+    update, the job, the outbox delivery). Statements are recorded without parameters."""
+    # Imported here: only service processes instrument; tests' engines stay plain.
+    from opentelemetry.instrumentation.sqlalchemy import (  # noqa: PLC0415
+        SQLAlchemyInstrumentor,
+    )
+
+    # skip_dep_check: the instrumentation declares SQLAlchemy < 2.1 while we run 2.1; the
+    # cursor events it hooks are unchanged, and tests/test_tracing.py pins the spans.
+    SQLAlchemyInstrumentor().instrument(
+        engine=engine.sync_engine, enable_commenter=False, skip_dep_check=True
+    )

@@ -27,6 +27,8 @@ from vitrina_bot.wiring import build_dependencies, build_dispatcher
 from vitrina_common.config import BotMode, Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
+from vitrina_common.messaging.permissions import WATCHED_CONSUMERS
+from vitrina_common.observability.collector import GaugeCollector
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.retry import RetryPolicy, retry_until_ready
 from vitrina_common.runtime import ServiceRuntime
@@ -75,7 +77,14 @@ def start_background(
         max_send_bytes=LOCAL_SERVER_SEND_LIMIT if local_server else CLOUD_SEND_LIMIT,
         spool=dependencies["spool"],
     )
+    gauges = GaugeCollector(
+        runtime.session_factory,
+        runtime.nats.jetstream(),
+        WATCHED_CONSUMERS,
+        runtime.settings.telemetry.collect_interval_s,
+    )
     return [
+        asyncio.create_task(gauges.run(), name="gauges"),
         asyncio.create_task(relay.run(), name="outbox-relay"),
         asyncio.create_task(run_forever(consumer), name="preview-events"),
         asyncio.create_task(run_forever(artifacts), name="artifact-events"),
@@ -133,6 +142,7 @@ async def run_bot(settings: Settings) -> None:
             settings.bot.throttle_rate,
             settings.bot.throttle_burst,
             chat_locks,
+            telemetry_key=settings.bot.token.get_secret_value().encode(),
         )
         await register_commands(bot)
         relay: OutboxRelay = dependencies["outbox_relay"]

@@ -41,5 +41,7 @@ def send_original_handler(
         except TelegramForbiddenError:
             log.warning("buyer blocked the bot; delivery dropped", purchase=download.purchase_id)
             await profiles.mark_blocked(target.chat_id)
+            return
+        log.info("original delivered", purchase=download.purchase_id, user=target.chat_id)
 
     return deliver

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.topology import ConsumerSpec
+from vitrina_common.observability.messaging_telemetry import consume_span
 
 log = get_logger(__name__)
 
@@ -51,7 +52,8 @@ class EventConsumer:
         while True:
             with contextlib.suppress(FetchTimeoutError, TimeoutError):
                 for message in await subscription.fetch(batch=10, timeout=5):
-                    await self._settle(message)
+                    with consume_span(message.subject, message.headers):
+                        await self._settle(message)
 
     async def _settle(self, message: Msg) -> None:
         try:

@@ -10,6 +10,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import User
 
+from vitrina_bot.middlewares.telemetry import RequestTelemetryMiddleware
 from vitrina_bot.retries import RetryMiddleware
 from vitrina_common.config import BotSettings
 
@@ -24,6 +25,8 @@ def create_bot(settings: BotSettings) -> Bot:
         else AiohttpSession()
     )
     session.middleware(RetryMiddleware())
+    # Inside the retries: every attempt is a span and counted (429s included).
+    session.middleware(RequestTelemetryMiddleware())
     return Bot(
         token=settings.token.get_secret_value(),
         session=session,

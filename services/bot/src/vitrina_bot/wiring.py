@@ -21,6 +21,7 @@ from vitrina_bot.middlewares.catalog_counts import CountAgainAfterAdmins
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.middlewares.context import UserContextMiddleware
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
+from vitrina_bot.middlewares.telemetry import install_update_telemetry
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.notices import alert_admins_handler, notify_user_handler
 from vitrina_bot.refunds import StarRefunds, refund_charge_handler
@@ -160,13 +161,16 @@ def build_dispatcher(
     throttle_rate: float,
     throttle_burst: int,
     chat_locks: KvChatLocks | None = None,
+    telemetry_key: bytes = b"",
 ) -> Dispatcher:
     """Routers in the order they see updates, middlewares, and aiogram-dialog.
 
     ``chat_locks``: the cross-replica per-chat locks webhook replicas need (polling runs one
-    process, where the in-process ones suffice).
+    process, where the in-process ones suffice). ``telemetry_key``: keys the user hash on
+    update spans.
     """
     dispatcher = Dispatcher(storage=storage, **dependencies)
+    install_update_telemetry(dispatcher, telemetry_key)
     dispatcher.update.outer_middleware(ChatOrderingMiddleware(chat_locks))
     dispatcher.update.outer_middleware(
         UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])

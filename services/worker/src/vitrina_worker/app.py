@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from faststream.nats import NatsBroker, NatsUserPassword
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
 from vitrina_common.config import Settings, exit_on_config_error
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
@@ -52,6 +53,8 @@ def build_broker(settings: Settings) -> NatsBroker:
         graceful_timeout=settings.worker.drain_timeout_s,
         # Per-message "Received/Processed" lines only at DEBUG: our handlers log outcomes.
         log_level=logging.DEBUG,
+        # A consume span per job, continuing the publisher's trace from the message headers.
+        middlewares=(NatsTelemetryMiddleware(),),
     )
 
 

@@ -111,6 +111,9 @@ WORKER_CONSUMERS = (
     IMPORT_ROW_CONSUMER,
     IMPORT_REPORT_CONSUMER,
 )
+# Consumers whose lag the bot's gauges read (consumer info only: it pulls from none of the
+# worker's), so the lag shows while no worker runs.
+WATCHED_CONSUMERS = (*WORKER_CONSUMERS, *BOT_CONSUMERS)
 # Consumers whose exhausted jobs the worker settles from JetStream's advisory.
 DEAD_LETTERED = (
     RENDER_PREVIEW_CONSUMER,
@@ -138,6 +141,7 @@ def _bot(user: str) -> Permissions:
         *_subjects(JOB_CONTRACTS),
         *jsapi.stream_info(STREAMS),
         *(subject for spec in BOT_CONSUMERS for subject in jsapi.pull(spec)),
+        *(f"{API}.CONSUMER.INFO.{spec.stream}.{spec.durable}" for spec in WORKER_CONSUMERS),
         *jsapi.write(ORIGINALS_BUCKET),
         *jsapi.read(ORIGINALS_BUCKET),
         *jsapi.read(PREVIEWS_BUCKET),

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import OutboxMessage
+from vitrina_common.observability.outbox_telemetry import with_trace_context
 
 # Rows per INSERT statement: asyncpg caps one statement at 32 767 parameters.
 _INSERT_CHUNK = 5_000
@@ -26,7 +27,7 @@ class OutboxRepository:
         """Record an intent; the same ``dedup_key`` twice records it once."""
         await self._session.execute(
             insert(OutboxMessage)
-            .values(kind=kind, dedup_key=dedup_key, payload=payload)
+            .values(kind=kind, dedup_key=dedup_key, payload=with_trace_context(payload))
             .on_conflict_do_nothing(index_elements=["dedup_key"])
         )
 
@@ -36,7 +37,12 @@ class OutboxRepository:
             chunk = intents[start : start + _INSERT_CHUNK]
             await self._session.execute(
                 insert(OutboxMessage)
-                .values([{"kind": kind, "dedup_key": key, "payload": body} for key, body in chunk])
+                .values(
+                    [
+                        {"kind": kind, "dedup_key": key, "payload": with_trace_context(body)}
+                        for key, body in chunk
+                    ]
+                )
                 .on_conflict_do_nothing(index_elements=["dedup_key"])
             )
 

@@ -86,7 +86,9 @@ class RenderPreviewHandler:
 
     async def __call__(self, message: NatsMessage) -> None:
         """Settle ``message`` inside a span that continues the publisher's trace."""
-        parent = propagate.extract(dict(message.headers or {}))
+        # Under FastStream's consume span, a child of it; bare, the publisher's context.
+        current = trace.get_current_span().get_span_context().is_valid
+        parent = None if current else propagate.extract(dict(message.headers or {}))
         with _tracer.start_as_current_span(
             "render preview", context=parent, kind=SpanKind.CONSUMER
         ) as span:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import Product, ProductStatus
+from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.orders import OrderRepository
 from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository, Sales
@@ -76,6 +77,12 @@ class StartCheckout:
 
     async def __call__(self, telegram_user_id: int, product_id: int) -> Invoice | CheckoutRefusal:
         """The invoice to send, or why the shopper cannot buy this product now."""
+        issued = await self._issue(telegram_user_id, product_id)
+        if isinstance(issued, Invoice):
+            shop_metrics.orders.add(1)
+        return issued
+
+    async def _issue(self, telegram_user_id: int, product_id: int) -> Invoice | CheckoutRefusal:
         async with self._session_factory() as session, session.begin():
             user = await UserRepository(session).get_by_telegram_id(telegram_user_id)
             if user is None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import OrderStatus, ProductStatus, RefusalReason, RefusedCharge
 from vitrina_common.logging import get_logger
+from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.orders import OrderContext, OrderRepository
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.products import ProductRepository
@@ -77,6 +78,23 @@ class RecordSuccessfulPayment:
 
     async def __call__(self, payment: Payment) -> PaymentRecord:
         """Record the payment once per charge id."""
+        record = await self._record(payment)
+        if record.is_new:
+            bought = record.purchase_id is not None
+            shop_metrics.payments.add(1, {"outcome": "purchase" if bought else "refused"})
+            if bought:
+                shop_metrics.revenue_stars.add(payment.total_amount)
+                # What on-call greps for when a shopper says "I paid": the line has the trace id.
+                log.info(
+                    "payment recorded",
+                    purchase_id=record.purchase_id,
+                    charge_id=payment.telegram_payment_charge_id,
+                    user=payment.telegram_user_id,
+                    stars=payment.total_amount,
+                )
+        return record
+
+    async def _record(self, payment: Payment) -> PaymentRecord:
         async with self._session_factory() as session, session.begin():
             context = await OrderRepository(session).by_payload(payment.payload, lock=True)
             known = context is not None and context.payer_telegram_id == payment.telegram_user_id

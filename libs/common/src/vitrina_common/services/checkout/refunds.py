@@ -16,6 +16,8 @@ from vitrina_common.notices import (
     enqueue_admin_alert,
     enqueue_user_notice,
 )
+from vitrina_common.observability import shop_metrics
+from vitrina_common.observability.shop_metrics import RefundKind
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.purchases import PurchaseRepository, RefundRow
 from vitrina_common.repositories.refused_charges import RefusedChargeRepository
@@ -97,6 +99,7 @@ class RefundPurchase:
                 raise LookupError(f"purchase {purchase_id} does not exist")
             newly_refunded = await purchases.mark_refunded(purchase_id)
         if newly_refunded:
+            shop_metrics.refunds.add(1, {"kind": RefundKind.MANUAL})
             log.info("purchase refunded", purchase_id=purchase_id)
         return RefundConfirmation(_target(row), newly_refunded)
 
@@ -169,6 +172,7 @@ class RefundRefusedCharge:
                 user=charge.telegram_user_id,
                 charge=charge.telegram_payment_charge_id,
             )
+        shop_metrics.refunds.add(1, {"kind": RefundKind.AUTOMATIC})
         log.info("refused charge refunded", refused_charge_id=refused_charge_id)
         return True
 
@@ -204,6 +208,7 @@ class RecordRefundedPayment:
                     stars=purchase.price_stars,
                     user=telegram_user_id,
                 )
+                shop_metrics.refunds.add(1, {"kind": RefundKind.TELEGRAM})
                 log.warning("purchase refunded outside the bot", purchase_id=purchase.id)
                 return True
             refused = await RefusedChargeRepository(session).by_charge_id(charge_id)
