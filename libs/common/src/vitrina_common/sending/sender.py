@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from vitrina_common.logging import get_logger
+from vitrina_common.observability import shop_metrics
 from vitrina_common.sending.budget import GlobalBudget
 from vitrina_common.sending.message import OutgoingMessage
 from vitrina_common.sending.telegram import (
@@ -57,6 +58,9 @@ class Sender:
 
     budget: GlobalBudget
     transport: BotApiTransport
+    # What sends (the ``kind`` label of vitrina_telegram_sends_total): broadcast, and the
+    # notices that will send through here.
+    kind: str = "broadcast"
 
     async def send(self, chat_id: int, message: OutgoingMessage) -> Outcome:
         """Send ``message`` to ``chat_id`` in the next budget slot; never raises a
@@ -65,7 +69,12 @@ class Sender:
         return await self.call(method, params)
 
     async def call(self, method: str, params: dict[str, Any]) -> Outcome:
-        """Any Bot API send or edit, in the next budget slot."""
+        """Any Bot API send or edit, in the next budget slot; counted by its outcome."""
+        outcome = await self._call(method, params)
+        shop_metrics.sends.add(1, {"kind": self.kind, "outcome": _metric_outcome(outcome)})
+        return outcome
+
+    async def _call(self, method: str, params: dict[str, Any]) -> Outcome:
         await self.budget.take()
         try:
             result = await self.transport.call(method, params)
@@ -85,3 +94,10 @@ class Sender:
         return Outcome(
             OutcomeKind.SENT, message_id=message_id if isinstance(message_id, int) else None
         )
+
+
+def _metric_outcome(outcome: Outcome) -> str:
+    """The ``outcome`` label: sent, flood_wait, blocked, retry or failed."""
+    if outcome.flood:
+        return "flood_wait"
+    return {OutcomeKind.GONE: "blocked"}.get(outcome.kind, outcome.kind.value)
