@@ -42,6 +42,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from tests.conftest import alembic_config, asyncpg_url
@@ -97,7 +99,14 @@ def _enum_values(table: Table) -> dict[str, list[str]]:
     return values
 
 
-def _made_up(column: Column[Any], number: int) -> Any:
+# Tables whose rows must agree across columns and with a trigger (a ticket's status moves
+# only along ticket_transitions; a comment's author kind names which id is set), which
+# made-up values cannot: tests/test_tickets.py writes them at head. A migration that
+# changes them needs its own old-code check here.
+_GUARDED = frozenset({"tickets", "ticket_comments", "ticket_events", "ticket_transitions"})
+
+
+def _made_up(column: Column[Any], number: int) -> Any:  # noqa: PLR0911  (one per type)
     """A value of ``column``'s type, unique by ``number`` where that can matter."""
     if isinstance(column.type, _INTEGERS):
         # Counters with a default (e.g. import totals) must keep their sums; 0 does.
@@ -108,6 +117,11 @@ def _made_up(column: Column[Any], number: int) -> Any:
         return datetime.now(UTC)
     if isinstance(column.type, JSON):
         return {"n": number}
+    if isinstance(column.type, LargeBinary):
+        return f"v{number}".encode()
+    if isinstance(column.type, ARRAY):
+        # Empty: within any "<@ ARRAY[…]" whitelist.
+        return []
     length = getattr(column.type, "length", None)
     return f"v{number}"[: length or None]
 
@@ -162,7 +176,8 @@ async def _write_and_read_everything(
     writer = _Writer(connection, numbers)
     async with connection.begin():
         for table in metadata.sorted_tables:
-            await writer.write_and_read(table)
+            if table.name not in _GUARDED:
+                await writer.write_and_read(table)
 
 
 def _widened(old: Any, new: Any) -> bool:
