@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 from dotenv import dotenv_values
 
-from devstack.nats import NatsServer, credentials_env
+from devstack.nats import NatsServer, credentials_env, service_credentials
 from devstack.ports import LOOPBACK, preferred_or_free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
@@ -45,7 +45,6 @@ SERVICES_STOP_TIMEOUT_S = 5.0
 SERVERS_STOP_TIMEOUT_S = 4.0
 READY_TIMEOUT_S = 120.0
 SERVICES = ("bot", "worker", "api")
-NATS_SERVICES = ("bot", "worker")
 # How to get a staff credential for the API (the launcher knows the DSN to put in front).
 API_ACCESS_COMMAND = "python -m vitrina_common.ops api-token create --name me --scope write"
 NO_TOKEN_MESSAGE = (
@@ -199,8 +198,7 @@ async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -
     await _migrate(env)
     for service in SERVICES:
         argv = [sys.executable, "-m", f"vitrina_{service}"]
-        # The API reads and writes Postgres only: it has no NATS user.
-        service_env = env | (_credentials(service, nats) if service in NATS_SERVICES else {})
+        service_env = env | service_credentials(service, nats.passwords)
         stack.services.append(await spawn(service, argv, env=service_env, sink=say))
     health = {
         "bot": f"http://{LOOPBACK}:{env['APP_CONF__BOT__HEALTH_PORT']}/readyz",

@@ -50,6 +50,12 @@ def credentials_env(user: str, passwords: dict[str, str]) -> dict[str, str]:
     return {"APP_CONF__NATS__USER": user, "APP_CONF__NATS__PASSWORD": passwords[user]}
 
 
+def service_credentials(service: str, passwords: dict[str, str]) -> dict[str, str]:
+    """The variables that make ``service`` connect as its own NATS user (named like it);
+    none for a service without one (the API reads and writes Postgres only)."""
+    return credentials_env(service, passwords) if service in passwords else {}
+
+
 def user_settings(url: str, user: str, passwords: dict[str, str]) -> NatsSettings:
     """Settings that connect to ``url`` as ``user``."""
     return NatsSettings.model_validate({"url": url, "user": user, "password": passwords[user]})

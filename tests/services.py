@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 
-from devstack.nats import credentials_env, new_passwords, user_settings
+from devstack.nats import new_passwords, service_credentials, user_settings
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
 from vitrina_common.config import NatsSettings
@@ -78,9 +78,7 @@ async def start_service(
 ) -> tuple[ManagedProcess, int]:
     """Start ``vitrina-<service>`` as its own NATS user (unless ``env`` names one); returns
     the process and its health port."""
-    # The API never connects to NATS, so it has no NATS user.
-    nats_user = credentials_env(service, NATS_PASSWORDS) if service in NATS_PASSWORDS else {}
-    env = {**nats_user, **env}
+    env = {**service_credentials(service, NATS_PASSWORDS), **env}
     port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
     log_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (test setup, instant)
     process = await spawn(
