@@ -91,16 +91,14 @@ class BroadcastProgress:
         of each finished (done or cancelled) broadcast not reported yet; the ids reported."""
         async with self._sessions() as session, session.begin():
             broadcasts = BroadcastRepository(session)
-            for broadcast_id in await broadcasts.sending_ids():
-                await broadcasts.finish_if_drained(broadcast_id)
-        reported = []
+            for sending_id in await broadcasts.sending_ids():
+                await broadcasts.finish_if_drained(sending_id)
+        reported: list[int] = []
         while True:
             # Claimed before sending: a crash between the two loses that report, never
             # doubles it (an admin message, not a shopper's).
             async with self._sessions() as session, session.begin():
-                broadcast_id = await BroadcastRepository(session).claim_final_report(
-                    self._interval
-                )
+                broadcast_id = await BroadcastRepository(session).claim_final_report(self._interval)
             if broadcast_id is None:
                 return reported
             await asyncio.sleep(PER_CHAT_INTERVAL_S)  # after the last progress edit
