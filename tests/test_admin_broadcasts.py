@@ -14,8 +14,17 @@ from sqlalchemy import func, select
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.admin_catalog_helpers import SessionFactory, admin_area, send
-from tests.broadcasts import add_shoppers, recipient_states, status_of
-from tests.storefront import Shop, Stocked, click, running_shop, told
+from tests.broadcasts import FIRST_SHOPPER, add_shoppers, recipient_states, status_of
+from tests.storefront import (
+    Shop,
+    Stocked,
+    click,
+    press,
+    running_shop,
+    screen,
+    stock_shop,
+    told,
+)
 from vitrina_common.db.models import BroadcastStatus, RecipientState, User
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
@@ -25,7 +34,7 @@ ADMIN = 3950
 
 async def _shoppers(sessions: SessionFactory) -> Stocked:
     await add_shoppers(sessions, 3)
-    return Stocked(0, [])
+    return await stock_shop(sessions, "Prints", ["Harbour at dawn"])
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -46,7 +55,7 @@ async def _registered(sessions: SessionFactory) -> int:
 async def test_admin_composes_previews_sends_pauses_and_resumes_a_broadcast(shop: Shop) -> None:
     telegram = shop.telegram
     await admin_area(telegram, ADMIN, "Broadcasts", "New broadcast")
-    await send(telegram, ADMIN, "Big sale today", "Link buttons")
+    await send(telegram, ADMIN, "Big sale today", "Buttons under the message")
     audience = await send(telegram, ADMIN, "Shop | https://example.com/shop", "Who gets it?")
     everyone = await _registered(shop.sessions)  # the shoppers and the admin
     confirm = await click(telegram, ADMIN, audience, "Everyone", f"reaches <b>{everyone}</b>")
@@ -70,3 +79,49 @@ async def test_admin_composes_previews_sends_pauses_and_resumes_a_broadcast(shop
     assert await status_of(shop.sessions, 1) == BroadcastStatus.PAUSED
     await click(telegram, ADMIN, paused, "Resume", ": sending")
     assert await status_of(shop.sessions, 1) == BroadcastStatus.SENDING
+
+
+async def test_a_product_button_opens_that_card_for_a_recipient_and_bad_lines_are_shown_back(
+    shop: Shop,
+) -> None:
+    telegram = shop.telegram
+    (product,) = shop.stock.product_ids
+    await admin_area(telegram, ADMIN, "Broadcasts", "New broadcast")
+    await send(telegram, ADMIN, "New prints", "Buttons under the message")
+    telegram.push_message(ADMIN, f"See it | #{product}\nGone | #999999\nOops")
+    refused = await told(telegram, ADMIN, "nothing was added")
+    assert "Gone | #999999\nOops" in refused
+    audience = await send(telegram, ADMIN, f"See it | #{product}", "Who gets it?")
+    confirm = await click(telegram, ADMIN, audience, "Everyone", "reaches")
+    telegram.push_callback(ADMIN, {k: v for k, v in confirm.items() if k != "_seq"}, "preview")
+    await told(telegram, ADMIN, "New prints")
+    preview = next(
+        call.params for call in telegram.calls_of("sendMessage")
+        if call.params.get("text") == "New prints"
+    )  # fmt: skip
+    button = {"text": "See it", "callback_data": f"product:{product}"}
+    assert preview["reply_markup"] == {"inline_keyboard": [[button]]}
+
+    # A shopper presses the button on the message they received: the card arrives as a
+    # new message. A forged id shows the card's "not found", never an error.
+    shopper = FIRST_SHOPPER
+    received = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": shopper, "type": "private"},
+        "text": "New prints",
+        "reply_markup": preview["reply_markup"],
+    }
+    press(telegram, shopper, received, f"product:{product}")
+    await telegram.wait_for_call("sendPhoto")
+    (card,) = [call.params for call in telegram.calls_of("sendPhoto")]
+    assert card["chat_id"] == shopper
+    assert "Harbour at dawn" in card["caption"]
+    # The broadcast keeps its button.
+    assert not [
+        call
+        for call in telegram.calls_of("editMessageReplyMarkup")
+        if call.params["chat_id"] == shopper
+    ]
+    press(telegram, shopper, received, "product:424242")
+    await screen(telegram, shopper, "not available")

@@ -88,10 +88,20 @@ async def test_cancelled_broadcast_stops_for_good_and_keeps_the_rest_pending(
 
         assert await _sent_so_far(fake_telegram) == cancelled_at
         assert not await control.resume(broadcast_id)
+        # The admin's final report: the progress message says cancelled, and the CSV
+        # lists every recipient not reached.
+        await fake_telegram.wait_for_call("sendDocument")
     states = await recipient_states(session_factory, broadcast_id)
     assert states[RecipientState.SENT] == cancelled_at
     assert states[RecipientState.PENDING] == 300 - cancelled_at
     assert await status_of(session_factory, broadcast_id) == BroadcastStatus.CANCELLED
+    progress = fake_telegram.messages_to(ADMIN)[0]
+    assert "cancelled" in progress["text"]
+    assert f"left {300 - cancelled_at} of 300" in progress["text"]
+    (report,) = fake_telegram.uploads_to(ADMIN, "sendDocument")
+    rows = report.data.decode("utf-8-sig").splitlines()[1:]
+    assert len(rows) == 300 - cancelled_at
+    assert all(row.endswith(",pending,not sent: the broadcast was cancelled") for row in rows)
 
 
 @pytest.mark.timeout(120)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
-from tests.observability import ObservedShop, observed_shop, purchase, sample
+from tests.observability import ADMIN, ObservedShop, observed_shop, purchase, sample
 from tests.services import nats_settings
+from vitrina_common.db.models import Purchase
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.contracts import RenderPreviewJob
 from vitrina_common.messaging.publishing import publish
@@ -59,6 +61,11 @@ async def test_a_purchase_shows_as_an_order_revenue_and_a_delivery_latency(
     # Nothing is waiting: the gauges read from the database say so.
     await shop.wait_for_metric("bot", "vitrina_outbox_pending", lambda v: v == 0)
     assert sample(bot, "vitrina_purchase_undelivered_oldest") == 0
+    # An admin refunds it: one manual refund, counted by kind.
+    async with shop.fresh.sessions() as session:
+        purchase_id = await session.scalar(select(Purchase.id))
+    shop.telegram.push_message(ADMIN, f"/refund {purchase_id}")
+    await shop.wait_for_metric("bot", "vitrina_refunds_total", lambda v: v == 1, kind="manual")
     # No user or product id is a label anywhere.
     labels = {label for _name, found in bot for label, _value in found}
     assert not labels & {"user", "user_id", "product", "product_id", "chat_id", "order_id"}

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("recipients_total", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("progress_message_id", sa.BigInteger(), nullable=True),
         sa.Column("progress_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=_NOW, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=_NOW, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),

@@ -15,6 +15,7 @@ from vitrina_api.routes.products import products_router
 from vitrina_api.routes.purchases import purchases_router
 from vitrina_api.routes.tickets import tickets_router
 from vitrina_api.ticket_errors import install_ticket_errors
+from vitrina_api.tracing import install_request_tracing
 from vitrina_common.config import ApiSettings
 from vitrina_common.services.api_tokens import AuthenticateApiToken
 from vitrina_common.services.shop_data import ShopData
@@ -60,4 +61,6 @@ def create_app(settings: ApiSettings, use_cases: UseCases) -> FastAPI:
     app.include_router(v1)
     app.openapi = problem_openapi(app)  # type: ignore[method-assign]
     install_request_metrics(app)
+    # Added last, so it runs first: the span covers the metrics middleware too.
+    install_request_tracing(app)
     return app

@@ -24,6 +24,7 @@ from vitrina_common.retry import retry_until_ready
 from vitrina_common.services.api_tokens import AuthenticateApiToken
 from vitrina_common.services.shop_data import ShopData
 from vitrina_common.services.tickets import Tickets
+from vitrina_common.telemetry import instrument_engine
 
 
 class ApiRuntime:
@@ -32,6 +33,7 @@ class ApiRuntime:
     def __init__(self, settings: ApiServiceSettings) -> None:
         self.settings = settings
         self.engine = create_engine(settings.db)
+        instrument_engine(self.engine)
         self.sessions = create_session_factory(self.engine)
         self.read_sessions = create_read_session_factory(self.engine)
         self.health = HealthServer(

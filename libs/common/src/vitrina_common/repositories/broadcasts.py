@@ -218,6 +218,34 @@ class BroadcastRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def claim_final_report(self, settle_for: timedelta) -> int | None:
+        """A finished broadcast whose final report nobody has sent, claimed for the caller
+        (one replica reports each). A cancelled one waits ``settle_for`` after the cancel,
+        for the sends still in flight then to be recorded."""
+        due = (
+            select(Broadcast.id)
+            .where(
+                Broadcast.reported_at.is_(None),
+                (Broadcast.status == BroadcastStatus.DONE)
+                | (
+                    (Broadcast.status == BroadcastStatus.CANCELLED)
+                    & (Broadcast.finished_at <= func.now() - settle_for)
+                ),
+            )
+            .order_by(Broadcast.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self._session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == due)
+            .values(reported_at=func.now())
+            .returning(Broadcast.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.scalar_one_or_none()
+
     async def take_progress_turn(self, broadcast_id: int, interval: timedelta) -> bool:
         """True for one caller per ``interval``: the one that edits the progress message."""
         result = await self._session.execute(
@@ -242,12 +270,13 @@ class BroadcastRepository:
         )
 
     async def unsuccessful(self, broadcast_id: int) -> list[tuple[int, RecipientState, str | None]]:
-        """(chat, state, reason) of every failed or blocked recipient, in id order."""
+        """(chat, state, reason) of every recipient not reached (failed, blocked, or still
+        pending: a cancelled broadcast's rest), in id order."""
         rows = await self._session.execute(
             select(BroadcastRecipient.chat_id, BroadcastRecipient.state, BroadcastRecipient.error)
             .where(
                 BroadcastRecipient.broadcast_id == broadcast_id,
-                BroadcastRecipient.state.in_([RecipientState.FAILED, RecipientState.BLOCKED]),
+                BroadcastRecipient.state != RecipientState.SENT,
             )
             .order_by(BroadcastRecipient.id)
         )

@@ -3,7 +3,7 @@ global budget shared by every worker replica, and a sender that turns Telegram's
 into what to do with a recipient."""
 
 from vitrina_common.sending.budget import GlobalBudget
-from vitrina_common.sending.message import Button, OutgoingMessage
+from vitrina_common.sending.message import Button, OutgoingMessage, product_button
 from vitrina_common.sending.sender import Outcome, OutcomeKind, Sender
 from vitrina_common.sending.telegram import BotApiTransport
 
@@ -15,4 +15,5 @@ __all__ = [
     "OutcomeKind",
     "OutgoingMessage",
     "Sender",
+    "product_button",
 ]

@@ -58,3 +58,13 @@ class OutgoingMessage(BaseModel):
         if self.document is not None:
             return "sendDocument", {**params, "document": self.document, "caption": self.text}
         return "sendMessage", {**params, "text": self.text}
+
+
+# The callback of a button that opens a product card from a message outside any dialog
+# (a broadcast, a notification); the bot's ``handlers.product_links`` answers it.
+PRODUCT_LINK_PREFIX = "product"
+
+
+def product_button(text: str, product_id: int) -> Button:
+    """A button that opens the card of ``product_id`` in the recipient's chat."""
+    return Button(text=text[:64], callback_data=f"{PRODUCT_LINK_PREFIX}:{product_id}")

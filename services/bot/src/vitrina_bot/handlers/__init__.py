@@ -9,6 +9,7 @@ from vitrina_bot.handlers import (
     commands,
     errors,
     payments,
+    product_links,
     refund,
     start,
 )
@@ -24,6 +25,7 @@ def build_root_router() -> Router:
         start.router,
         commands.router,
         refund.router,
+        product_links.router,
         api_tokens.router,
         # Before admin_upload: documents on the import screen are import files.
         admin_import.router,

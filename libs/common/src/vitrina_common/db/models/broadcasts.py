@@ -52,6 +52,8 @@ class Broadcast(Timestamped, Base):
     # edited (one replica edits it at a time, at most every few seconds).
     progress_message_id: Mapped[int | None]
     progress_at: Mapped[datetime | None]
+    # When one replica took on the final report (done or cancelled): it is sent once.
+    reported_at: Mapped[datetime | None]
 
 
 class BroadcastRecipient(Base):

@@ -87,21 +87,25 @@ class BroadcastProgress:
         await self.report(broadcast_id)
 
     async def finish_drained(self) -> list[int]:
-        """Mark every sending broadcast with nothing pending done and send its final report;
-        the ids finished here."""
+        """Mark every sending broadcast with nothing pending done, then send the final report
+        of each finished (done or cancelled) broadcast not reported yet; the ids reported."""
         async with self._sessions() as session, session.begin():
             broadcasts = BroadcastRepository(session)
-            finished = [
-                broadcast_id
-                for broadcast_id in await broadcasts.sending_ids()
-                if await broadcasts.finish_if_drained(broadcast_id)
-            ]
-        for broadcast_id in finished:
+            for sending_id in await broadcasts.sending_ids():
+                await broadcasts.finish_if_drained(sending_id)
+        reported: list[int] = []
+        while True:
+            # Claimed before sending: a crash between the two loses that report, never
+            # doubles it (an admin message, not a shopper's).
+            async with self._sessions() as session, session.begin():
+                broadcast_id = await BroadcastRepository(session).claim_final_report(self._interval)
+            if broadcast_id is None:
+                return reported
             await asyncio.sleep(PER_CHAT_INTERVAL_S)  # after the last progress edit
             await self.report(broadcast_id)
             await asyncio.sleep(PER_CHAT_INTERVAL_S)
             await self._send_failures(broadcast_id)
-        return finished
+            reported.append(broadcast_id)
 
     async def report(self, broadcast_id: int) -> None:
         """Send or edit the admin's progress message with the current counts."""
@@ -159,7 +163,11 @@ def failures_csv(
     writer.writerow(
         [translate(f"broadcasts.report.{name}") for name in ("chat", "state", "reason")]
     )
-    writer.writerows([chat, state.value, reason or ""] for chat, state, reason in rows)
+    cancelled = translate("broadcasts.report.cancelled")
+    writer.writerows(
+        [chat, state.value, reason or (cancelled if state is RecipientState.PENDING else "")]
+        for chat, state, reason in rows
+    )
     return ("\ufeff" + buffer.getvalue()).encode()
 
 

@@ -1,14 +1,15 @@
 """Admin area: compose a broadcast (text with formatting, an optional photo or document,
-optional link buttons), pick its audience, see how many it reaches, preview it exactly as
+optional link or product buttons), pick its audience, see how many it reaches, preview it exactly as
 recipients will, then send it now or schedule it; pause, resume or cancel it while it runs.
 Sending is the worker's (``vitrina_common.services.broadcasts``)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiogram import Bot
+from aiogram import Bot, html
 from aiogram.methods import SendDocument, SendMessage, SendPhoto
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import Dialog, DialogManager, Window
@@ -18,11 +19,13 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.broadcasts_states import AdminBroadcastsSG
 from vitrina_bot.dialogs.widgets import T
+from vitrina_bot.i18n import Translator
 from vitrina_common.db.models import Language
 from vitrina_common.sending import Button as LinkButton
-from vitrina_common.sending import OutgoingMessage
+from vitrina_common.sending import OutgoingMessage, product_button
 from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.broadcasts import Audience, ComposeBroadcasts, ControlBroadcasts
+from vitrina_common.services.browse import Browse
 
 ENTRY = AdminBroadcastsSG.compose
 _REQUESTS: dict[str, type[SendMessage] | type[SendPhoto] | type[SendDocument]] = {
@@ -66,13 +69,28 @@ async def on_content(message: Message, widget: MessageInput, manager: DialogMana
 async def on_buttons(
     message: Message, widget: ManagedTextInput[str], manager: DialogManager, lines: str
 ) -> None:
-    """One link button per line, ``Label | https://…``; a line that is not one is skipped."""
-    del message, widget
-    rows = []
-    for line in lines.splitlines():
-        label, _, url = (part.strip() for part in line.partition("|"))
-        if label and url.startswith(("https://", "http://", "tg://")):
-            rows.append([LinkButton(text=label[:64], url=url)])
+    """One button per line: ``Label | https://…`` (a link) or ``Label | #42`` (opens the
+    card of product 42, which must be on sale). Lines that are neither are listed back to
+    the admin, who can send the buttons again."""
+    del widget
+    browse: Browse = manager.middleware_data["browse"]
+    rows: list[list[LinkButton]] = []
+    skipped: list[str] = []
+    for line in filter(None, (line.strip() for line in lines.splitlines())):
+        label, _, target = (part.strip() for part in line.partition("|"))
+        product_id = int(target[1:]) if re.fullmatch(r"#\d{1,18}", target) else None
+        if label and target.startswith(("https://", "http://", "tg://")):
+            rows.append([LinkButton(text=label[:64], url=target)])
+        elif label and product_id is not None and await browse.card(product_id) is not None:
+            rows.append([product_button(label, product_id)])
+        else:
+            skipped.append(line)
+    if skipped:
+        translate: Translator = manager.middleware_data["t"]
+        await message.answer(
+            translate("admin.broadcasts.buttons_skipped", lines=html.quote("\n".join(skipped)))
+        )
+        return
     content = _message(manager).model_copy(update={"buttons": rows})
     manager.dialog_data["message"] = content.model_dump(mode="json")
     await manager.switch_to(AdminBroadcastsSG.audience)
