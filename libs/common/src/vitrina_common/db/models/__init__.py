@@ -26,6 +26,11 @@ from vitrina_common.db.models.imports import (
     ImportRowOutcome,
     ImportStatus,
 )
+from vitrina_common.db.models.notifications import (
+    CategoryFollow,
+    Notification,
+    NotificationState,
+)
 from vitrina_common.db.models.scheduling import ScheduledTask
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
@@ -47,11 +52,14 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "CategoryFollow",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
     "ImportStatus",
     "Language",
+    "Notification",
+    "NotificationState",
     "Order",
     "OrderStatus",
     "OutboxMessage",
