@@ -26,7 +26,7 @@ from vitrina_common.db.models.imports import (
     ImportRowOutcome,
     ImportStatus,
 )
-from vitrina_common.db.models.scheduling import ScheduledTask
+from vitrina_common.db.models.scheduling import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
     ActorKind,
@@ -47,6 +47,7 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "DueItemRow",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
@@ -63,6 +64,7 @@ __all__ = [
     "RefusalReason",
     "RefusedCharge",
     "ScheduledTask",
+    "SchedulerProbe",
     "TelegramUpdate",
     "Ticket",
     "TicketComment",
