@@ -31,7 +31,7 @@ from vitrina_common.db.models.notifications import (
     Notification,
     NotificationState,
 )
-from vitrina_common.db.models.scheduling import ScheduledTask
+from vitrina_common.db.models.scheduling import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
     ActorKind,
@@ -53,6 +53,7 @@ __all__ = [
     "BroadcastStatus",
     "Category",
     "CategoryFollow",
+    "DueItemRow",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
@@ -71,6 +72,7 @@ __all__ = [
     "RefusalReason",
     "RefusedCharge",
     "ScheduledTask",
+    "SchedulerProbe",
     "TelegramUpdate",
     "Ticket",
     "TicketComment",
