@@ -13,6 +13,7 @@ from vitrina_common.clock import Clock
 from vitrina_common.config import Settings
 from vitrina_common.scheduling.due import DueHandler
 from vitrina_common.scheduling.probe import PROBE_KIND, record_probe
+from vitrina_common.services.notifications.digests import DIGEST_KIND, digest_handler
 
 __all__ = ["DueHandler", "due_handlers"]
 
@@ -23,8 +24,8 @@ def due_handlers(
     clock: Clock,
 ) -> dict[str, DueHandler]:
     """The handler of every kind this worker handles."""
-    del sessions, clock  # for handlers that need them; none of today's does
-    handlers: dict[str, DueHandler] = {}
+    del sessions  # for handlers that need them; none of today's does
+    handlers: dict[str, DueHandler] = {DIGEST_KIND: digest_handler(clock)}
     if settings.scheduling.probe_enabled:
         handlers[PROBE_KIND] = record_probe
     return handlers
