@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import SchedulerProbe
@@ -26,5 +27,4 @@ def replica_name() -> str:
 
 async def record_probe(session: AsyncSession, item: DueItem) -> None:
     """Handle a probe item: record that this replica handled it."""
-    session.add(SchedulerProbe(key=item.key, handled_by=replica_name()))
-    await session.flush()
+    await session.execute(insert(SchedulerProbe).values(key=item.key, handled_by=replica_name()))
