@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.clock import Clock
@@ -37,6 +38,7 @@ from vitrina_common.repositories.due_items import DueItemRepository
 from vitrina_common.scheduling.due import DueHandler, DueItem
 
 log = get_logger(__name__)
+_tracer = trace.get_tracer("vitrina.scheduling")
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -118,6 +120,13 @@ class DueRunner:
 
     async def _claim_and(
         self, handle: _BatchHandling, only: Sequence[int] | None = None
+    ) -> BatchOutcome:
+        # One span per batch: the statements' spans are its children, not a trace each.
+        with _tracer.start_as_current_span("due items batch"):
+            return await self._claim_and_handle(handle, only)
+
+    async def _claim_and_handle(
+        self, handle: _BatchHandling, only: Sequence[int] | None
     ) -> BatchOutcome:
         async with self._session_factory() as session, session.begin():
             due = DueItemRepository(session)
