@@ -31,7 +31,7 @@ from tests.notifications import queue_digest, user_ids
 from vitrina_common.clock import ManualClock
 from vitrina_common.config import Settings
 from vitrina_common.config_sending import SendingSettings
-from vitrina_common.db.models import Category, DueItemRow, Product, ProductStatus
+from vitrina_common.db.models import Category, DueItemRow, Language, Product, ProductStatus
 from vitrina_common.scheduling import DueRunner
 from vitrina_common.sending import BotApiTransport, GlobalBudget, Sender
 from vitrina_common.services.notifications import NotificationDelivery
@@ -227,3 +227,46 @@ async def test_digests_land_at_local_10_across_dst_and_nothing_in_quiet_hours(
     digests = [m["text"] for m in fake_telegram.messages_to(moscow_chat)]
     assert digests[-1].endswith("• Print of March 14 — Prints")
     assert all("<b>1 " in text for text in digests)
+
+
+async def digest_due_at(sessions: SessionFactory, chat: int) -> datetime | None:
+    [user] = await user_ids(sessions, [chat])
+    async with sessions() as session:
+        return await session.scalar(
+            select(DueItemRow.due_at).where(
+                DueItemRow.kind == "digest", DueItemRow.key == str(user)
+            )
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.nats
+async def test_a_digest_hour_in_quiet_hours_waits_for_their_end_and_unfollowing_ends_digests(
+    shop: Shop, session_factory: SessionFactory, fake_telegram: FakeTelegram
+) -> None:
+    [chat] = await add_shoppers(session_factory, 1, language=Language.RU)  # Europe/Moscow
+    prints = await add_category(session_factory, "Prints")
+    await add_product(session_factory, prints, "Old print", utc(10, 12))
+    assert await shop.follows.follow(chat, prints)
+    await add_product(session_factory, prints, "New print", utc(11, 3))
+    assert await digest_due_at(session_factory, chat) == utc(11, 7)
+
+    # 23:00 in Moscow, inside the default quiet hours (22:00–09:00).
+    assert await shop.preferences.set_digest_hour(chat, 23)
+    assert await digest_due_at(session_factory, chat) == utc(11, 20)
+    shop.clock.set(utc(11, 20))
+    await run_until_idle(shop)
+    assert fake_telegram.messages_to(chat) == []
+    shop.clock.set(utc(12, 5, 59))
+    await run_until_idle(shop)
+    assert fake_telegram.messages_to(chat) == []
+    shop.clock.set(utc(12, 6))  # 09:00 in Moscow
+    await run_until_idle(shop)
+    [digest] = fake_telegram.messages_to(chat)
+    # Only what came after the follow, in the shopper's language.
+    assert digest["text"].endswith("• New print — Prints")
+    assert digest["text"].startswith("🆕 <b>1 новый товар</b>")
+    assert await digest_due_at(session_factory, chat) == utc(12, 20)
+
+    assert await shop.follows.unfollow(chat, prints)
+    assert await digest_due_at(session_factory, chat) is None
