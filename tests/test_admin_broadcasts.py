@@ -5,6 +5,7 @@ send now, then pause and resume from the same screen."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,13 @@ from tests.storefront import (
     stock_shop,
     told,
 )
-from vitrina_common.db.models import BroadcastStatus, RecipientState, User
+from vitrina_common.db.models import (
+    BroadcastStatus,
+    Category,
+    CategoryFollow,
+    RecipientState,
+    User,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
@@ -125,3 +132,26 @@ async def test_a_product_button_opens_that_card_for_a_recipient_and_bad_lines_ar
     ]
     press(telegram, shopper, received, "product:424242")
     await screen(telegram, shopper, "not available")
+
+
+async def test_admin_sends_to_the_followers_of_a_category(shop: Shop) -> None:
+    telegram = shop.telegram
+    chats = await add_shoppers(shop.sessions, 2, first=200_000)
+    async with shop.sessions() as session, session.begin():
+        prints = Category(title="Posters")
+        session.add(prints)
+        await session.flush()
+        [follower] = await session.scalars(select(User.id).where(User.telegram_id == chats[0]))
+        session.add(
+            CategoryFollow(user_id=follower, category_id=prints.id, created_at=datetime.now(UTC))
+        )
+    await admin_area(telegram, ADMIN, "Broadcasts", "New broadcast")
+    buttons = await send(telegram, ADMIN, "New prints are in", "Buttons under the message")
+    audience = await click(telegram, ADMIN, buttons, "No buttons", "Who gets it?")
+    categories = await click(
+        telegram, ADMIN, audience, "Followers of a category", "Followers of which category?"
+    )
+    confirm = await click(telegram, ADMIN, categories, "Posters", "reaches <b>1</b>")
+
+    await click(telegram, ADMIN, confirm, "Send now", "to 1 shoppers: sending")
+    assert (await recipient_states(shop.sessions, 1))[RecipientState.PENDING] == 1

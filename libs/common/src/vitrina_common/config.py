@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from vitrina_common.config_jetstream import JetStreamLimits
+from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.config_sending import SendingSettings
 
 ENV_PREFIX = "APP_CONF__"
@@ -249,6 +250,10 @@ class RetentionSettings(BaseModel):
     unpaid_orders_days: int = Field(default=30, ge=1)
     # Recipients of broadcasts that ended (done or cancelled); the broadcast's row stays.
     broadcast_recipients_days: int = Field(default=30, ge=1)
+    # Notifications no longer pending (sent, failed, blocked, skipped), from their creation.
+    # Their dedup keys go with them: a key names one event (a reservation, a local date),
+    # not repeated that much later.
+    notifications_days: int = Field(default=30, ge=1)
     # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
     # kept long enough for someone to look.
     dead_days: int = Field(default=90, ge=1)
@@ -382,6 +387,7 @@ class Settings(_AppSettings):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
 
 
 class DatabaseSettings(_AppSettings):

@@ -26,6 +26,7 @@ from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.notices import alert_admins_handler, notify_user_handler
 from vitrina_bot.refunds import StarRefunds, refund_charge_handler
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
+from vitrina_common.clock import SystemClock
 from vitrina_common.notices import ALERT_ADMINS, NOTIFY_USER
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.retry import RetryPolicy
@@ -52,6 +53,10 @@ from vitrina_common.services.checkout import (
     StartCheckout,
 )
 from vitrina_common.services.imports import StartImport, import_limits
+from vitrina_common.services.notifications.preferences import (
+    CategoryFollows,
+    NotificationPreferences,
+)
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.tickets import Tickets
@@ -125,6 +130,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_ids": admin_ids,
         "register_user": RegisterUser(sessions),
         "profiles": profiles,
+        "notification_preferences": NotificationPreferences(sessions, SystemClock()),
+        "category_follows": CategoryFollows(sessions, SystemClock()),
         "browse": Browse(reads, catalog_counts),
         "catalog_counts": catalog_counts,
         "start_checkout": StartCheckout(sessions, timedelta(seconds=checkout.order_ttl_s)),

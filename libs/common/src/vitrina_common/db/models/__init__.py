@@ -26,7 +26,12 @@ from vitrina_common.db.models.imports import (
     ImportRowOutcome,
     ImportStatus,
 )
-from vitrina_common.db.models.scheduling import ScheduledTask
+from vitrina_common.db.models.notifications import (
+    CategoryFollow,
+    Notification,
+    NotificationState,
+)
+from vitrina_common.db.models.scheduling import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
     ActorKind,
@@ -47,11 +52,15 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "CategoryFollow",
+    "DueItemRow",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
     "ImportStatus",
     "Language",
+    "Notification",
+    "NotificationState",
     "Order",
     "OrderStatus",
     "OutboxMessage",
@@ -63,6 +72,7 @@ __all__ = [
     "RefusalReason",
     "RefusedCharge",
     "ScheduledTask",
+    "SchedulerProbe",
     "TelegramUpdate",
     "Ticket",
     "TicketComment",

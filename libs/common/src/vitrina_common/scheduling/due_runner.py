@@ -1,0 +1,209 @@
+"""The worker's loop over due items: claim a batch, handle each exactly once.
+
+Every replica runs a ``DueRunner``. One transaction claims up to ``batch_size`` due items
+with ``FOR UPDATE SKIP LOCKED`` (replicas never wait for, nor take, each other's), deletes
+them and runs each one's kind's handler; the batch commits once. If a handler fails, the
+batch is rolled back and claimed again with a savepoint per item (a savepoint for every item
+from the start costs two round trips each; failures are rare). So:
+
+- an item's effects and its removal commit together: handled exactly once, whichever
+  replica claims it, however many there are;
+- a replica killed mid-batch commits nothing of it: its locks go with its connection and
+  the items are claimed again, by another replica or its restart;
+- a handler that raises (or outlives ``handler_timeout_s``) undoes only its own item
+  in the end (the others are handled again and committed): it gets one more attempt, its
+  error, and a due time after a backoff; handlers may run more than once before the one
+  that commits, so they act only through the database;
+- an item of a kind this worker has no handler for is kept aside (``dead_at``) with the
+  reason, and revived by the first worker that starts knowing the kind (a rolling deploy
+  may let an old replica meet a kind the new version schedules).
+
+What is due is decided against the injected ``Clock``, so tests move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from opentelemetry import trace
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitrina_common.clock import Clock
+from vitrina_common.config_scheduling import SchedulingSettings
+from vitrina_common.logging import get_logger
+from vitrina_common.repositories.due_items import DueItemRepository
+from vitrina_common.scheduling.due import DueHandler, DueItem
+
+log = get_logger(__name__)
+_tracer = trace.get_tracer("vitrina.scheduling")
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What one claim did: items handled, failed (postponed), and kept aside (unknown kind)."""
+
+    handled: int = 0
+    failed: int = 0
+    unknown: int = 0
+
+    @property
+    def claimed(self) -> int:
+        """Items the batch claimed."""
+        return self.handled + self.failed + self.unknown
+
+
+class _HandlerFailedError(Exception):
+    """A handler failed while its batch was handled together: undo the batch."""
+
+    def __init__(self, item: dict[str, str], batch: list[int]) -> None:
+        super().__init__(item)
+        self.item = item
+        self.batch = batch
+
+
+_BatchHandling = Callable[[AsyncSession, DueItemRepository, list[DueItem]], Awaitable[BatchOutcome]]
+
+
+class DueRunner:
+    """Handles due items with ``handlers`` (one per kind) until cancelled.
+
+    ``savepoint_each`` gives every item its own savepoint from the start instead of only
+    after a failure (slower: two more round trips an item; ``bench.schedule`` measures it).
+    """
+
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        handlers: Mapping[str, DueHandler],
+        clock: Clock,
+        settings: SchedulingSettings,
+        *,
+        savepoint_each: bool = False,
+    ) -> None:
+        self._session_factory = session_factory
+        self._handlers = dict(handlers)
+        self._clock = clock
+        self._settings = settings
+        self._savepoint_each = savepoint_each
+        self._revived = False
+
+    async def run(self) -> None:
+        """Claim batches while there is work, else poll; a pass that fails (the database is
+        away) is logged and tried again at the next poll."""
+        while True:
+            try:
+                outcome = await self.run_batch()
+            except Exception as error:  # noqa: BLE001  (a database hiccup: the next poll retries)
+                log.warning("due items pass failed", error=str(error))
+                outcome = BatchOutcome()
+            if outcome.claimed < self._settings.batch_size:
+                await asyncio.sleep(self._settings.poll_interval_s)
+
+    async def run_batch(self) -> BatchOutcome:
+        """Claim up to a batch of due items and handle them, in one transaction; if a
+        handler fails, that transaction is undone and the same items are handled again, each
+        in its own savepoint, so the failure costs only its own item."""
+        if not self._revived:
+            await self._revive_known_kinds()
+        if self._savepoint_each:
+            return await self._claim_and(self._handle_each)
+        try:
+            return await self._claim_and(self._handle_together)
+        except _HandlerFailedError as failed:
+            log.info("a due item failed: its batch is handled again item by item", **failed.item)
+            return await self._claim_and(self._handle_each, only=failed.batch)
+
+    async def _claim_and(
+        self, handle: _BatchHandling, only: Sequence[int] | None = None
+    ) -> BatchOutcome:
+        # One span per batch: the statements' spans are its children, not a trace each.
+        with _tracer.start_as_current_span("due items batch"):
+            return await self._claim_and_handle(handle, only)
+
+    async def _claim_and_handle(
+        self, handle: _BatchHandling, only: Sequence[int] | None
+    ) -> BatchOutcome:
+        async with self._session_factory() as session, session.begin():
+            due = DueItemRepository(session)
+            rows = await due.lock_due(self._clock.now(), self._settings.batch_size, only)
+            items = [DueItem.of(row) for row in rows]
+            known = [item for item in items if item.kind in self._handlers]
+            for item in items:
+                if item.kind not in self._handlers:
+                    await self._keep_aside(due, item)
+            outcome = await handle(session, due, known)
+        return replace(outcome, unknown=len(items) - len(known))
+
+    async def _handle_together(
+        self, session: AsyncSession, due: DueItemRepository, items: list[DueItem]
+    ) -> BatchOutcome:
+        """The fast way: no savepoints, one statement removes the batch."""
+        # Deleted first: a handler that schedules the same (kind, key) again creates a new
+        # item instead of moving the one being removed.
+        await due.delete([item.id for item in items])
+        for item in items:
+            try:
+                await self._run_handler(session, item)
+            except Exception as error:
+                batch = [each.id for each in items]
+                raise _HandlerFailedError({"kind": item.kind, "key": item.key}, batch) from error
+        return BatchOutcome(handled=len(items))
+
+    async def _handle_each(
+        self, session: AsyncSession, due: DueItemRepository, items: list[DueItem]
+    ) -> BatchOutcome:
+        """Each item in its own savepoint: a failing one is undone alone and postponed."""
+        handled = failed = 0
+        for item in items:
+            try:
+                async with session.begin_nested():
+                    await due.delete([item.id])
+                    await self._run_handler(session, item)
+            except Exception as error:  # noqa: BLE001  (recorded and logged; the others go on)
+                await self._postpone(due, item, error)
+                failed += 1
+            else:
+                handled += 1
+        return BatchOutcome(handled=handled, failed=failed)
+
+    async def _run_handler(self, session: AsyncSession, item: DueItem) -> None:
+        async with asyncio.timeout(self._settings.handler_timeout_s):
+            await self._handlers[item.kind](session, item)
+
+    async def _postpone(self, due: DueItemRepository, item: DueItem, error: Exception) -> None:
+        reason = (
+            f"took longer than {self._settings.handler_timeout_s:g} s"
+            if isinstance(error, TimeoutError)
+            else f"{type(error).__name__}: {error}"
+        )
+        retry_at = self._retry_at(item.attempts)
+        log.error(
+            "due item failed",
+            kind=item.kind,
+            key=item.key,
+            error=reason,
+            retry_at=retry_at.isoformat(),
+            exc_info=error,
+        )
+        await due.postpone(item.id, retry_at, reason)
+
+    async def _keep_aside(self, due: DueItemRepository, item: DueItem) -> None:
+        reason = f"no handler for kind {item.kind!r} in this worker"
+        log.error("due item kept aside", kind=item.kind, key=item.key, reason=reason)
+        await due.bury(item.id, self._clock.now(), reason)
+
+    def _retry_at(self, attempts_before: int) -> datetime:
+        delay = self._settings.first_retry_s * 2 ** min(attempts_before, 30)
+        return self._clock.now() + timedelta(seconds=min(delay, self._settings.max_retry_s))
+
+    async def _revive_known_kinds(self) -> None:
+        async with self._session_factory() as session, session.begin():
+            revived = await DueItemRepository(session).revive(list(self._handlers))
+        if revived:
+            log.info("due items revived: their kind has a handler now", count=revived)
+        self._revived = True

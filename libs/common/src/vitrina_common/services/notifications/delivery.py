@@ -1,0 +1,158 @@
+"""Sending notifications: each one claimed, sent and recorded in one transaction, through
+the global budget the broadcasts draw from.
+
+As with broadcasts (see ``services.broadcasts.delivery``), a sender claims a due row with
+``FOR UPDATE SKIP LOCKED``, sends, and commits the outcome in that transaction: a crash
+before the commit leaves the row pending and it is sent again (at most the sends in flight
+of a killed process go twice). What is checked at send time, not only when the notice was
+created: the recipient may have been banned or blocked the bot meanwhile (the notice is
+skipped), and a non-urgent notice that came due inside the recipient's quiet hours (their
+hours or zone changed, or a retry pushed it there) waits for their end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from vitrina_common.clock import Clock
+from vitrina_common.config_sending import SendingSettings
+from vitrina_common.db.models import NotificationState
+from vitrina_common.logging import get_logger
+from vitrina_common.repositories.notifications import ClaimedNotification, NotificationRepository
+from vitrina_common.repositories.users import UserRepository
+from vitrina_common.sending import Button, Outcome, OutcomeKind, OutgoingMessage, Sender
+from vitrina_common.services.notifications.notify import release_at
+from vitrina_common.services.notifications.texts import TemplateError, render
+
+log = get_logger(__name__)
+SessionFactory = async_sessionmaker[AsyncSession]
+# A stop waits this long for the sends in flight to be recorded.
+FINISH_ON_STOP_S = 30.0
+
+
+@dataclass(frozen=True)
+class NotificationStep:
+    """What one step did: the notification it handled (None: nothing was due) and, if it
+    was sent, Telegram's answer."""
+
+    notification_id: int | None
+    state: NotificationState | None = None
+    outcome: Outcome | None = None
+
+
+def outgoing_message(claimed: ClaimedNotification) -> OutgoingMessage:
+    """The notification in its recipient's language, with its buttons one a row."""
+    language = claimed.recipient.language
+    return OutgoingMessage(
+        text=render(claimed.template, language, claimed.params),
+        buttons=[
+            [
+                Button(
+                    text=render(button["text"], language, claimed.params),
+                    callback_data=button.get("callback_data"),
+                    url=button.get("url"),
+                )
+            ]
+            for button in claimed.buttons
+        ],
+    )
+
+
+class NotificationDelivery:
+    """Delivers due notifications, one per ``step``; ``clock`` decides what is due."""
+
+    def __init__(
+        self, sessions: SessionFactory, sender: Sender, settings: SendingSettings, clock: Clock
+    ) -> None:
+        self._sessions = sessions
+        self._sender = sender
+        self._settings = settings
+        self._clock = clock
+
+    async def step(self) -> NotificationStep:
+        """Claim, send and record one notification; shielded, so a stop arriving mid-send
+        waits for the record instead of rolling back a message Telegram accepted."""
+        work = asyncio.ensure_future(self._claim_send_record())
+        try:
+            return await asyncio.shield(work)
+        except asyncio.CancelledError:
+            await asyncio.wait({work}, timeout=FINISH_ON_STOP_S)
+            raise
+
+    async def _claim_send_record(self) -> NotificationStep:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            notifications = NotificationRepository(session)
+            claimed = await notifications.claim_due(now)
+            if claimed is None:
+                return NotificationStep(None)
+            if not claimed.recipient.reachable:
+                await notifications.settle(claimed.id, NotificationState.SKIPPED, now=now)
+                return NotificationStep(claimed.id, NotificationState.SKIPPED)
+            if not claimed.urgent and (held := release_at(claimed.recipient, now)) > now:
+                await notifications.settle(
+                    claimed.id, NotificationState.PENDING, now=now, send_after=held
+                )
+                return NotificationStep(claimed.id, NotificationState.PENDING)
+            try:
+                message = outgoing_message(claimed)
+            except (TemplateError, ValidationError) as error:
+                # A text removed or changed by a later release: it will not render again.
+                outcome = Outcome(OutcomeKind.FAILED, f"does not render: {error}")
+            else:
+                outcome = await self._sender.send(claimed.recipient.telegram_id, message)
+            state = await self._record(session, claimed, outcome, now)
+        return NotificationStep(claimed.id, state, outcome)
+
+    async def _record(
+        self, session: AsyncSession, claimed: ClaimedNotification, outcome: Outcome, now: datetime
+    ) -> NotificationState:
+        settled = settle_outcome(outcome, claimed.attempts, self._settings)
+        if outcome.kind is OutcomeKind.GONE:
+            await UserRepository(session).set_fields(claimed.recipient.telegram_id, is_blocked=True)
+        if settled.state is NotificationState.FAILED and outcome.kind is not OutcomeKind.FAILED:
+            log.warning("notification failed", id=claimed.id, error=outcome.reason)
+        await NotificationRepository(session).settle(
+            claimed.id,
+            settled.state,
+            now=now,
+            error=outcome.reason,
+            attempts=settled.attempts,
+            send_after=None if settled.retry_in is None else now + settled.retry_in,
+        )
+        return settled.state
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a send's outcome makes of its notification."""
+
+    state: NotificationState
+    attempts: int
+    # Pending again after this long; None for a final state.
+    retry_in: timedelta | None = None
+
+
+def settle_outcome(outcome: Outcome, attempts_before: int, settings: SendingSettings) -> Settled:
+    """Sent, blocked (403), failed for good, or pending again: after a flood pause (not the
+    recipient's fault, no attempt counted) or a backoff, until the attempts run out."""
+    attempts = attempts_before + 1
+    if outcome.kind is OutcomeKind.SENT:
+        return Settled(NotificationState.SENT, attempts)
+    if outcome.kind is OutcomeKind.GONE:
+        return Settled(NotificationState.BLOCKED, attempts)
+    if outcome.kind is OutcomeKind.FAILED or (
+        not outcome.flood and attempts >= settings.max_attempts
+    ):
+        return Settled(NotificationState.FAILED, attempts)
+    if outcome.flood:
+        return Settled(
+            NotificationState.PENDING, attempts_before, timedelta(seconds=outcome.retry_after_s)
+        )
+    backoff_s = min(settings.first_retry_s * 2 ** (attempts - 1), settings.max_retry_s)
+    return Settled(NotificationState.PENDING, attempts, timedelta(seconds=backoff_s))
