@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import db_settings_for
@@ -106,7 +106,7 @@ async def test_a_failing_handler_costs_only_its_own_item_an_attempt(
     clock = ManualClock(T0)
 
     async def fail_on_b(session: AsyncSession, due: DueItem) -> None:
-        await record_probe(session, due)  # undone with its savepoint when it raises
+        await record_probe(session, due)  # undone with its transaction when it raises
         if due.key == "b":
             raise RuntimeError("printer on fire")
 
@@ -214,3 +214,27 @@ async def test_the_scheduler_lag_gauge_counts_an_overdue_due_item(
     [dead] = collector.database_value("due_items_dead")
     assert 3590 < lag.value < 3700
     assert dead.value == 1
+
+
+async def test_a_handler_stuck_in_the_database_is_cut_off_and_only_its_item_waits(
+    session_factory: SessionFactory,
+) -> None:
+    clock = ManualClock(T0)
+
+    async def stuck_on_b(session: AsyncSession, due: DueItem) -> None:
+        await record_probe(session, due)
+        if due.key == "b":
+            await session.execute(text("SELECT pg_sleep(30)"))
+
+    for key in ("a", "b", "c"):
+        await schedule(session_factory, PROBE_KIND, key, T0)
+    settings = SETTINGS.model_copy(update={"handler_timeout_s": 0.5})
+    stuck = DueRunner(session_factory, {PROBE_KIND: stuck_on_b}, clock, settings)
+
+    outcome = await asyncio.wait_for(stuck.run_batch(), 20)
+
+    assert (outcome.handled, outcome.failed) == (2, 1)
+    assert await probes(session_factory) == ["a", "c"]
+    waiting = await item(session_factory, PROBE_KIND, "b")
+    assert waiting is not None
+    assert (waiting.attempts, waiting.last_error) == (1, "took longer than 0.5 s")
