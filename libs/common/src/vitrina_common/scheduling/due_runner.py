@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitrina_common.clock import Clock
 from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.logging import get_logger
+from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.due_items import DueItemRepository
 from vitrina_common.scheduling.due import DueHandler, DueItem
 
@@ -150,6 +151,9 @@ class DueRunner:
                     except Exception as error:
                         others = [each.id for each in known if each is not item]
                         raise _HandlerFailedError(item, error, others) from error
+        for item in items:  # committed: count them
+            outcome = "handled" if item.kind in self._handlers else "kept_aside"
+            shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": outcome})
         return BatchOutcome(handled=len(known), unknown=len(items) - len(known))
 
     async def _postpone_alone(self, item: DueItem, error: Exception) -> BatchOutcome:
@@ -174,6 +178,7 @@ class DueRunner:
             # Skipped if another replica has claimed it since: its outcome stands.
             if await due.lock_due(self._clock.now(), 1, [item.id]):
                 await due.postpone(item.id, retry_at, reason)
+        shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": "failed"})
         return BatchOutcome(failed=1)
 
     async def _keep_aside(self, due: DueItemRepository, item: DueItem) -> None:
