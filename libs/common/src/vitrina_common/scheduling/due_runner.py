@@ -77,7 +77,8 @@ class _HandlerFailedError(Exception):
 
 
 class DueRunner:
-    """Handles due items with ``handlers`` (one per kind) until cancelled."""
+    """Handles due items with ``handlers`` (one per kind), a batch per ``run_batch`` (the
+    worker's ``SchedulingLoop`` calls it)."""
 
     def __init__(
         self,
@@ -91,18 +92,6 @@ class DueRunner:
         self._clock = clock
         self._settings = settings
         self._revived = False
-
-    async def run(self) -> None:
-        """Claim batches while there is work, else poll; a pass that fails (the database is
-        away) is logged and tried again at the next poll."""
-        while True:
-            try:
-                outcome = await self.run_batch()
-            except Exception as error:  # noqa: BLE001  (a database hiccup: the next poll retries)
-                log.warning("due items pass failed", error=str(error))
-                outcome = BatchOutcome()
-            if outcome.claimed < self._settings.batch_size:
-                await asyncio.sleep(self._settings.poll_interval_s)
 
     async def run_batch(self) -> BatchOutcome:
         """Claim up to a batch of due items and handle them in one transaction. If a
