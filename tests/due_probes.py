@@ -8,10 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiohttp
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from devstack.ports import LOOPBACK
 from vitrina_common.db.models import DueItemRow, SchedulerProbe
 from vitrina_common.scheduling.probe import PROBE_KIND
 
@@ -91,3 +94,18 @@ async def claiming_batch(sessions: SessionFactory, pid: int) -> bool:
             {"ports": _client_ports(pid)},
         )
     return bool(held)
+
+
+async def probes_counted(health_port: int, outcome: str = "handled") -> float:
+    """What a worker's /metrics says it did with probe items: ``vitrina_due_items_total``."""
+    url = f"http://{LOOPBACK}:{health_port}/metrics"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        body = await response.text()
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == "vitrina_due_items_total"
+        and sample.labels.get("kind") == PROBE_KIND
+        and sample.labels.get("outcome") == outcome
+    )

@@ -16,16 +16,20 @@ from pathlib import Path
 import pytest
 from nats.aio.client import Client
 
+from devstack.ports import free_port
+from devstack.processes import ManagedProcess
 from tests.broadcasts import start_worker, workers
 from tests.due_probes import (
     ProbeTally,
     SessionFactory,
     claiming_batch,
     probe_env,
+    probes_counted,
     schedule_probes,
     tally,
 )
 from tests.pipeline import wait_until
+from tests.services import start_service, wait_for_status
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
@@ -50,15 +54,27 @@ async def test_two_workers_handle_each_of_10_000_due_items_exactly_once(
     tmp_path: Path,
 ) -> None:
     del nats_client  # the topology, provisioned afresh
-    async with workers(probe_env(stack_env), tmp_path, 2):
+    replicas: dict[int, tuple[ManagedProcess, int]] = {}
+    try:
+        for index in range(2):
+            env = probe_env(stack_env) | {"APP_CONF__WORKER__HEALTH_PORT": str(free_port())}
+            process, port = await start_service("worker", env, tmp_path / f"w{index}")
+            await wait_for_status(port, "/readyz", 200, process)
+            replicas[process.pid] = (process, port)
         await schedule_probes(session_factory, ITEMS, datetime.now(UTC))
         done = await all_handled(session_factory, timeout_s=180)
+        counted = {pid: await probes_counted(port) for pid, (_, port) in replicas.items()}
+    finally:
+        for process, _ in replicas.values():
+            await process.stop(30)
 
     assert (done.rows, done.keys) == (ITEMS, ITEMS)
     # Both replicas took part: the items were shared, not handled by one while the other
-    # waited on its locks.
-    assert len(done.by_replica) == 2
-    assert min(done.by_replica.values()) > 0
+    # waited on its locks; and each counted in its metrics what it handled.
+    handled = {int(replica.rsplit(":", 1)[1]): rows for replica, rows in done.by_replica.items()}
+    assert set(handled) == set(replicas)
+    assert min(handled.values()) > 0
+    assert counted == handled
 
 
 @pytest.mark.timeout(240)

@@ -10,8 +10,8 @@ class SchedulingSettings(BaseModel):
     worker replica claims with ``FOR UPDATE SKIP LOCKED``."""
 
     # Items one replica claims and handles in one transaction (a failing item makes the
-    # batch run again with a savepoint per item, so it does not undo the others); a replica
-    # killed mid-batch leaves the whole batch to the others (nothing of it was committed).
+    # others run again one transaction each, so it does not undo them); a replica killed
+    # mid-batch leaves the whole batch to the others (nothing of it was committed).
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # How often an idle replica looks for due items: how late an item may run, at most.
     poll_interval_s: float = Field(default=1.0, gt=0, le=300)

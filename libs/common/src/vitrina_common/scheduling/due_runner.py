@@ -3,8 +3,10 @@
 Every replica runs a ``DueRunner``. One transaction claims up to ``batch_size`` due items
 with ``FOR UPDATE SKIP LOCKED`` (replicas never wait for, nor take, each other's), deletes
 them and runs each one's kind's handler; the batch commits once. If a handler fails, the
-batch is rolled back and claimed again with a savepoint per item (a savepoint for every item
-from the start costs two round trips each; failures are rare). So:
+batch is rolled back, the failing item postponed, and the others handled again one
+transaction each: 5-7 times slower than a batch (``bench.schedule``), but failures are rare,
+and a handler cut off mid-query may leave its connection unusable, which a savepoint per
+item would not survive. So:
 
 - an item's effects and its removal commit together: handled exactly once, whichever
   replica claims it, however many there are;
@@ -24,8 +26,8 @@ What is due is decided against the injected ``Clock``, so tests move time instea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from opentelemetry import trace
@@ -34,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from vitrina_common.clock import Clock
 from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.logging import get_logger
+from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.due_items import DueItemRepository
 from vitrina_common.scheduling.due import DueHandler, DueItem
 
@@ -56,25 +59,26 @@ class BatchOutcome:
         """Items the batch claimed."""
         return self.handled + self.failed + self.unknown
 
+    def __add__(self, other: BatchOutcome) -> BatchOutcome:
+        return BatchOutcome(
+            self.handled + other.handled, self.failed + other.failed, self.unknown + other.unknown
+        )
+
 
 class _HandlerFailedError(Exception):
-    """A handler failed while its batch was handled together: undo the batch."""
+    """A handler failed: its batch's transaction is to be undone."""
 
-    def __init__(self, item: dict[str, str], batch: list[int]) -> None:
-        super().__init__(item)
-        self.item = item
-        self.batch = batch
-
-
-_BatchHandling = Callable[[AsyncSession, DueItemRepository, list[DueItem]], Awaitable[BatchOutcome]]
+    def __init__(self, culprit: DueItem, error: Exception, others: list[int]) -> None:
+        super().__init__(culprit.kind, culprit.key)
+        self.culprit = culprit
+        self.error = error
+        # The batch's other items, undone with it, to be handled again.
+        self.others = others
 
 
 class DueRunner:
-    """Handles due items with ``handlers`` (one per kind) until cancelled.
-
-    ``savepoint_each`` gives every item its own savepoint from the start instead of only
-    after a failure (slower: two more round trips an item; ``bench.schedule`` measures it).
-    """
+    """Handles due items with ``handlers`` (one per kind), a batch per ``run_batch`` (the
+    worker's ``SchedulingLoop`` calls it)."""
 
     def __init__(
         self,
@@ -82,100 +86,68 @@ class DueRunner:
         handlers: Mapping[str, DueHandler],
         clock: Clock,
         settings: SchedulingSettings,
-        *,
-        savepoint_each: bool = False,
     ) -> None:
         self._session_factory = session_factory
         self._handlers = dict(handlers)
         self._clock = clock
         self._settings = settings
-        self._savepoint_each = savepoint_each
         self._revived = False
 
-    async def run(self) -> None:
-        """Claim batches while there is work, else poll; a pass that fails (the database is
-        away) is logged and tried again at the next poll."""
-        while True:
-            try:
-                outcome = await self.run_batch()
-            except Exception as error:  # noqa: BLE001  (a database hiccup: the next poll retries)
-                log.warning("due items pass failed", error=str(error))
-                outcome = BatchOutcome()
-            if outcome.claimed < self._settings.batch_size:
-                await asyncio.sleep(self._settings.poll_interval_s)
-
     async def run_batch(self) -> BatchOutcome:
-        """Claim up to a batch of due items and handle them, in one transaction; if a
-        handler fails, that transaction is undone and the same items are handled again, each
-        in its own savepoint, so the failure costs only its own item."""
+        """Claim up to a batch of due items and handle them in one transaction. If a
+        handler fails, that transaction is undone, the failing item is postponed, and the
+        others are handled again one transaction each, so the failure costs only its own
+        item (whatever state it left the connection in)."""
         if not self._revived:
             await self._revive_known_kinds()
-        if self._savepoint_each:
-            return await self._claim_and(self._handle_each)
         try:
-            return await self._claim_and(self._handle_together)
+            return await self._claim_and_handle(None)
         except _HandlerFailedError as failed:
-            log.info("a due item failed: its batch is handled again item by item", **failed.item)
-            return await self._claim_and(self._handle_each, only=failed.batch)
+            log.info(
+                "a due item failed: its batch is handled again item by item",
+                kind=failed.culprit.kind,
+                key=failed.culprit.key,
+            )
+            outcome = await self._postpone_alone(failed.culprit, failed.error)
+            others = failed.others
+        for item_id in others:
+            try:
+                outcome += await self._claim_and_handle([item_id])
+            except _HandlerFailedError as alone:
+                outcome += await self._postpone_alone(alone.culprit, alone.error)
+        return outcome
 
-    async def _claim_and(
-        self, handle: _BatchHandling, only: Sequence[int] | None = None
-    ) -> BatchOutcome:
+    async def _claim_and_handle(self, only: Sequence[int] | None) -> BatchOutcome:
+        """Claim due items (only ids ``only``, if given) and handle them together; raises
+        ``_HandlerFailedError``, the transaction undone, when a handler fails."""
         # One span per batch: the statements' spans are its children, not a trace each.
         with _tracer.start_as_current_span("due items batch"):
-            return await self._claim_and_handle(handle, only)
+            async with self._session_factory() as session, session.begin():
+                due = DueItemRepository(session)
+                rows = await due.lock_due(self._clock.now(), self._settings.batch_size, only)
+                items = [DueItem.of(row) for row in rows]
+                known = [item for item in items if item.kind in self._handlers]
+                for item in items:
+                    if item.kind not in self._handlers:
+                        await self._keep_aside(due, item)
+                # Deleted first: a handler that schedules the same (kind, key) again
+                # creates a new item instead of moving the one being removed.
+                await due.delete([item.id for item in known])
+                for item in known:
+                    try:
+                        async with asyncio.timeout(self._settings.handler_timeout_s):
+                            await self._handlers[item.kind](session, item)
+                    except Exception as error:
+                        others = [each.id for each in known if each is not item]
+                        raise _HandlerFailedError(item, error, others) from error
+        for item in items:  # committed: count them
+            outcome = "handled" if item.kind in self._handlers else "kept_aside"
+            shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": outcome})
+        return BatchOutcome(handled=len(known), unknown=len(items) - len(known))
 
-    async def _claim_and_handle(
-        self, handle: _BatchHandling, only: Sequence[int] | None
-    ) -> BatchOutcome:
-        async with self._session_factory() as session, session.begin():
-            due = DueItemRepository(session)
-            rows = await due.lock_due(self._clock.now(), self._settings.batch_size, only)
-            items = [DueItem.of(row) for row in rows]
-            known = [item for item in items if item.kind in self._handlers]
-            for item in items:
-                if item.kind not in self._handlers:
-                    await self._keep_aside(due, item)
-            outcome = await handle(session, due, known)
-        return replace(outcome, unknown=len(items) - len(known))
-
-    async def _handle_together(
-        self, session: AsyncSession, due: DueItemRepository, items: list[DueItem]
-    ) -> BatchOutcome:
-        """The fast way: no savepoints, one statement removes the batch."""
-        # Deleted first: a handler that schedules the same (kind, key) again creates a new
-        # item instead of moving the one being removed.
-        await due.delete([item.id for item in items])
-        for item in items:
-            try:
-                await self._run_handler(session, item)
-            except Exception as error:
-                batch = [each.id for each in items]
-                raise _HandlerFailedError({"kind": item.kind, "key": item.key}, batch) from error
-        return BatchOutcome(handled=len(items))
-
-    async def _handle_each(
-        self, session: AsyncSession, due: DueItemRepository, items: list[DueItem]
-    ) -> BatchOutcome:
-        """Each item in its own savepoint: a failing one is undone alone and postponed."""
-        handled = failed = 0
-        for item in items:
-            try:
-                async with session.begin_nested():
-                    await due.delete([item.id])
-                    await self._run_handler(session, item)
-            except Exception as error:  # noqa: BLE001  (recorded and logged; the others go on)
-                await self._postpone(due, item, error)
-                failed += 1
-            else:
-                handled += 1
-        return BatchOutcome(handled=handled, failed=failed)
-
-    async def _run_handler(self, session: AsyncSession, item: DueItem) -> None:
-        async with asyncio.timeout(self._settings.handler_timeout_s):
-            await self._handlers[item.kind](session, item)
-
-    async def _postpone(self, due: DueItemRepository, item: DueItem, error: Exception) -> None:
+    async def _postpone_alone(self, item: DueItem, error: Exception) -> BatchOutcome:
+        """Record ``item``'s failure in a transaction of its own (the failed one is gone,
+        and may have taken its connection with it)."""
         reason = (
             f"took longer than {self._settings.handler_timeout_s:g} s"
             if isinstance(error, TimeoutError)
@@ -190,7 +162,13 @@ class DueRunner:
             retry_at=retry_at.isoformat(),
             exc_info=error,
         )
-        await due.postpone(item.id, retry_at, reason)
+        async with self._session_factory() as session, session.begin():
+            due = DueItemRepository(session)
+            # Skipped if another replica has claimed it since: its outcome stands.
+            if await due.lock_due(self._clock.now(), 1, [item.id]):
+                await due.postpone(item.id, retry_at, reason)
+        shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": "failed"})
+        return BatchOutcome(failed=1)
 
     async def _keep_aside(self, due: DueItemRepository, item: DueItem) -> None:
         reason = f"no handler for kind {item.kind!r} in this worker"
