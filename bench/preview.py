@@ -4,6 +4,8 @@ Both do the same job on the same bytes: decode (shrinking on load where the form
 fit into 1280×1280, composite the same watermark, encode JPEG q85. Printed per input:
 images/s of ours as the worker runs it, of ours with each decoder forced (Pillow, libvips:
 the figures ``renderer.LIBVIPS_FORMATS`` follows), of pyvips, and the ratio ours/pyvips;
+CPU milliseconds per image of ours and pyvips and their ratio (pyvips/ours: above 1 when
+ours needs less), which a loaded machine disturbs far less than the wall clock (medians);
 Pillow's floor (decode at reduced size + encode the output size, nothing else); peak RSS of
 one render, each in a fresh process. The renderers take turns call by call, so a load on
 the machine slows them alike; the load average is printed before and after.
@@ -17,7 +19,9 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads libvips
 
@@ -104,22 +108,31 @@ def _fit(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
+@dataclass(frozen=True)
+class Speed:
+    """A renderer's images per second (wall clock), and its CPU seconds per image (all its
+    threads: what a loaded machine changes least); medians of its runs."""
+
+    rate: float
+    cpu: float
+
+
 def throughput(
     renderers: dict[str, Renderer], data: bytes, min_seconds: float, min_runs: int
-) -> dict[str, float]:
-    """Images per second of each renderer on ``data`` (after one warm-up run each), taking
-    turns one render at a time until each has run ``min_runs`` times and ``min_seconds``."""
-    spent = dict.fromkeys(renderers, 0.0)
+) -> dict[str, Speed]:
+    """Each renderer's speed on ``data`` (after one warm-up run each), taking turns one
+    render at a time until each has run ``min_runs`` times and ``min_seconds``."""
+    wall: dict[str, list[float]] = {name: [] for name in renderers}
+    cpu: dict[str, list[float]] = {name: [] for name in renderers}
     for render in renderers.values():
         render(data)
-    runs = 0
-    while runs < min_runs or min(spent.values()) < min_seconds:
+    while min(map(len, wall.values())) < min_runs or min(map(sum, wall.values())) < min_seconds:
         for name, render in renderers.items():
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             render(data)
-            spent[name] += time.perf_counter() - started
-        runs += 1
-    return {name: runs / seconds for name, seconds in spent.items()}
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - cpu_started)
+    return {name: Speed(1 / median(wall[name]), median(cpu[name])) for name in renderers}
 
 
 def _status_kb(field: str) -> int:
@@ -180,8 +193,8 @@ def main() -> None:
     )
     header = (
         f"{'input':<12} {'MB':>5} {'vitrina/s':>10} {'pillow/s':>9} {'libvips/s':>10} "
-        f"{'pyvips/s':>9} {'ratio':>6} {'floor/s':>8} {'RSS vitrina':>12} {'RSS pillow':>11} "
-        f"{'RSS pyvips':>11}"
+        f"{'pyvips/s':>9} {'ratio':>6} {'CPU ms vitrina':>15} {'pyvips':>7} {'ratio':>6} "
+        f"{'floor/s':>8} {'RSS vitrina':>12} {'RSS pillow':>11} {'RSS pyvips':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -189,12 +202,14 @@ def main() -> None:
         data = encoded(photo(size), fmt)
         path = args.out / f"{label.replace(' ', '_')}.{fmt.lower()}"
         path.write_bytes(data)
-        rate = throughput(RENDERERS, data, args.seconds, args.runs)
+        speed = throughput(RENDERERS, data, args.seconds, args.runs)
+        ours, peer = speed["vitrina"], speed["pyvips"]
         rss = {name: peak_rss(name, path) / 2**20 for name in ("vitrina", "pillow", "pyvips")}
         print(
-            f"{label:<12} {len(data) / 2**20:>5.1f} {rate['vitrina']:>10.2f} "
-            f"{rate['pillow']:>9.2f} {rate['libvips']:>10.2f} {rate['pyvips']:>9.2f} "
-            f"{rate['vitrina'] / rate['pyvips']:>5.2f}× {rate['floor']:>8.2f} "
+            f"{label:<12} {len(data) / 2**20:>5.1f} {ours.rate:>10.2f} "
+            f"{speed['pillow'].rate:>9.2f} {speed['libvips'].rate:>10.2f} {peer.rate:>9.2f} "
+            f"{ours.rate / peer.rate:>5.2f}× {ours.cpu * 1000:>15.0f} {peer.cpu * 1000:>7.0f} "
+            f"{peer.cpu / ours.cpu:>5.2f}× {speed['floor'].rate:>8.2f} "
             f"{rss['vitrina']:>9.1f} MB {rss['pillow']:>8.1f} MB {rss['pyvips']:>8.1f} MB",
             flush=True,
         )
