@@ -254,22 +254,24 @@ async def pipeline_rate(
     # would render while the others start.
     await _hold_jobs(sessions, hold=True)
     processes = await start_workers(workers, dsn, nats.url, logs, log_name=name, pin=True)
-    if await ready_count(sessions):
-        raise RuntimeError("products were ready before their jobs were published")
-    relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)}, batch_size=500)
-    before = [sched_times(process.pid) for process in processes]
-    started = time.perf_counter()
-    await _hold_jobs(sessions, hold=False)
-    while await relay.deliver_due():
-        pass
-    while await ready_count(sessions) < len(originals):  # noqa: ASYNC110  (other processes)
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    spent = [sched_times(p.pid) - start for p, start in zip(processes, before, strict=True)]
-    for process in processes:
-        await process.stop(30)
-    await client.close()
-    await engine.dispose()
+    try:
+        if await ready_count(sessions):
+            raise RuntimeError("products were ready before their jobs were published")
+        relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)}, batch_size=500)
+        before = [sched_times(process.pid) for process in processes]
+        started = time.perf_counter()
+        await _hold_jobs(sessions, hold=False)
+        while await relay.deliver_due():
+            pass
+        while await ready_count(sessions) < len(originals):  # noqa: ASYNC110  (other processes)
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        spent = [sched_times(p.pid) - start for p, start in zip(processes, before, strict=True)]
+    finally:  # a worker left running would outlive the benchmark's servers
+        for process in processes:
+            await process.stop(30)
+        await client.close()
+        await engine.dispose()
     return PipelineRun(
         len(originals) / elapsed,
         [times.running / elapsed for times in spent],
