@@ -4,21 +4,33 @@ same renders called in-process, and 2 worker processes versus 1.
 Everything is real and local: embedded Postgres, ``nats-server -js``, the worker as its own
 OS process(es) on the shared durable consumer. Originals are stored before the clock starts;
 the clock runs from publishing the jobs until the database says every product is ready.
+
+Equal concurrency: every worker is pinned to a core of its own and runs the settings below
+(one render thread, a few jobs in flight so fetching, storing and the database overlap the
+render); the in-process baseline is pinned to one core and drives the same render pool with
+the same number of jobs at once, minus NATS and Postgres. So "1 worker / in-process" is the
+cost of the round trips that do not overlap, and "2 workers / 1" is how the pipeline scales
+with cores (at most 2 on 2 cores: a larger ratio means the baseline idles). Printed besides:
+each worker's CPU busy share while the clock runs, and the load average, since other work
+on the machine takes cores from the workers (not from the pinned baseline's timing alone).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.images import encoded, photo
@@ -29,14 +41,16 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.processes import ManagedProcess, spawn
 from tests.services import NATS_PASSWORDS, nats_settings
 from vitrina_common.config import DbSettings
+from vitrina_common.config import RenderPool as PoolKind
 from vitrina_common.db.engine import create_engine, create_session_factory
-from vitrina_common.db.models import Product, ProductStatus
+from vitrina_common.db.models import OutboxMessage, Product, ProductStatus
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.services.catalog import NewProduct, RegisterUpload, UploadedOriginal
 from vitrina_common.storage.objects import ImageStore
-from vitrina_worker.rendering.renderer import RenderOptions, render_preview
+from vitrina_worker.rendering.pool import RenderPool
+from vitrina_worker.rendering.renderer import RenderOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "1:bench-token-never-used"  # noqa: S105  (the worker never calls Telegram here)
@@ -53,13 +67,61 @@ def make_originals(count: int, size: tuple[int, int]) -> list[bytes]:
     return originals
 
 
-def in_process_rate(originals: list[bytes]) -> float:
-    """Images/s rendering every original in this process, one after another (one core)."""
-    render_preview(originals[0], RenderOptions())
-    started = time.perf_counter()
-    for data in originals:
-        render_preview(data, RenderOptions())
-    return len(originals) / (time.perf_counter() - started)
+# One core per worker process: one render thread, and jobs enough in flight that the next
+# original is fetched and the last preview stored while a render runs.
+RENDER_THREADS = 1
+JOBS_IN_FLIGHT = 3
+WORKER_SETTINGS = {
+    "APP_CONF__WORKER__RENDER_CONCURRENCY": str(RENDER_THREADS),
+    "APP_CONF__WORKER__MAX_CONCURRENT_JOBS": str(JOBS_IN_FLIGHT),
+}
+# Runs argv[2:] with this interpreter, pinned to core argv[1] (exec keeps the pid).
+_PINNED = (
+    "import os, sys; os.sched_setaffinity(0, {int(sys.argv[1])}); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])"
+)
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """Images/s through JetStream, and per worker the share of the run it was on its core
+    (busy) and runnable but waiting for the core (taken by other processes)."""
+
+    rate: float
+    busy: list[float]
+    starved: list[float]
+
+
+def cores() -> list[int]:
+    """The cores this process may run on, in order."""
+    return sorted(os.sched_getaffinity(0))
+
+
+async def in_process_rate(originals: list[bytes], core: int) -> PipelineRun:
+    """Images/s through the worker's render pool in this process, pinned to ``core``, with
+    as many renders and jobs at once as one worker."""
+    everywhere = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})  # the pool's threads, started below, inherit it
+    pool = RenderPool(RENDER_THREADS, PoolKind.THREAD)
+    try:
+        options = RenderOptions()
+        await pool.render(originals[0], options)
+        slots = asyncio.Semaphore(JOBS_IN_FLIGHT)
+
+        async def job(data: bytes) -> None:
+            async with slots:
+                await pool.render(data, options)
+
+        before = sched_times(os.getpid())
+        started = time.perf_counter()
+        await asyncio.gather(*(job(data) for data in originals))
+        elapsed = time.perf_counter() - started
+        spent = sched_times(os.getpid()) - before
+        rate = len(originals) / elapsed
+        return PipelineRun(rate, [spent.running / elapsed], [spent.waiting / elapsed])
+    finally:
+        pool.close()
+        os.sched_setaffinity(0, everywhere)
 
 
 async def migrate(dsn: str) -> None:
@@ -84,25 +146,25 @@ async def ready(port: int) -> bool:
         return False
 
 
-# One render at a time per worker process: "2 workers vs 1" compares processes.
-ONE_RENDER_PER_WORKER = {
-    "APP_CONF__WORKER__RENDER_CONCURRENCY": "1",
-    "APP_CONF__WORKER__MAX_CONCURRENT_JOBS": "3",
-}
-
-
 async def start_workers(
     count: int,
     dsn: str,
     nats_url: str,
     logs: Path,
-    settings: Mapping[str, str] = ONE_RENDER_PER_WORKER,
+    settings: Mapping[str, str] = WORKER_SETTINGS,
     log_name: str = "worker",
+    *,
+    pin: bool = False,
 ) -> list[ManagedProcess]:
     """``count`` worker processes with ``settings`` (the environment may override them),
-    ready to consume; logs in ``<logs>/<log_name><index>.log``."""
+    ready to consume, each pinned to a core of its own when ``pin``; logs in
+    ``<logs>/<log_name><index>.log``."""
     workers = []
+    available = cores()
     for index in range(count):
+        argv = ["-m", "vitrina_worker"]
+        if pin:
+            argv = ["-c", _PINNED, str(available[index % len(available)]), *argv]
         port = free_port()
         env = {
             **settings,
@@ -115,7 +177,7 @@ async def start_workers(
             "APP_CONF__WORKER__HEALTH_PORT": str(port),
         }
         worker = await spawn(
-            f"worker{index}", [sys.executable, "-m", "vitrina_worker"], env=env,
+            f"worker{index}", [sys.executable, *argv], env=env,
             log_file=str(logs / f"{log_name}{index}.log"), stop_signal=signal.SIGTERM,
         )  # fmt: skip
         while not await ready(port):
@@ -132,11 +194,44 @@ async def ready_count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
+async def _hold_jobs(sessions: async_sessionmaker[AsyncSession], *, hold: bool) -> None:
+    """Make the outbox's jobs due a day from now (``hold``), or now."""
+    due = func.now() + timedelta(days=1) if hold else func.now()
+    async with sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).values(available_at=due))
+
+
+@dataclass(frozen=True)
+class SchedTimes:
+    """Seconds a process's threads ran on a core, and waited for one while runnable."""
+
+    running: float
+    waiting: float
+
+    def __sub__(self, other: SchedTimes) -> SchedTimes:
+        return SchedTimes(self.running - other.running, self.waiting - other.waiting)
+
+
+def sched_times(pid: int) -> SchedTimes:
+    """From the kernel's scheduler statistics of every thread of ``pid``."""
+    running = waiting = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            ran, waited, _ = (task / "schedstat").read_text().split()
+            running, waiting = running + int(ran), waiting + int(waited)
+    return SchedTimes(running / 1e9, waiting / 1e9)
+
+
 async def pipeline_rate(
-    pg: EmbeddedPostgres, nats: NatsServer, originals: list[bytes], workers: int, logs: Path
-) -> float:
-    """Images/s through JetStream with ``workers`` worker processes, on a fresh database."""
-    name = f"bench_{workers}"
+    pg: EmbeddedPostgres,
+    nats: NatsServer,
+    originals: list[bytes],
+    workers: int,
+    logs: Path,
+    name: str,
+) -> PipelineRun:
+    """Images/s through JetStream with ``workers`` pinned worker processes, on a fresh
+    database ``name``."""
     await pg.ensure_database(name)
     dsn = pg.dsn(name)
     await migrate(dsn)
@@ -155,39 +250,78 @@ async def pipeline_rate(
             UploadedOriginal(sha256=sha, size=len(data), mime="image/jpeg"),
             notify_chat_id=None,
         )
-    processes = await start_workers(workers, dsn, nats.url, logs)
-    relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)}, batch_size=500)
-    started = time.perf_counter()
-    while await relay.deliver_due():
-        pass
-    while await ready_count(sessions) < len(originals):  # noqa: ASYNC110  (other processes)
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    for process in processes:
-        await process.stop(30)
-    await client.close()
-    await engine.dispose()
-    return len(originals) / elapsed
+    # Workers relay the outbox too: the jobs wait until the clock starts, or the first worker
+    # would render while the others start.
+    await _hold_jobs(sessions, hold=True)
+    processes = await start_workers(workers, dsn, nats.url, logs, log_name=name, pin=True)
+    try:
+        if await ready_count(sessions):
+            raise RuntimeError("products were ready before their jobs were published")
+        relay = OutboxRelay(sessions, {NATS_PUBLISH: nats_publish_handler(js)}, batch_size=500)
+        before = [sched_times(process.pid) for process in processes]
+        started = time.perf_counter()
+        await _hold_jobs(sessions, hold=False)
+        while await relay.deliver_due():
+            pass
+        while await ready_count(sessions) < len(originals):  # noqa: ASYNC110  (other processes)
+            await asyncio.sleep(0.05)
+        elapsed = time.perf_counter() - started
+        spent = [sched_times(p.pid) - start for p, start in zip(processes, before, strict=True)]
+    finally:  # a worker left running would outlive the benchmark's servers
+        for process in processes:
+            await process.stop(30)
+        await client.close()
+        await engine.dispose()
+    return PipelineRun(
+        len(originals) / elapsed,
+        [times.running / elapsed for times in spent],
+        [times.waiting / elapsed for times in spent],
+    )
 
 
-async def run(jobs: int, size: tuple[int, int]) -> None:
-    """Start the servers, measure the three rates, print the report."""
+def _load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _busy(run: PipelineRun) -> str:
+    return ", ".join(
+        f"{busy:.0%} (+{starved:.0%} waiting for it)"
+        for busy, starved in zip(run.busy, run.starved, strict=True)
+    )
+
+
+async def run(jobs: int, size: tuple[int, int], rounds: int) -> None:
+    """Start the servers, measure the three rates ``rounds`` times in turn, print."""
+    if len(cores()) < 2:
+        raise SystemExit("bench.pipeline needs 2 cores: it pins 2 workers to one each")
     async with bench_servers("bench") as servers:
         work, pg, nats = servers.work, servers.pg, servers.nats
         originals = make_originals(jobs, size)
         megabytes = sum(map(len, originals)) / len(originals) / 2**20
         print(
             f"{jobs} distinct {size[0]}×{size[1]} JPEGs (~{megabytes:.1f} MB each), "
-            f"{os.cpu_count()} cores"
+            f"{os.cpu_count()} cores; a worker: one core, {RENDER_THREADS} render thread, "
+            f"{JOBS_IN_FLIGHT} jobs in flight; {_load()}",
+            flush=True,
         )
-        local = in_process_rate(originals)
-        one = await pipeline_rate(pg, nats, originals, 1, work)
-        two = await pipeline_rate(pg, nats, originals, 2, work)
-    print(f"in-process renders (1 core)        {local:7.2f} images/s")
-    print(
-        f"JetStream → 1 worker process       {one:7.2f} images/s   {one / local:5.2f}× in-process"
-    )
-    print(f"JetStream → 2 worker processes     {two:7.2f} images/s   {two / one:5.2f}× 1 worker")
+        for index in range(rounds):
+            local = await in_process_rate(originals, cores()[0])
+            one = await pipeline_rate(pg, nats, originals, 1, work, f"one_{index}")
+            two = await pipeline_rate(pg, nats, originals, 2, work, f"two_{index}")
+            print(f"round {index + 1}; {_load()}")
+            print(
+                f"  in-process renders (1 core)      {local.rate:7.2f} images/s"
+                f"{'':26}on its core {_busy(local)}"
+            )
+            print(
+                f"  JetStream → 1 worker (1 core)    {one.rate:7.2f} images/s   "
+                f"{one.rate / local.rate:5.2f}× in-process   on its core {_busy(one)}"
+            )
+            print(
+                f"  JetStream → 2 workers (2 cores)  {two.rate:7.2f} images/s   "
+                f"{two.rate / one.rate:5.2f}× 1 worker      on its core {_busy(two)}",
+                flush=True,
+            )
 
 
 def main() -> None:
@@ -196,8 +330,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=150)
     parser.add_argument("--width", type=int, default=3000)
     parser.add_argument("--height", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=2, help="repeat the three measurements")
     args = parser.parse_args()
-    asyncio.run(run(args.jobs, (args.width, args.height)))
+    asyncio.run(run(args.jobs, (args.width, args.height), args.rounds))
 
 
 if __name__ == "__main__":

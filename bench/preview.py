@@ -2,8 +2,13 @@
 
 Both do the same job on the same bytes: decode (shrinking on load where the format allows),
 fit into 1280×1280, composite the same watermark, encode JPEG q85. Printed per input:
-images/s for both and the ratio; the floor (decode at reduced size + encode the output
-size, nothing else) and our share of it; peak RSS of one render, each in a fresh process.
+images/s of ours as the worker runs it, of ours with each decoder forced (Pillow, libvips:
+the figures ``renderer.LIBVIPS_FORMATS`` follows), of pyvips, and the ratio ours/pyvips;
+CPU milliseconds per image of ours and pyvips and their ratio (pyvips/ours: above 1 when
+ours needs less), which a loaded machine disturbs far less than the wall clock (medians);
+Pillow's floor (decode at reduced size + encode the output size, nothing else); peak RSS of
+one render, each in a fresh process. The renderers take turns call by call, so a load on
+the machine slows them alike; the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 os.environ.setdefault("VIPS_CONCURRENCY", "1")  # before pyvips loads libvips
 
@@ -23,10 +30,19 @@ import pyvips
 from PIL import Image
 
 from bench.images import encoded, photo
-from vitrina_worker.rendering.renderer import RenderOptions, render_preview
+from vitrina_worker.rendering.renderer import LIBVIPS_FORMATS, RenderOptions, render_preview
 from vitrina_worker.rendering.watermark import watermark_layer
 
 OPTIONS = RenderOptions(long_side=1280, jpeg_quality=85, watermark_text="Vitrina")
+PILLOW_ONLY = RenderOptions(
+    long_side=1280, jpeg_quality=85, watermark_text="Vitrina", libvips_formats=frozenset()
+)
+LIBVIPS_ALL = RenderOptions(
+    long_side=1280,
+    jpeg_quality=85,
+    watermark_text="Vitrina",
+    libvips_formats=LIBVIPS_FORMATS | {"JPEG"},
+)
 CASES = {
     "12 MP JPEG": ((4000, 3000), "JPEG"),
     "24 MP JPEG": ((6000, 4000), "JPEG"),
@@ -65,6 +81,16 @@ def render_with_vitrina(data: bytes) -> bytes:
     return render_preview(data, OPTIONS)
 
 
+def render_with_pillow(data: bytes) -> bytes:
+    """Ours with Pillow decoding and scaling every format."""
+    return render_preview(data, PILLOW_ONLY)
+
+
+def render_with_libvips(data: bytes) -> bytes:
+    """Ours with libvips decoding and scaling every format (JPEG only here, for comparison)."""
+    return render_preview(data, LIBVIPS_ALL)
+
+
 def floor(data: bytes) -> bytes:
     """The least any renderer must do: decode (shrinking on load where the format allows)
     and encode an output-sized image. No resampling, no watermark, no colour work."""
@@ -82,15 +108,31 @@ def _fit(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def throughput(render: Renderer, data: bytes, min_seconds: float, min_runs: int) -> float:
-    """Images per second of ``render`` on ``data`` (after one warm-up run)."""
-    render(data)
-    runs = 0
-    started = time.perf_counter()
-    while runs < min_runs or time.perf_counter() - started < min_seconds:
+@dataclass(frozen=True)
+class Speed:
+    """A renderer's images per second (wall clock), and its CPU seconds per image (all its
+    threads: what a loaded machine changes least); medians of its runs."""
+
+    rate: float
+    cpu: float
+
+
+def throughput(
+    renderers: dict[str, Renderer], data: bytes, min_seconds: float, min_runs: int
+) -> dict[str, Speed]:
+    """Each renderer's speed on ``data`` (after one warm-up run each), taking turns one
+    render at a time until each has run ``min_runs`` times and ``min_seconds``."""
+    wall: dict[str, list[float]] = {name: [] for name in renderers}
+    cpu: dict[str, list[float]] = {name: [] for name in renderers}
+    for render in renderers.values():
         render(data)
-        runs += 1
-    return runs / (time.perf_counter() - started)
+    while min(map(len, wall.values())) < min_runs or min(map(sum, wall.values())) < min_seconds:
+        for name, render in renderers.items():
+            started, cpu_started = time.perf_counter(), time.process_time()
+            render(data)
+            wall[name].append(time.perf_counter() - started)
+            cpu[name].append(time.process_time() - cpu_started)
+    return {name: Speed(1 / median(wall[name]), median(cpu[name])) for name in renderers}
 
 
 def _status_kb(field: str) -> int:
@@ -101,7 +143,7 @@ def _status_kb(field: str) -> int:
 
 
 def _peak_rss_child(name: str, path: str, queue: multiprocessing.Queue[int]) -> None:
-    render = {"vitrina": render_with_vitrina, "pyvips": render_with_vips}[name]
+    render = RENDERERS[name]
     data = Path(path).read_bytes()
     render(data)  # caches (watermark masks, vips overlay) as in steady state
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
@@ -121,6 +163,19 @@ def peak_rss(name: str, path: Path) -> int:
     return result
 
 
+RENDERERS: dict[str, Renderer] = {
+    "vitrina": render_with_vitrina,
+    "pillow": render_with_pillow,
+    "libvips": render_with_libvips,
+    "pyvips": render_with_vips,
+    "floor": floor,
+}
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> None:
     """Generate the inputs, measure, print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.preview")
@@ -133,11 +188,13 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     print(
         f"one core each; pyvips {pyvips.__version__} with libvips "
-        f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}; Pillow {PIL.__version__}"
+        f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}; Pillow {PIL.__version__}; "
+        f"{os.cpu_count()} CPUs; {_load()}"
     )
     header = (
-        f"{'input':<12} {'MB':>5} {'vitrina/s':>10} {'pyvips/s':>9} {'ratio':>6} "
-        f"{'floor/s':>8} {'share':>6} {'RSS vitrina':>12} {'RSS pyvips':>11}"
+        f"{'input':<12} {'MB':>5} {'vitrina/s':>10} {'pillow/s':>9} {'libvips/s':>10} "
+        f"{'pyvips/s':>9} {'ratio':>6} {'CPU ms vitrina':>15} {'pyvips':>7} {'ratio':>6} "
+        f"{'floor/s':>8} {'RSS vitrina':>12} {'RSS pillow':>11} {'RSS pyvips':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -145,15 +202,18 @@ def main() -> None:
         data = encoded(photo(size), fmt)
         path = args.out / f"{label.replace(' ', '_')}.{fmt.lower()}"
         path.write_bytes(data)
-        ours = throughput(render_with_vitrina, data, args.seconds, args.runs)
-        peer = throughput(render_with_vips, data, args.seconds, args.runs)
-        base = throughput(floor, data, args.seconds, args.runs)
-        rss_ours, rss_peer = peak_rss("vitrina", path), peak_rss("pyvips", path)
+        speed = throughput(RENDERERS, data, args.seconds, args.runs)
+        ours, peer = speed["vitrina"], speed["pyvips"]
+        rss = {name: peak_rss(name, path) / 2**20 for name in ("vitrina", "pillow", "pyvips")}
         print(
-            f"{label:<12} {len(data) / 2**20:>5.1f} {ours:>10.2f} {peer:>9.2f} "
-            f"{ours / peer:>5.2f}× {base:>8.2f} {ours / base:>6.0%} "
-            f"{rss_ours / 2**20:>9.1f} MB {rss_peer / 2**20:>8.1f} MB"
+            f"{label:<12} {len(data) / 2**20:>5.1f} {ours.rate:>10.2f} "
+            f"{speed['pillow'].rate:>9.2f} {speed['libvips'].rate:>10.2f} {peer.rate:>9.2f} "
+            f"{ours.rate / peer.rate:>5.2f}× {ours.cpu * 1000:>15.0f} {peer.cpu * 1000:>7.0f} "
+            f"{peer.cpu / ours.cpu:>5.2f}× {speed['floor'].rate:>8.2f} "
+            f"{rss['vitrina']:>9.1f} MB {rss['pillow']:>8.1f} MB {rss['pyvips']:>8.1f} MB",
+            flush=True,
         )
+    print(_load())
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ Hostile input is expected: anything that is not a JPEG, PNG or WebP is refused b
 decoder runs, oversized images are refused from their header (decompression bombs), so is
 an image whose decoding would not fit the worker's memory (``cost``), and damaged files end
 as ``UnusableImageError`` with a sentence for the admin, never a crash.
+
+These checks read the header with Pillow, whichever library then decodes: Pillow for JPEG
+(shrink-on-decode), libvips for PNG and WebP (``RenderOptions.libvips_formats``), each the
+faster and leaner for its formats by ``python -m bench.preview``. The watermark and the
+JPEG encoder are the same for both.
 """
 
 from __future__ import annotations
@@ -11,25 +16,27 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from vitrina_worker.rendering.bands import resizable
 from vitrina_worker.rendering.cost import DecodeCost, decode_cost, megabytes
+from vitrina_worker.rendering.errors import UnusableImageError, damaged
+from vitrina_worker.rendering.pillow_scaler import scale_with_pillow
 from vitrina_worker.rendering.sniff import describe_unsupported
+from vitrina_worker.rendering.vips_scaler import Header, scale_with_vips
 from vitrina_worker.rendering.watermark import apply_watermark
+
+__all__ = ["RenderOptions", "UnusableImageError", "inspect", "render_preview"]
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP")
 # Our own limit (RenderOptions.max_pixels) is checked from the header in _open. Pillow's
 # global guard is off: it warns rather than refuses below twice its limit, and setting it
 # per call would race between render threads.
 Image.MAX_IMAGE_PIXELS = None
-_SRGB = ImageCms.createProfile("sRGB")
-_WHITE = (255, 255, 255)
 TOO_LARGE_FOR_MEMORY = "too large for this worker's memory"
-
-
-class UnusableImageError(ValueError):
-    """The file can never become a preview; ``str(error)`` says why, for the admin."""
+# Where libvips renders faster and in less memory than Pillow (bench.preview): PNG (a faster
+# decoder, streamed) and WebP (shrunk while decoded). Pillow keeps JPEG: its shrink-on-decode
+# and resampling beat libvips' there.
+LIBVIPS_FORMATS = frozenset({"PNG", "WEBP"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,8 @@ class RenderOptions:
     # The most one decode may take of the worker's memory (see ``budget``); None: no limit
     # known, only max_pixels holds.
     max_decode_bytes: int | None = None
+    # The formats decoded and scaled by libvips; the rest by Pillow.
+    libvips_formats: frozenset[str] = LIBVIPS_FORMATS
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
@@ -53,6 +62,9 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         raise UnusableImageError(describe_unsupported(data)) from None
+    except OSError as error:
+        # Pillow's WebP plugin builds libwebp's decoder on open: a truncated file fails here.
+        raise damaged(error) from None
     width, height = image.size
     if width * height > max_pixels:
         raise UnusableImageError(
@@ -89,66 +101,23 @@ def inspect(data: bytes, options: RenderOptions) -> DecodeCost:
     return cost
 
 
-def _load(image: Image.Image) -> Image.Image:
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise UnusableImageError(f"the image is damaged or truncated ({error})") from None
-    return image
-
-
-def _to_srgb(image: Image.Image) -> Image.Image:
-    profile = image.info.get("icc_profile")
-    if profile and image.mode in ("RGB", "CMYK"):
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-            converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError):
-            converted = None  # a broken profile is ignored, like browsers do
-        if converted is not None:
-            return converted
-    return image if image.mode == "RGB" else image.convert("RGB")
-
-
 def render_preview(data: bytes, options: RenderOptions) -> bytes:
     """The watermarked JPEG preview of ``data``; raises ``UnusableImageError``."""
     image = _open(data, options.max_pixels)
+    header = Header(image.format or "", image.size)
     _check_memory(_draft(image, options.long_side), options.max_decode_bytes)
-    image = _load(image)
-    orientation = image.getexif().get(0x0112)
-    # Transparency flattened and 16-bit scaled band by band, never as a full-size copy.
-    image = resizable(image, options.long_side)
-    target = _fit(image.size, options.long_side)
-    if target != image.size:
-        # Hamming: a windowed filter, antialiased for downscaling, half the cost of Lanczos
-        # at a difference no one sees under a watermark (bench/preview measures the speed).
-        image = image.resize(target, Image.Resampling.HAMMING)
-    image = _to_srgb(image)
-    if orientation:
-        # Rotated after scaling (cheaper), and the output carries no EXIF to rotate it twice.
-        image = _apply_orientation(image, int(orientation))
-    apply_watermark(image, options.watermark_text)
+    if _for_libvips(image, options):
+        preview = scale_with_vips(data, header, options.long_side)
+    else:
+        preview = scale_with_pillow(image, options.long_side)
+    apply_watermark(preview, options.watermark_text)
     out = io.BytesIO()
-    image.save(out, "JPEG", quality=options.jpeg_quality)
+    preview.save(out, "JPEG", quality=options.jpeg_quality)
     return out.getvalue()
 
 
-def _fit(size: tuple[int, int], long_side: int) -> tuple[int, int]:
-    scale = min(1.0, long_side / max(size))
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
-
-
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-
-
-def _apply_orientation(image: Image.Image, orientation: int) -> Image.Image:
-    method = _TRANSPOSE.get(orientation)
-    return image.transpose(method) if method is not None else image
+def _for_libvips(image: Image.Image, options: RenderOptions) -> bool:
+    # An interlaced PNG must be decoded whole by either library, and libvips would keep its
+    # 16 bits a sample: Pillow, whose memory the decode budget was measured for, decodes it.
+    interlaced = image.format == "PNG" and bool(image.info.get("interlace"))
+    return image.format in options.libvips_formats and not interlaced
