@@ -37,6 +37,13 @@ from vitrina_common.db.models.tickets import (
     TicketStatus,
     TicketTransition,
 )
+from vitrina_common.db.models.waitlist import (
+    EditionReservation,
+    ReservationCause,
+    ReservationState,
+    WaitlistEntry,
+    WishlistItem,
+)
 
 __all__ = [
     "ActorKind",
@@ -47,6 +54,7 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "EditionReservation",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
@@ -62,6 +70,8 @@ __all__ = [
     "RecipientState",
     "RefusalReason",
     "RefusedCharge",
+    "ReservationCause",
+    "ReservationState",
     "ScheduledTask",
     "TelegramUpdate",
     "Ticket",
@@ -71,4 +81,6 @@ __all__ = [
     "TicketTransition",
     "UpdateOutcome",
     "User",
+    "WaitlistEntry",
+    "WishlistItem",
 ]
