@@ -33,6 +33,7 @@ from pydantic_settings import (
 )
 
 from vitrina_common.config_jetstream import JetStreamLimits
+from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.config_sending import SendingSettings
 
 ENV_PREFIX = "APP_CONF__"
@@ -392,6 +393,7 @@ class Settings(_AppSettings):
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
+    scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
 
 
 class DatabaseSettings(_AppSettings):

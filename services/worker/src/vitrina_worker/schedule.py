@@ -1,5 +1,5 @@
-"""The worker's periodic tasks, run in the background of every replica by a ``Scheduler``
-(which makes sure one replica at a time runs each)."""
+"""The worker's scheduler: periodic tasks and due items, run in the background of every
+replica, each claimed from its rows by one replica at a time (``FOR UPDATE SKIP LOCKED``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.config import Settings
-from vitrina_common.scheduling import PeriodicTask, Scheduler
+from vitrina_common.scheduling import DueRunner, PeriodicTask, Scheduler
 from vitrina_common.services.broadcasts import start_due
 from vitrina_common.services.retention import retention_task
 from vitrina_common.services.tickets import ticket_reminders_task
+from vitrina_worker.due_handlers import due_handlers
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -35,20 +37,35 @@ def periodic_tasks(settings: Settings, session_factory: SessionFactory) -> list[
 
 
 class ScheduledTasks:
-    """The scheduler loop of one worker process; ``stop`` before the database pool closes
-    (a run in progress hands its task back on the way out)."""
+    """The scheduler of one worker process: the periodic tasks' loop and the due items' loop
+    side by side (a long retention run does not hold up a reservation's expiry). ``stop``
+    before the database pool closes: a periodic run hands its task back, a due batch in
+    progress rolls back and its items stay due."""
 
-    def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
-        self._scheduler = Scheduler(session_factory, periodic_tasks(settings, session_factory))
-        self._loop: asyncio.Task[None] | None = None
+    def __init__(
+        self, settings: Settings, session_factory: SessionFactory, clock: Clock | None = None
+    ) -> None:
+        clock = clock or SystemClock()
+        self._periodic = Scheduler(session_factory, periodic_tasks(settings, session_factory))
+        self._due = DueRunner(
+            session_factory,
+            due_handlers(settings, session_factory, clock),
+            clock,
+            settings.scheduling,
+        )
+        self._loops: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """Start claiming due tasks in the background."""
-        self._loop = asyncio.create_task(self._scheduler.run(), name="worker-scheduler")
+        """Start claiming due tasks and items in the background."""
+        self._loops = [
+            asyncio.create_task(self._periodic.run(), name="worker-scheduler"),
+            asyncio.create_task(self._due.run(), name="worker-due-items"),
+        ]
 
     async def stop(self) -> None:
-        """Cancel the loop and wait for it (and a run it cancels) to end."""
-        if self._loop is not None:
-            self._loop.cancel()
+        """Cancel the loops and wait for them (and a run they cancel) to end."""
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+                await loop

@@ -43,8 +43,12 @@ _DATABASE_GAUGES = text(
          WHERE kind = :send_original AND delivered_at IS NULL) AS undelivered_oldest_s,
       (SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0) FROM telegram_updates
          WHERE processed_at IS NULL AND payload IS NOT NULL) AS inbox_oldest_s,
-      (SELECT coalesce(extract(epoch FROM now() - min(due_at)), 0) FROM scheduled_tasks
-         WHERE due_at < now()) AS scheduler_lag_s
+      (SELECT coalesce(extract(epoch FROM now() - min(due_at)), 0) FROM (
+         SELECT due_at FROM scheduled_tasks WHERE due_at < now()
+         UNION ALL
+         SELECT min(due_at) FROM due_items WHERE dead_at IS NULL AND due_at < now()
+       ) AS overdue) AS scheduler_lag_s,
+      (SELECT count(*) FROM due_items WHERE dead_at IS NOT NULL) AS due_items_dead
     """
 )
 
@@ -154,7 +158,11 @@ _DATABASE_INSTRUMENTS = {
     ),
     "vitrina.scheduler.lag": (
         "scheduler_lag_s",
-        "Seconds the most overdue scheduled task is past its due time (0: none)",
+        "Seconds the most overdue periodic task or due item is past its due time (0: none)",
+    ),
+    "vitrina.scheduler.due_items.dead": (
+        "due_items_dead",
+        "Due items kept aside: no worker had a handler for their kind",
     ),
 }
 _CONSUMER_INSTRUMENTS = {

@@ -1,6 +1,19 @@
-"""Everything due later, on one mechanism: periodic tasks claimed from ``scheduled_tasks``
-by any worker replica (see ``runner``)."""
+"""Everything due later, claimed from rows by any worker replica with ``FOR UPDATE SKIP
+LOCKED``: due items (``due``, ``due_runner``: one-off, handled inside the claiming
+transaction) and periodic tasks (``runner``: long runs under a lease)."""
 
+from vitrina_common.scheduling.due import DueHandler, DueItem, cancel_due, find_due, schedule_due
+from vitrina_common.scheduling.due_runner import BatchOutcome, DueRunner
 from vitrina_common.scheduling.runner import PeriodicTask, Scheduler
 
-__all__ = ["PeriodicTask", "Scheduler"]
+__all__ = [
+    "BatchOutcome",
+    "DueHandler",
+    "DueItem",
+    "DueRunner",
+    "PeriodicTask",
+    "Scheduler",
+    "cancel_due",
+    "find_due",
+    "schedule_due",
+]

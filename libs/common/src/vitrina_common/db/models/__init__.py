@@ -26,7 +26,7 @@ from vitrina_common.db.models.imports import (
     ImportRowOutcome,
     ImportStatus,
 )
-from vitrina_common.db.models.scheduling import ScheduledTask
+from vitrina_common.db.models.scheduling import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
     ActorKind,
@@ -54,6 +54,7 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "DueItemRow",
     "EditionReservation",
     "ImportBatch",
     "ImportBatchRow",
@@ -73,6 +74,7 @@ __all__ = [
     "ReservationCause",
     "ReservationState",
     "ScheduledTask",
+    "SchedulerProbe",
     "TelegramUpdate",
     "Ticket",
     "TicketComment",
