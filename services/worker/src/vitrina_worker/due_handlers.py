@@ -13,6 +13,9 @@ from vitrina_common.clock import Clock
 from vitrina_common.config import Settings
 from vitrina_common.scheduling.due import DueHandler
 from vitrina_common.scheduling.probe import PROBE_KIND, record_probe
+from vitrina_common.services.waitlist.effects import RESERVATION_EXPIRY, RESERVATION_REMINDER
+from vitrina_common.services.waitlist.expiry import ReservationExpiry, ReservationReminder
+from vitrina_common.services.waitlist.handout import HandOutCopies, ReservationPolicy
 
 __all__ = ["DueHandler", "due_handlers"]
 
@@ -23,8 +26,11 @@ def due_handlers(
     clock: Clock,
 ) -> dict[str, DueHandler]:
     """The handler of every kind this worker handles."""
-    del sessions, clock  # for handlers that need them; none of today's does
+    del sessions  # for handlers that need them; none of today's does
     handlers: dict[str, DueHandler] = {}
+    hand_out = HandOutCopies(clock, ReservationPolicy.from_settings(settings.waitlist))
+    handlers[RESERVATION_EXPIRY] = ReservationExpiry(hand_out)
+    handlers[RESERVATION_REMINDER] = ReservationReminder(hand_out)
     if settings.scheduling.probe_enabled:
         handlers[PROBE_KIND] = record_probe
     return handlers

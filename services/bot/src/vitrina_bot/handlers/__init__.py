@@ -11,6 +11,7 @@ from vitrina_bot.handlers import (
     payments,
     refund,
     start,
+    waitlist,
 )
 
 
@@ -23,6 +24,7 @@ def build_root_router() -> Router:
         payments.router,
         start.router,
         commands.router,
+        waitlist.router,
         refund.router,
         api_tokens.router,
         # Before admin_upload: documents on the import screen are import files.

@@ -21,8 +21,12 @@ from vitrina_common.repositories.orders import OrderRepository
 from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.users import UserRepository
-from vitrina_common.services.editions import CheckoutRefusal
-from vitrina_common.services.editions import HeldCopies, availability, held_for_others
+from vitrina_common.services.editions import (
+    CheckoutRefusal,
+    HeldCopies,
+    availability,
+    held_for_others,
+)
 from vitrina_common.text_limits import clip
 
 SessionFactory = async_sessionmaker[AsyncSession]

@@ -4,9 +4,9 @@ Telegram charges right after a "yes", so "yes" must mean the order can be fulfil
 limited edition it reserves a copy in the same transaction that counted the copies, under
 the product's row lock, so two shoppers racing for the last copy are answered one after
 the other and the second hears "sold out". Copies offered to waitlisted shoppers count as
-taken for everyone else (``stock``); the offered shopper's yes takes the offer over. A reservation runs out by itself
-(``reserved_until``), is taken back when the "yes" could not be sent, and turns into the
-purchase when the payment arrives.
+taken for everyone else (``services.editions``); the offered shopper's yes takes the offer
+over. A reservation runs out by itself (``reserved_until``), is taken back when the "yes"
+could not be sent, and turns into the purchase when the payment arrives.
 """
 
 from __future__ import annotations

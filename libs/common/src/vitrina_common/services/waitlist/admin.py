@@ -80,9 +80,7 @@ class AdminWaitlist:
         if admin_id not in self._admin_ids:
             return AdminWaitlistRefusal.NOT_ADMIN
         async with self._session_factory() as session, session.begin():
-            items, total = await WaitlistRepository(session).line(
-                product_id, max(offset, 0), limit
-            )
+            items, total = await WaitlistRepository(session).line(product_id, max(offset, 0), limit)
         return LinePage(items, total)
 
     async def log(

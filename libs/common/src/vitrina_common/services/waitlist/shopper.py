@@ -15,8 +15,7 @@ from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.users import UserRepository
 from vitrina_common.repositories.waitlist import WaitlistRepository
-from vitrina_common.services.editions import CheckoutRefusal
-from vitrina_common.services.editions import availability, held_for_others
+from vitrina_common.services.editions import CheckoutRefusal, availability, held_for_others
 from vitrina_common.services.waitlist.effects import cancel_offer_items
 from vitrina_common.services.waitlist.handout import HandOutCopies
 
