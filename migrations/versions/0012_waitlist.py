@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-# 0011 (notifications) lands first; until then this follows 0010 (due items).
-down_revision: str | None = "0010"
+# Follows 0011 (notifications).
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

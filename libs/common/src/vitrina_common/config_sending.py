@@ -1,4 +1,4 @@
-"""How non-interactive sends (broadcasts; notifications and digests to come) use Telegram's
+"""How non-interactive sends (broadcasts, notifications and digests) use Telegram's
 budget (part of ``Settings`` as ``sending``)."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 
 
 class SendingSettings(BaseModel):
-    """The global send budget shared by every worker replica, and the broadcast senders."""
+    """The global send budget shared by every worker replica, and the broadcast and
+    notification senders."""
 
     # Messages per second all replicas together may send. Telegram allows a bot about 30;
     # the rest is left to the bot's interactive replies, which take no tokens.
@@ -16,6 +17,9 @@ class SendingSettings(BaseModel):
     # (and a database connection) until its outcome is committed, so a crash resends at
     # most this many per replica.
     concurrency: int = Field(default=4, ge=1, le=64)
+    # Notification sends (waitlist turns, digests) one worker process has in flight at
+    # once, next to the broadcasts' and from the same budget.
+    notification_concurrency: int = Field(default=2, ge=1, le=64)
     # Attempts of one recipient on errors worth retrying (5xx, network) before it fails.
     max_attempts: int = Field(default=5, ge=1, le=50)
     first_retry_s: float = Field(default=5.0, gt=0)

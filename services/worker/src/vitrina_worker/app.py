@@ -8,6 +8,7 @@ import logging
 from faststream.nats import NatsBroker, NatsUserPassword
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 
+from vitrina_common.clock import SystemClock
 from vitrina_common.config import Settings, exit_on_config_error
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
@@ -23,6 +24,7 @@ from vitrina_worker.jobs.fetch_loops import subscribe_fetch_loops
 from vitrina_worker.jobs.imports_wiring import ImportJobs
 from vitrina_worker.jobs.render_preview import PreviewJobLimits, RenderPreviewHandler
 from vitrina_worker.jobs.reports import subscribe_reports
+from vitrina_worker.notifications import NotificationSenders
 from vitrina_worker.rendering.budget import (
     BudgetTooSmallError,
     cgroup_memory_limit,
@@ -31,6 +33,7 @@ from vitrina_worker.rendering.budget import (
 from vitrina_worker.rendering.pool import RenderPool
 from vitrina_worker.rendering.renderer import RenderOptions
 from vitrina_worker.schedule import ScheduledTasks
+from vitrina_worker.sending import TelegramSending
 
 log = get_logger(__name__)
 
@@ -91,7 +94,9 @@ async def run_worker(settings: Settings) -> None:
     pool = RenderPool(settings.worker.render_concurrency, settings.worker.render_pool)
     imports = ImportJobs(runtime, settings)
     scheduled = ScheduledTasks(settings, runtime.session_factory)
+    telegram = TelegramSending(settings)
     broadcasts = BroadcastSenders(settings, runtime.session_factory)
+    notifications = NotificationSenders(settings, runtime.session_factory, SystemClock())
     try:
         if not await run_unless_stopped(runtime.start(), stop):
             return
@@ -125,7 +130,9 @@ async def run_worker(settings: Settings) -> None:
             ).handle,
         )
         await imports.start(broker)
-        await broadcasts.start(js)
+        await telegram.open(js)
+        broadcasts.start(telegram)
+        notifications.start(telegram)
         pool.warm_up()
         if not await run_unless_stopped(retry_until_ready(broker.start, "nats (broker)"), stop):
             return
@@ -139,6 +146,8 @@ async def run_worker(settings: Settings) -> None:
         log.info("worker stopping: finishing in-flight jobs")
         await scheduled.stop()
         await broadcasts.stop()
+        await notifications.stop()
+        await telegram.close()
         await broker.stop()
         await imports.stop()
         pool.close()

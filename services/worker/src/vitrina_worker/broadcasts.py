@@ -6,39 +6,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import aiohttp
-from nats.js import JetStreamContext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.config import Settings
 from vitrina_common.logging import get_logger
-from vitrina_common.sending import BotApiTransport, GlobalBudget, Sender
-from vitrina_common.sending.telegram import TELEGRAM_API
 from vitrina_common.services.broadcasts import BroadcastDelivery, BroadcastProgress
+from vitrina_worker.sending import TelegramSending
 
 log = get_logger(__name__)
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
 class BroadcastSenders:
-    """Start after the runtime is up; ``stop`` lets the sends in flight be recorded."""
+    """Start once ``TelegramSending`` is open; ``stop`` lets the sends in flight be recorded."""
 
     def __init__(self, settings: Settings, sessions: SessionFactory) -> None:
         self._settings = settings
         self._sessions = sessions
-        self._http: aiohttp.ClientSession | None = None
         self._loops: list[asyncio.Task[None]] = []
 
-    async def start(self, js: JetStreamContext) -> None:
-        """Open the budget and start the sender loops."""
+    def start(self, telegram: TelegramSending) -> None:
+        """Start the sender loops, drawing from the shared budget."""
         sending = self._settings.sending
-        self._http = aiohttp.ClientSession()
-        transport = BotApiTransport(
-            self._http,
-            self._settings.bot.token.get_secret_value(),
-            self._settings.bot.api_url or TELEGRAM_API,
-        )
-        sender = Sender(await GlobalBudget.open(js, sending.rate_per_s), transport)
+        sender = telegram.sender("broadcast")
         delivery = BroadcastDelivery(self._sessions, sender, sending)
         progress = BroadcastProgress(self._sessions, sender, sending)
         self._loops = [
@@ -67,11 +57,9 @@ class BroadcastSenders:
             await asyncio.sleep(idle_s)
 
     async def stop(self) -> None:
-        """Cancel the loops (each records its send in flight first), close the HTTP session."""
+        """Cancel the loops (each records its send in flight first)."""
         for loop in self._loops:
             loop.cancel()
         for loop in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
-        if self._http is not None:
-            await self._http.close()

@@ -26,6 +26,11 @@ from vitrina_common.db.models.imports import (
     ImportRowOutcome,
     ImportStatus,
 )
+from vitrina_common.db.models.notifications import (
+    CategoryFollow,
+    Notification,
+    NotificationState,
+)
 from vitrina_common.db.models.scheduling import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.db.models.shop import Category, Language, Product, ProductStatus, User
 from vitrina_common.db.models.tickets import (
@@ -54,6 +59,7 @@ __all__ = [
     "BroadcastRecipient",
     "BroadcastStatus",
     "Category",
+    "CategoryFollow",
     "DueItemRow",
     "EditionReservation",
     "ImportBatch",
@@ -61,6 +67,8 @@ __all__ = [
     "ImportRowOutcome",
     "ImportStatus",
     "Language",
+    "Notification",
+    "NotificationState",
     "Order",
     "OrderStatus",
     "OutboxMessage",

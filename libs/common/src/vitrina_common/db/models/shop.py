@@ -7,6 +7,7 @@ cost no upload.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -41,8 +42,15 @@ class ProductStatus(StrEnum):
 
 class User(Timestamped, Base):
     __tablename__ = "users"
-    # New users per day (sales charts) aggregate over created_at.
-    __table_args__ = (Index(None, "created_at"),)
+    __table_args__ = (
+        # New users per day (sales charts) aggregate over created_at.
+        Index(None, "created_at"),
+        CheckConstraint(
+            "quiet_from_hour BETWEEN 0 AND 23 AND quiet_to_hour BETWEEN 0 AND 23",
+            name="quiet_hours_valid",
+        ),
+        CheckConstraint("digest_hour BETWEEN 0 AND 23", name="digest_hour_valid"),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     telegram_id: Mapped[int] = mapped_column(unique=True)
@@ -59,6 +67,15 @@ class User(Timestamped, Base):
     is_banned: Mapped[bool] = mapped_column(server_default=text("false"))
     # A shop admin's private note about the user (never shown to the user).
     admin_comment: Mapped[str | None] = mapped_column(Text)
+    # An IANA zone name ("Europe/Moscow"); NULL until the shopper picks one, when their
+    # language's usual zone stands in (see ``services.notifications.local_time``).
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    # Local hours [from, to) in which non-urgent notices wait; from == to: no quiet hours.
+    quiet_from_hour: Mapped[int] = mapped_column(Integer, server_default=text("22"))
+    quiet_to_hour: Mapped[int] = mapped_column(Integer, server_default=text("9"))
+    # The local hour the followed categories' digest comes at, and when the last one went.
+    digest_hour: Mapped[int] = mapped_column(Integer, server_default=text("10"))
+    last_digest_at: Mapped[datetime | None]
 
 
 class Category(Timestamped, Base):
