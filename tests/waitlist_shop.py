@@ -74,7 +74,7 @@ class WaitlistShop(Shop):
                 .where(EditionReservation.product_id == product_id)
                 .order_by(EditionReservation.id)
             )
-            return dict(rows.tuples().all())
+            return dict(rows.all())
 
     async def paid_copies(self, product_id: int) -> int:
         """Purchases of the product that are paid and not refunded."""

@@ -30,7 +30,7 @@ async def tell_wishers_price_drop(
         told += await notify(
             session,
             user_id=user_id,
-            template="wishlist.price_drop",
+            template="notifications.wishlist.price_drop",
             params={"title": product.title, "old": old_price, "price": product.price_stars},
             dedup_key=f"wish-price:{product.id}:{product.price_stars}:{user_id}",
             urgent=False,
@@ -48,7 +48,7 @@ async def tell_wishers_back_on_sale(session: AsyncSession, product: Product, now
         told += await notify(
             session,
             user_id=user_id,
-            template="wishlist.back_on_sale",
+            template="notifications.wishlist.back_on_sale",
             params={"title": product.title, "price": product.price_stars},
             dedup_key=f"wish-back:{product.id}:{event}:{user_id}",
             urgent=False,

@@ -48,7 +48,7 @@ class Offer:
 def buy_button(reservation_id: int) -> NotificationButton:
     """The Buy button that opens the invoice for the reserved shopper."""
     return NotificationButton(
-        text="waitlist.buy", callback_data=f"{BUY_CALLBACK_PREFIX}{reservation_id}"
+        text="notifications.waitlist.buy", callback_data=f"{BUY_CALLBACK_PREFIX}{reservation_id}"
     )
 
 
@@ -78,7 +78,7 @@ async def announce_offer(
     await notify(
         session,
         user_id=offer.user_id,
-        template="waitlist.turn",
+        template="notifications.waitlist.turn",
         params={"title": offer.title, "hours": hours},
         dedup_key=f"waitlist-turn:{offer.reservation_id}",
         urgent=True,

@@ -52,7 +52,7 @@ class ReservationExpiry:
             await notify(
                 session,
                 user_id=reservation.user_id,
-                template="waitlist.expired",
+                template="notifications.waitlist.expired",
                 params={"title": product.title if product is not None else ""},
                 dedup_key=f"waitlist-expired:{reservation.id}",
                 urgent=False,
@@ -86,7 +86,7 @@ class ReservationReminder:
         await notify(
             session,
             user_id=reservation.user_id,
-            template=f"waitlist.reminder_{lead.value}",
+            template=f"notifications.waitlist.reminder_{lead.value}",
             params={"title": product.title if product is not None else ""},
             dedup_key=f"waitlist-reminder:{reservation.id}:{lead.value}",
             # The last hour cannot wait for quiet hours to end.

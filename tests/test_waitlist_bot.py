@@ -1,0 +1,138 @@
+"""The waitlist through the real bot process (polling a fake Bot API), on real Postgres and
+NATS: a sold-out edition's card offers the line, a refund Telegram reports reserves the
+copy for the first in line, and only that shopper's Buy button (from the turn message)
+opens an invoice whose pre-checkout passes; forged buttons get a clear answer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from devstack.nats import NatsServer
+from devstack.postgres import EmbeddedPostgres
+from tests.storefront import Shop, Stocked, click, press, running_shop, screen, stock_shop
+from vitrina_common.db.models import EditionReservation, Notification, Product, ReservationState
+
+pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
+
+ADMIN = 901
+BUYER, FIRST, SECOND = 3001, 3002, 3003
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+async def one_print_of_one(sessions: SessionFactory) -> Stocked:
+    stocked = await stock_shop(sessions, "Editions", ["Print"])
+    async with sessions() as session, session.begin():
+        await session.execute(update(Product).values(edition_size=1))
+    return stocked
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shop(
+    postgres: EmbeddedPostgres,
+    migrated_template: str,
+    nats_server: NatsServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Shop]:
+    async with running_shop(
+        postgres, migrated_template, nats_server, tmp_path_factory.mktemp("waitlist"),
+        admin_ids=[ADMIN], stock=one_print_of_one,
+    ) as running:  # fmt: skip
+        yield running
+
+
+async def open_print(shop: Shop, user: int, expect: str) -> dict[str, Any]:
+    telegram = shop.telegram
+    telegram.push_message(user, "/start")
+    menu = await screen(telegram, user, "Welcome to")
+    categories = await click(telegram, user, menu, "Catalog", "Choose a category")
+    products = await click(telegram, user, categories, "Editions", "1 image")
+    return await click(telegram, user, products, "Print", expect)
+
+
+async def answer_to(shop: Shop, user: int, card: dict[str, Any], data: str) -> str:
+    """Press a button by its callback data; the text the bot answered it with."""
+    before = len(shop.telegram.calls_of("answerCallbackQuery"))
+    press(shop.telegram, user, card, data)
+    await shop.telegram.wait_for_call("answerCallbackQuery", count=before + 1)
+    return str(shop.telegram.calls_of("answerCallbackQuery")[before].params.get("text") or "")
+
+
+async def invoice_for(shop: Shop, user: int, card: dict[str, Any], data: str) -> str:
+    """Press a Buy button; the payload of the invoice it sent ``user``."""
+    before = len(shop.telegram.calls_of("sendInvoice"))
+    press(shop.telegram, user, card, data)
+    await shop.telegram.wait_for_call("sendInvoice", count=before + 1)
+    invoice = shop.telegram.calls_of("sendInvoice")[-1]
+    assert invoice.params["chat_id"] == user
+    return str(invoice.params["payload"])
+
+
+async def pre_checkout_ok(shop: Shop, user: int, payload: str) -> bool:
+    before = len(shop.telegram.calls_of("answerPreCheckoutQuery"))
+    shop.telegram.push_pre_checkout(user, payload, 50)
+    await shop.telegram.wait_for_call("answerPreCheckoutQuery", count=before + 1)
+    return bool(shop.telegram.calls_of("answerPreCheckoutQuery")[-1].params["ok"])
+
+
+async def offer_of(shop: Shop, state: ReservationState) -> EditionReservation:
+    async with asyncio.timeout(15):
+        while True:
+            async with shop.sessions() as session:
+                found = await session.scalar(
+                    select(EditionReservation).where(EditionReservation.state == state)
+                )
+            if found is not None:
+                return found
+            await asyncio.sleep(0.1)
+
+
+async def test_the_line_gets_the_refunded_copy_and_only_its_first_can_buy_it(shop: Shop) -> None:
+    telegram = shop.telegram
+    card = await open_print(shop, BUYER, "Limited edition: 1 of 1 left")
+    payload = await invoice_for(shop, BUYER, card, telegram.button(card, "Buy for 50"))
+    assert await pre_checkout_ok(shop, BUYER, payload)
+    telegram.push_update(telegram.successful_payment_update(BUYER, payload, 50, "charge-1"))
+    await telegram.wait_for_call("sendDocument")
+
+    firsts = await open_print(shop, FIRST, "sold out")
+    joined = await answer_to(shop, FIRST, firsts, telegram.button(firsts, "Join the waitlist"))
+    seconds = await open_print(shop, SECOND, "sold out")
+    second = await answer_to(shop, SECOND, seconds, telegram.button(seconds, "Join the waitlist"))
+    assert "You are 1st in line" in joined
+    assert "You are 2nd in line" in second
+
+    telegram.push_update(telegram.refunded_payment_update(BUYER, payload, 50, "charge-1"))
+    offer = await offer_of(shop, ReservationState.OFFERED)
+    async with shop.sessions() as session:
+        turn = await session.scalar(
+            select(Notification).where(Notification.template == "notifications.waitlist.turn")
+        )
+    assert turn is not None
+    assert turn.urgent
+    buy = turn.buttons[0]["callback_data"]
+    assert buy == f"wl:buy:{offer.id}"
+
+    assert "not yours" in await answer_to(shop, SECOND, seconds, buy)
+    assert "not yours" in await answer_to(shop, FIRST, firsts, "wl:buy:99999999999999999999")
+    assert "not yours" in await answer_to(shop, FIRST, firsts, "wl:buy:<script>")
+    reserved = await invoice_for(shop, FIRST, firsts, buy)
+    assert await pre_checkout_ok(shop, FIRST, reserved)
+    assert (await offer_of(shop, ReservationState.BOUGHT)).id == offer.id
+
+
+async def test_a_wish_is_kept_and_listed(shop: Shop) -> None:
+    user = 3100
+    card = await open_print(shop, user, "Print")
+    answer = await answer_to(shop, user, card, shop.telegram.button(card, "♡ Wishlist"))
+    shop.telegram.push_message(user, "/wishlist")
+    listing = await screen(shop.telegram, user, "1 image · page 1 of 1")
+
+    assert "Added to your wishlist" in answer
+    assert shop.telegram.button(listing, "♥ Print")
