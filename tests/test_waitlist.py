@@ -13,7 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.waitlist_shop import ADMIN, HOLD, WaitlistShop
-from vitrina_common.db.models import OutboxMessage, RefusalReason, RefusedCharge, ReservationState
+from vitrina_common.db.models import (
+    OutboxMessage,
+    RefusalReason,
+    RefusedCharge,
+    ReservationState,
+    User,
+)
 from vitrina_common.services.checkout import (
     REFUND_CHARGE,
     CheckoutRefusal,
@@ -251,3 +257,29 @@ async def test_fifty_concurrent_buyers_never_get_more_copies_than_the_edition(
         )
     # Every payment that found no copy is refused, and each refusal queues its refund.
     assert refused == refunds
+
+
+async def test_an_offer_taken_over_by_a_yes_that_never_left_is_the_shoppers_again(
+    session_factory: SessionFactory,
+) -> None:
+    shop = WaitlistShop(session_factory)
+    product_id, purchase_id = await sold_out_edition_with_a_line(shop)
+    await shop.refunds.confirm(purchase_id)
+    firsts = await shop.invoice(FIRST, product_id)
+    assert (await shop.check(firsts, FIRST)).ok
+
+    assert await shop.release(firsts.payload)
+
+    assert await shop.offers(product_id) == {FIRST: OFFERED}
+    assert await shop.start(SECOND, product_id) is CheckoutRefusal.RESERVED
+    assert (await shop.check(firsts, FIRST)).ok
+
+
+async def test_a_banned_shopper_in_line_is_passed_over(session_factory: SessionFactory) -> None:
+    shop = WaitlistShop(session_factory)
+    product_id, purchase_id = await sold_out_edition_with_a_line(shop)
+    await shop.change(User, await shop.user_id(FIRST), is_banned=True)
+
+    await shop.refunds.confirm(purchase_id)
+
+    assert await shop.offers(product_id) == {SECOND: OFFERED}

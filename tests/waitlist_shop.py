@@ -76,6 +76,13 @@ class WaitlistShop(Shop):
             )
             return dict(rows.all())
 
+    async def user_id(self, telegram_id: int) -> int:
+        """The users row of a shopper."""
+        async with self.session_factory() as session:
+            found = await session.scalar(select(User.id).where(User.telegram_id == telegram_id))
+        assert found is not None
+        return found
+
     async def paid_copies(self, product_id: int) -> int:
         """Purchases of the product that are paid and not refunded."""
         async with self.session_factory() as session:

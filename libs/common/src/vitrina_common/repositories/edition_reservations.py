@@ -117,6 +117,22 @@ class EditionReservationRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def reopen_for_order(self, order_id: int) -> bool:
+        """Bought → offered for the offer this order's pre-checkout took over (its "yes"
+        never reached Telegram), unless its time is up (its expiry may have run: an offer
+        reopened then would never end); False when there is none."""
+        result = await self._session.execute(
+            update(EditionReservation)
+            .where(
+                EditionReservation.order_id == order_id,
+                EditionReservation.state == ReservationState.BOUGHT,
+                EditionReservation.expires_at > func.now(),
+            )
+            .values(state=ReservationState.OFFERED, closed_at=None, order_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def log(
         self, product_id: int, offset: int, limit: int
     ) -> tuple[list[ReservationLine], int]:

@@ -23,7 +23,7 @@ from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.services.checkout.invoice import STARS_CURRENCY
 from vitrina_common.services.editions import availability, held_for_others
-from vitrina_common.services.waitlist.claims import take_over_offer
+from vitrina_common.services.waitlist.claims import give_back_offer, take_over_offer
 
 SessionFactory = async_sessionmaker[AsyncSession]
 DEFAULT_RESERVATION = timedelta(minutes=5)
@@ -104,7 +104,10 @@ class ReleaseReservation:
         async with self._session_factory() as session, session.begin():
             orders = OrderRepository(session)
             context = await orders.by_payload(payload, lock=True)
-            return context is not None and await orders.release(context.order.id)
+            if context is None or not await orders.release(context.order.id):
+                return False
+            await give_back_offer(session, context.order)
+            return True
 
 
 def _order_refusal(context: OrderContext, total_amount: int) -> PreCheckoutRefusal | None:

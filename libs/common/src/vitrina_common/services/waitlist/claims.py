@@ -24,6 +24,12 @@ async def take_over_offer(session: AsyncSession, order: Order) -> bool:
     return await reservations.close(offer.id, ReservationState.BOUGHT, order_id=order.id)
 
 
+async def give_back_offer(session: AsyncSession, order: Order) -> bool:
+    """The pre-checkout's "yes" never reached Telegram: an offer it took over is the
+    shopper's again, until it runs out as it would have; whether there was one."""
+    return await EditionReservationRepository(session).reopen_for_order(order.id)
+
+
 async def settle_waitlist(session: AsyncSession, order: Order) -> None:
     """The order was paid: its buyer's offer is bought and they wait no more."""
     await take_over_offer(session, order)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.config import WaitlistSettings
-from vitrina_common.db.models import Product, ProductStatus, ReservationCause
+from vitrina_common.db.models import Product, ProductStatus, ReservationCause, User
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.edition_reservations import EditionReservationRepository
 from vitrina_common.repositories.products import ProductRepository
@@ -84,7 +84,11 @@ class HandOutCopies:
         line = WaitlistRepository(session)
         while (entry := await line.first(product.id)) is not None:
             await line.remove(entry.id)
-            # Someone who bought a copy meanwhile (or holds an offer) waits no more.
+            # Who bought a copy meanwhile, was banned or blocked the bot (cannot be told,
+            # and checkout refuses them) waits no more: the copy goes to the next.
+            user = await session.get(User, entry.user_id)
+            if user is None or user.is_banned or user.is_blocked:
+                continue
             if (await PurchaseRepository(session).sales(product.id, entry.user_id)).owned:
                 continue
             expires_at = now + self._policy.hold
