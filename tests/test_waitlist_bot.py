@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
+from tests.admin_catalog_helpers import admin_card, alerts, buttons, send, wait_alert, wait_said
 from tests.storefront import Shop, Stocked, click, press, running_shop, screen, stock_shop
+from tests.waitlist_shop import WaitlistShop
 from vitrina_common.db.models import EditionReservation, Notification, Product, ReservationState
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
@@ -136,3 +138,38 @@ async def test_a_wish_is_kept_and_listed(shop: Shop) -> None:
 
     assert "Added to your wishlist" in answer
     assert shop.telegram.button(listing, "♥ Print")
+
+
+async def test_the_admin_reorders_the_line_reads_the_log_and_raises_the_edition(
+    shop: Shop,
+) -> None:
+    telegram, direct = shop.telegram, WaitlistShop(shop.sessions)
+    for user in (3201, 3202, 3203):
+        await direct.shopper(user)
+    pid = await direct.product(edition_size=1, title="Etching")
+    await direct.buy(3201, pid, "charge-etching")
+    for user in (3202, 3203):
+        await direct.waitlist.join(user, pid)
+
+    card = await admin_card(telegram, ADMIN, pid)
+    line = await click(telegram, ADMIN, card, "Waitlist", "2 waiting")
+    entry = await click(telegram, ADMIN, line, "2. ", "In line: 2.")
+    since = len(alerts(telegram))
+    press(telegram, ADMIN, entry, telegram.button(entry, "Up"))
+    await wait_alert(telegram, "Moved up.", since)
+    line = await click(telegram, ADMIN, entry, "Back", "2 waiting")
+    assert [label for label in buttons(line) if "(32" in label] == [
+        "1. @shopper (3203)",
+        "2. @shopper (3202)",
+    ]
+    log = await click(telegram, ADMIN, line, "Reservation log", "No reservations yet")
+    line = await click(telegram, ADMIN, log, "Back", "2 waiting")
+    card = await click(telegram, ADMIN, line, "Back", "Sold:")
+    await click(telegram, ADMIN, card, "Edition size", "Send the new edition size")
+    await send(telegram, ADMIN, "0", "Send the new edition size")
+    await wait_said(telegram, ADMIN, "Send a whole number from 1 to 100000.")
+    # The card comes back as a new photo (which the fake does not keep as a screen).
+    telegram.push_message(ADMIN, "2")
+
+    await wait_said(telegram, ADMIN, "Copies offered to the waitlist: 1.")
+    assert await direct.offers(pid) == {3203: ReservationState.OFFERED}
