@@ -11,15 +11,24 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.admin_catalog_helpers import admin_card, alerts, buttons, send, wait_alert, wait_said
 from tests.storefront import Shop, Stocked, click, press, running_shop, screen, stock_shop
+from tests.waitlist_shop import ADMIN as WAITLIST_ADMIN
 from tests.waitlist_shop import WaitlistShop
-from vitrina_common.db.models import EditionReservation, Notification, Product, ReservationState
+from vitrina_common.db.models import (
+    EditionReservation,
+    Notification,
+    Product,
+    Purchase,
+    PurchaseStatus,
+    RefusedCharge,
+    ReservationState,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
@@ -58,12 +67,12 @@ async def open_print(shop: Shop, user: int, expect: str) -> dict[str, Any]:
     return await click(telegram, user, products, "Print", expect)
 
 
-async def answer_to(shop: Shop, user: int, card: dict[str, Any], data: str) -> str:
-    """Press a button by its callback data; the text the bot answered it with."""
-    before = len(shop.telegram.calls_of("answerCallbackQuery"))
+async def answer_to(shop: Shop, user: int, card: dict[str, Any], data: str, expect: str) -> str:
+    """Press a button by its callback data; the bot's answer reading ``expect`` (answers to
+    earlier presses, empty or not, may still arrive meanwhile)."""
+    since = len(alerts(shop.telegram))
     press(shop.telegram, user, card, data)
-    await shop.telegram.wait_for_call("answerCallbackQuery", count=before + 1)
-    return str(shop.telegram.calls_of("answerCallbackQuery")[before].params.get("text") or "")
+    return await wait_alert(shop.telegram, expect, since)
 
 
 async def invoice_for(shop: Shop, user: int, card: dict[str, Any], data: str) -> str:
@@ -104,11 +113,11 @@ async def test_the_line_gets_the_refunded_copy_and_only_its_first_can_buy_it(sho
     await telegram.wait_for_call("sendDocument")
 
     firsts = await open_print(shop, FIRST, "sold out")
-    joined = await answer_to(shop, FIRST, firsts, telegram.button(firsts, "Join the waitlist"))
+    joined = telegram.button(firsts, "Join the waitlist")
+    assert await answer_to(shop, FIRST, firsts, joined, "You are 1st in line")
     seconds = await open_print(shop, SECOND, "sold out")
-    second = await answer_to(shop, SECOND, seconds, telegram.button(seconds, "Join the waitlist"))
-    assert "You are 1st in line" in joined
-    assert "You are 2nd in line" in second
+    joined = telegram.button(seconds, "Join the waitlist")
+    assert await answer_to(shop, SECOND, seconds, joined, "You are 2nd in line")
 
     telegram.push_update(telegram.refunded_payment_update(BUYER, payload, 50, "charge-1"))
     offer = await offer_of(shop, ReservationState.OFFERED)
@@ -121,9 +130,13 @@ async def test_the_line_gets_the_refunded_copy_and_only_its_first_can_buy_it(sho
     buy = turn.buttons[0]["callback_data"]
     assert buy == f"wl:buy:{offer.id}"
 
-    assert "not yours" in await answer_to(shop, SECOND, seconds, buy)
-    assert "not yours" in await answer_to(shop, FIRST, firsts, "wl:buy:99999999999999999999")
-    assert "not yours" in await answer_to(shop, FIRST, firsts, "wl:buy:<script>")
+    not_yours = "This reservation is not yours or does not exist."
+    for user, card, data in (
+        (SECOND, seconds, buy),
+        (FIRST, firsts, "wl:buy:99999999999999999999"),
+        (FIRST, firsts, "wl:buy:<script>"),
+    ):
+        assert await answer_to(shop, user, card, data, not_yours) == not_yours
     reserved = await invoice_for(shop, FIRST, firsts, buy)
     assert await pre_checkout_ok(shop, FIRST, reserved)
     assert (await offer_of(shop, ReservationState.BOUGHT)).id == offer.id
@@ -132,11 +145,12 @@ async def test_the_line_gets_the_refunded_copy_and_only_its_first_can_buy_it(sho
 async def test_a_wish_is_kept_and_listed(shop: Shop) -> None:
     user = 3100
     card = await open_print(shop, user, "Print")
-    answer = await answer_to(shop, user, card, shop.telegram.button(card, "♡ Wishlist"))
+    wish = shop.telegram.button(card, "♡ Wishlist")
+    answer = await answer_to(shop, user, card, wish, "Added to your wishlist")
     shop.telegram.push_message(user, "/wishlist")
     listing = await screen(shop.telegram, user, "1 image · page 1 of 1")
 
-    assert "Added to your wishlist" in answer
+    assert answer.startswith("♥ Added to your wishlist")
     assert shop.telegram.button(listing, "♥ Print")
 
 
@@ -173,3 +187,55 @@ async def test_the_admin_reorders_the_line_reads_the_log_and_raises_the_edition(
 
     await wait_said(telegram, ADMIN, "Copies offered to the waitlist: 1.")
     assert await direct.offers(pid) == {3203: ReservationState.OFFERED}
+
+
+async def test_fifty_payments_racing_through_the_bot_never_exceed_the_edition(
+    shop: Shop,
+) -> None:
+    telegram, direct = shop.telegram, WaitlistShop(shop.sessions)
+    waiter, racers = 3300, list(range(3400, 3450))
+    for user in (3299, waiter, *racers):
+        await direct.shopper(user)
+    pid = await direct.product(edition_size=1, title="Plate")
+    sold = await direct.buy(3299, pid, "charge-plate")
+    await direct.waitlist.join(waiter, pid)
+    await direct.refunds.confirm(sold)  # the copy is reserved for the waiter
+    assert await direct.admin.resize_edition(WAITLIST_ADMIN, pid, "6") == 0  # 5 for anyone
+    # Invoices issued while copies were left; the money path decides who gets one.
+    invoices = {user: await direct.invoice(user, pid) for user in (waiter, *racers)}
+
+    for user, invoice in invoices.items():
+        telegram.push_pre_checkout(user, invoice.payload, invoice.price_stars)
+    for user, invoice in invoices.items():
+        # Telegram charges every one of them, as if each had been told yes.
+        update = telegram.successful_payment_update(
+            user, invoice.payload, invoice.price_stars, f"plate-{user}"
+        )
+        telegram.push_update(update)
+    # Every charge ends as a delivery or a refund Telegram confirmed.
+    async with asyncio.timeout(120):
+        while True:
+            bought, refunded = await settled_charges(shop, pid)
+            if bought + refunded == len(invoices):
+                break
+            await asyncio.sleep(0.2)
+
+    assert await direct.paid_copies(pid) == 6
+    assert (bought, refunded) == (6, len(invoices) - 6)
+    assert await direct.offers(pid) == {waiter: ReservationState.BOUGHT}
+
+
+async def settled_charges(shop: Shop, product_id: int) -> tuple[int, int]:
+    """Copies of the product paid for (and not refunded), and refused payments refunded."""
+    async with shop.sessions() as session:
+        bought = await session.scalar(
+            select(func.count())
+            .select_from(Purchase)
+            .where(Purchase.product_id == product_id, Purchase.status == PurchaseStatus.PAID)
+        )
+        refunded = await session.scalar(
+            select(func.count())
+            .select_from(RefusedCharge)
+            .where(RefusedCharge.product_id == product_id, RefusedCharge.refunded_at.is_not(None))
+        )
+    return bought or 0, refunded or 0
