@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker services/api
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast bench-schedule
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,7 +37,7 @@ pytest: $(VENV)/.synced
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
-bench: bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast  ## run every benchmark (minutes; prints ratios against peers)
+bench: bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast bench-schedule  ## run every benchmark (minutes; prints ratios against peers)
 
 bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 	$(PY) -m bench.preview
@@ -56,6 +56,9 @@ bench-import: $(VENV)/.synced  ## 10 000 CSV rows + 1 000 images through the wor
 
 bench-broadcast: $(VENV)/.synced  ## 10 000 recipients at Telegram's 30/s, 1 and 3 worker replicas: rate, 429s, reply latency
 	$(PY) -m bench.broadcast
+
+bench-schedule: $(VENV)/.synced  ## due items handled per second by 1 and 2 worker processes (ratio); JetStream message schedules measured
+	$(PY) -m bench.schedule
 
 bench-memory: $(VENV)/.synced  ## peak RSS of bot, worker and Jobs per input class: the table behind the memory limits
 	$(PY) -m bench.memory

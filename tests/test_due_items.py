@@ -1,6 +1,7 @@
 """Due items on the real Postgres, in process: scheduling moves and cancels them, a runner
 handles each once inside its claiming transaction, a failing handler costs only its own
-item an attempt, and an unknown kind is kept aside until a worker that knows it starts."""
+item an attempt, an unknown kind is kept aside until a worker that knows it starts, and
+the worker's one scheduling loop handles them while a periodic task runs."""
 
 from __future__ import annotations
 
@@ -11,19 +12,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from nats.aio.client import Client
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import db_settings_for
+from tests.pipeline import wait_until
 from vitrina_common.clock import ManualClock
 from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
-from vitrina_common.db.models import DueItemRow, SchedulerProbe
+from vitrina_common.db.models import DueItemRow, ScheduledTask, SchedulerProbe
 from vitrina_common.observability.collector import GaugeCollector
 from vitrina_common.scheduling import (
     DueHandler,
     DueItem,
     DueRunner,
+    PeriodicTask,
+    Scheduler,
+    SchedulingLoop,
     cancel_due,
     find_due,
     schedule_due,
@@ -106,7 +111,7 @@ async def test_a_failing_handler_costs_only_its_own_item_an_attempt(
     clock = ManualClock(T0)
 
     async def fail_on_b(session: AsyncSession, due: DueItem) -> None:
-        await record_probe(session, due)  # undone with its savepoint when it raises
+        await record_probe(session, due)  # undone with its transaction when it raises
         if due.key == "b":
             raise RuntimeError("printer on fire")
 
@@ -214,3 +219,58 @@ async def test_the_scheduler_lag_gauge_counts_an_overdue_due_item(
     [dead] = collector.database_value("due_items_dead")
     assert 3590 < lag.value < 3700
     assert dead.value == 1
+
+
+async def test_a_handler_stuck_in_the_database_is_cut_off_and_only_its_item_waits(
+    session_factory: SessionFactory,
+) -> None:
+    clock = ManualClock(T0)
+
+    async def stuck_on_b(session: AsyncSession, due: DueItem) -> None:
+        await record_probe(session, due)
+        if due.key == "b":
+            await session.execute(text("SELECT pg_sleep(30)"))
+
+    for key in ("a", "b", "c"):
+        await schedule(session_factory, PROBE_KIND, key, T0)
+    settings = SETTINGS.model_copy(update={"handler_timeout_s": 0.5})
+    stuck = DueRunner(session_factory, {PROBE_KIND: stuck_on_b}, clock, settings)
+
+    outcome = await asyncio.wait_for(stuck.run_batch(), 20)
+
+    assert (outcome.handled, outcome.failed) == (2, 1)
+    assert await probes(session_factory) == ["a", "c"]
+    waiting = await item(session_factory, PROBE_KIND, "b")
+    assert waiting is not None
+    assert (waiting.attempts, waiting.last_error) == (1, "took longer than 0.5 s")
+
+
+async def test_the_loop_handles_due_items_while_a_periodic_run_goes_on_and_hands_it_back(
+    session_factory: SessionFactory,
+) -> None:
+    running, release = asyncio.Event(), asyncio.Event()
+
+    async def long_run() -> None:
+        running.set()
+        await release.wait()
+
+    periodic = Scheduler(session_factory, [PeriodicTask("long", timedelta(hours=1), long_run)])
+    due = runner(session_factory, ManualClock(datetime.now(UTC)))
+    loop = SchedulingLoop(periodic, due, poll_interval_s=0.01, batch_size=SETTINGS.batch_size)
+    await schedule(session_factory, PROBE_KIND, "meanwhile", datetime.now(UTC) - MINUTE)
+
+    looping = asyncio.create_task(loop.run())
+    await asyncio.wait_for(running.wait(), 10)
+
+    async def handled() -> bool:
+        return await probes(session_factory) == ["meanwhile"]
+
+    await wait_until(handled, timeout_s=10, poll_s=0.05)
+    looping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await looping
+    async with session_factory() as session:
+        task = await session.get(ScheduledTask, "long")
+    assert task is not None
+    assert task.last_error is not None
+    assert task.last_error.startswith("stopped before it finished")

@@ -9,9 +9,9 @@ class SchedulingSettings(BaseModel):
     """Due items (reservation expiry, reminders, digests): rows with a due time that any
     worker replica claims with ``FOR UPDATE SKIP LOCKED``."""
 
-    # Items one replica claims in one transaction. Each runs in its own savepoint, so one
-    # failing item does not undo the others; a replica killed mid-batch leaves the whole
-    # batch to the others (nothing of it was committed).
+    # Items one replica claims and handles in one transaction (a failing item makes the
+    # others run again one transaction each, so it does not undo them); a replica killed
+    # mid-batch leaves the whole batch to the others (nothing of it was committed).
     batch_size: int = Field(default=100, ge=1, le=10_000)
     # How often an idle replica looks for due items: how late an item may run, at most.
     poll_interval_s: float = Field(default=1.0, gt=0, le=300)

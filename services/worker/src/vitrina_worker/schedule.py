@@ -1,5 +1,5 @@
-"""The worker's scheduler: periodic tasks and due items, run in the background of every
-replica, each claimed from its rows by one replica at a time (``FOR UPDATE SKIP LOCKED``)."""
+"""The worker's scheduling: periodic tasks and due items, claimed from their rows by one
+loop in the background of every replica (``FOR UPDATE SKIP LOCKED``: one replica each)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.config import Settings
-from vitrina_common.scheduling import DueRunner, PeriodicTask, Scheduler
+from vitrina_common.scheduling import DueRunner, PeriodicTask, Scheduler, SchedulingLoop
 from vitrina_common.services.broadcasts import start_due
 from vitrina_common.services.retention import retention_task
 from vitrina_common.services.tickets import ticket_reminders_task
@@ -37,35 +37,32 @@ def periodic_tasks(settings: Settings, session_factory: SessionFactory) -> list[
 
 
 class ScheduledTasks:
-    """The scheduler of one worker process: the periodic tasks' loop and the due items' loop
-    side by side (a long retention run does not hold up a reservation's expiry). ``stop``
-    before the database pool closes: a periodic run hands its task back, a due batch in
-    progress rolls back and its items stay due."""
+    """The scheduling loop of one worker process (periodic tasks and due items, one claim
+    of each per pass); ``stop`` before the database pool closes: a periodic run in progress
+    hands its task back, a due batch in progress rolls back and its items stay due."""
 
     def __init__(
         self, settings: Settings, session_factory: SessionFactory, clock: Clock | None = None
     ) -> None:
         clock = clock or SystemClock()
-        self._periodic = Scheduler(session_factory, periodic_tasks(settings, session_factory))
-        self._due = DueRunner(
-            session_factory,
-            due_handlers(settings, session_factory, clock),
-            clock,
-            settings.scheduling,
+        scheduling = settings.scheduling
+        self._scheduling = SchedulingLoop(
+            Scheduler(session_factory, periodic_tasks(settings, session_factory)),
+            DueRunner(
+                session_factory, due_handlers(settings, session_factory, clock), clock, scheduling
+            ),
+            poll_interval_s=scheduling.poll_interval_s,
+            batch_size=scheduling.batch_size,
         )
-        self._loops: list[asyncio.Task[None]] = []
+        self._loop: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Start claiming due tasks and items in the background."""
-        self._loops = [
-            asyncio.create_task(self._periodic.run(), name="worker-scheduler"),
-            asyncio.create_task(self._due.run(), name="worker-due-items"),
-        ]
+        self._loop = asyncio.create_task(self._scheduling.run(), name="worker-scheduling")
 
     async def stop(self) -> None:
-        """Cancel the loops and wait for them (and a run they cancel) to end."""
-        for loop in self._loops:
-            loop.cancel()
-        for loop in self._loops:
+        """Cancel the loop and wait for it (and the runs it cancels) to end."""
+        if self._loop is not None:
+            self._loop.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await loop
+                await self._loop

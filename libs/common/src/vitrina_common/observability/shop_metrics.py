@@ -51,6 +51,11 @@ refunds = _meter.create_counter("vitrina.refunds", description="Refunds recorded
 outbox_deliveries = _meter.create_counter(
     "vitrina.outbox.deliveries", description="Outbox rows attempted by a relay, by kind and outcome"
 )
+# kind: the due item's kind (a fixed set, one per handler); outcome: handled | failed |
+# kept_aside (no handler for the kind in that worker)
+due_items = _meter.create_counter(
+    "vitrina.due_items", description="Due items claimed by the worker, by kind and outcome"
+)
 purchase_delivery = _meter.create_histogram(
     "vitrina.purchase.delivery.latency",
     unit="s",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,21 +48,23 @@ class DueItemRepository:
             select(DueItemRow).where(DueItemRow.kind == kind, DueItemRow.key == key)
         )
 
-    async def lock_due(self, now: datetime, limit: int) -> list[DueItemRow]:
-        """Up to ``limit`` live items due by ``now``, soonest first, locked for this
-        transaction; items another replica holds are skipped, not waited for."""
+    async def lock_due(
+        self, now: datetime, limit: int, among: Sequence[int] | None = None
+    ) -> list[DueItemRow]:
+        """Up to ``limit`` live items due by ``now`` (only ids ``among``, if given), soonest
+        first, locked for this transaction; items another replica holds are skipped, not
+        waited for."""
+        query = select(DueItemRow).where(DueItemRow.due_at <= now, DueItemRow.dead_at.is_(None))
+        if among is not None:
+            query = query.where(DueItemRow.id.in_(list(among)))
         result = await self._session.scalars(
-            select(DueItemRow)
-            .where(DueItemRow.due_at <= now, DueItemRow.dead_at.is_(None))
-            .order_by(DueItemRow.due_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            query.order_by(DueItemRow.due_at).limit(limit).with_for_update(skip_locked=True)
         )
         return list(result)
 
-    async def delete(self, item_id: int) -> None:
-        """Remove a handled item."""
-        await self._session.execute(delete(DueItemRow).where(DueItemRow.id == item_id))
+    async def delete(self, item_ids: Sequence[int]) -> None:
+        """Remove handled items."""
+        await self._session.execute(delete(DueItemRow).where(DueItemRow.id.in_(list(item_ids))))
 
     async def postpone(self, item_id: int, due_at: datetime, error: str) -> None:
         """Record a failed handling: one more attempt, due again at ``due_at``."""
@@ -90,9 +92,3 @@ class DueItemRepository:
             .values(dead_at=None)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def oldest_due_at(self) -> datetime | None:
-        """When the soonest live item is due (None: nothing scheduled)."""
-        return await self._session.scalar(
-            select(func.min(DueItemRow.due_at)).where(DueItemRow.dead_at.is_(None))
-        )

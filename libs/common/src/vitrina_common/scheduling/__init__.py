@@ -1,9 +1,11 @@
 """Everything due later, claimed from rows by any worker replica with ``FOR UPDATE SKIP
-LOCKED``: due items (``due``, ``due_runner``: one-off, handled inside the claiming
-transaction) and periodic tasks (``runner``: long runs under a lease)."""
+LOCKED``, by one loop per worker process (``loop``): due items (``due``, ``due_runner``:
+one-off, handled inside the claiming transaction) and periodic tasks (``runner``: long runs
+under a lease)."""
 
 from vitrina_common.scheduling.due import DueHandler, DueItem, cancel_due, find_due, schedule_due
 from vitrina_common.scheduling.due_runner import BatchOutcome, DueRunner
+from vitrina_common.scheduling.loop import SchedulingLoop
 from vitrina_common.scheduling.runner import PeriodicTask, Scheduler
 
 __all__ = [
@@ -13,6 +15,7 @@ __all__ = [
     "DueRunner",
     "PeriodicTask",
     "Scheduler",
+    "SchedulingLoop",
     "cancel_due",
     "find_due",
     "schedule_due",

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import socket
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrina_common.db.models import SchedulerProbe
 from vitrina_common.scheduling.due import DueItem
 
 PROBE_KIND = "scheduler-probe"
+# Built once: the probe measures the scheduler, not SQLAlchemy building a statement per item.
+_RECORD = insert(SchedulerProbe)
 
 
 def replica_name() -> str:
@@ -26,5 +29,4 @@ def replica_name() -> str:
 
 async def record_probe(session: AsyncSession, item: DueItem) -> None:
     """Handle a probe item: record that this replica handled it."""
-    session.add(SchedulerProbe(key=item.key, handled_by=replica_name()))
-    await session.flush()
+    await session.execute(_RECORD, {"key": item.key, "handled_by": replica_name()})

@@ -1,13 +1,14 @@
 """Periodic tasks, each run by whichever worker replica claims it when it is due.
 
-Every replica runs a ``Scheduler`` over the same named tasks; their schedule is the
-``scheduled_tasks`` table, and the database's clock decides what is due. A replica claims
-a due row with ``FOR UPDATE SKIP LOCKED`` and, in that same short transaction, numbers the
-run and moves ``due_at`` to the end of a lease (the task's time limit plus a margin): the
-other replicas see the task as not due while it runs, and no transaction stays open for
-the length of a run (an open one would hold back vacuum on every table). After the run,
-the outcome is recorded and ``due_at`` becomes now + interval, by that run only: a run
-whose number is no longer the latest records nothing.
+Every replica runs a ``Scheduler`` over the same named tasks (the worker's
+``SchedulingLoop`` calls ``start_due`` on each pass; ``run`` loops on its own); their
+schedule is the ``scheduled_tasks`` table, and the database's clock decides what is due.
+A replica claims a due row with ``FOR UPDATE SKIP LOCKED`` and, in that same short
+transaction, numbers the run and moves ``due_at`` to the end of a lease (the task's time
+limit plus a margin): the other replicas see the task as not due while it runs, and no
+transaction stays open for the length of a run (an open one would hold back vacuum on
+every table). After the run, the outcome is recorded and ``due_at`` becomes now +
+interval, by that run only: a run whose number is no longer the latest records nothing.
 
 What that guarantees:
 
@@ -93,10 +94,7 @@ class Scheduler:
 
     async def run_due(self) -> str | None:
         """Claim one due task and run it; its name, or None when nothing was due."""
-        if not self._rows_ensured:
-            async with self._session_factory() as session, session.begin():
-                await ScheduledTaskRepository(session).ensure(list(self._tasks))
-            self._rows_ensured = True
+        await self._ensure_rows()
         claimed = await self._claim()
         if claimed is None:
             return None
@@ -104,6 +102,29 @@ class Scheduler:
         error = await self._run(task, run)
         await self._finish(task.name, run, task.interval, error)
         return task.name
+
+    async def start_due(self) -> asyncio.Task[None] | None:
+        """Claim one due task and start its run in the background (the run finishes and
+        records itself); None when nothing was due. Cancelling the run hands the task back."""
+        await self._ensure_rows()
+        claimed = await self._claim()
+        if claimed is None:
+            return None
+        task, run = claimed
+        return asyncio.create_task(self._run_and_finish(task, run), name=f"periodic-{task.name}")
+
+    async def _run_and_finish(self, task: PeriodicTask, run: int) -> None:
+        error = await self._run(task, run)
+        try:
+            await self._finish(task.name, run, task.interval, error)
+        except Exception as failure:  # noqa: BLE001  (the lease ends the claim instead)
+            log.warning("scheduled run's outcome not recorded", task=task.name, error=str(failure))
+
+    async def _ensure_rows(self) -> None:
+        if not self._rows_ensured:
+            async with self._session_factory() as session, session.begin():
+                await ScheduledTaskRepository(session).ensure(list(self._tasks))
+            self._rows_ensured = True
 
     async def _claim(self) -> tuple[PeriodicTask, int] | None:
         async with self._session_factory() as session, session.begin():
