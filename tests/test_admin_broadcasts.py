@@ -5,6 +5,7 @@ send now, then pause and resume from the same screen."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ from devstack.postgres import EmbeddedPostgres
 from tests.admin_catalog_helpers import SessionFactory, admin_area, send
 from tests.broadcasts import add_shoppers, recipient_states, status_of
 from tests.storefront import Shop, Stocked, click, running_shop, told
-from vitrina_common.db.models import BroadcastStatus, RecipientState, User
+from vitrina_common.db.models import (
+    BroadcastStatus,
+    Category,
+    CategoryFollow,
+    RecipientState,
+    User,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
@@ -70,3 +77,26 @@ async def test_admin_composes_previews_sends_pauses_and_resumes_a_broadcast(shop
     assert await status_of(shop.sessions, 1) == BroadcastStatus.PAUSED
     await click(telegram, ADMIN, paused, "Resume", ": sending")
     assert await status_of(shop.sessions, 1) == BroadcastStatus.SENDING
+
+
+async def test_admin_sends_to_the_followers_of_a_category(shop: Shop) -> None:
+    telegram = shop.telegram
+    chats = await add_shoppers(shop.sessions, 2, first=200_000)
+    async with shop.sessions() as session, session.begin():
+        prints = Category(title="Prints")
+        session.add(prints)
+        await session.flush()
+        [follower] = await session.scalars(select(User.id).where(User.telegram_id == chats[0]))
+        session.add(
+            CategoryFollow(user_id=follower, category_id=prints.id, created_at=datetime.now(UTC))
+        )
+    await admin_area(telegram, ADMIN, "Broadcasts", "New broadcast")
+    buttons = await send(telegram, ADMIN, "New prints are in", "Link buttons")
+    audience = await click(telegram, ADMIN, buttons, "No buttons", "Who gets it?")
+    categories = await click(
+        telegram, ADMIN, audience, "Followers of a category", "Followers of which category?"
+    )
+    confirm = await click(telegram, ADMIN, categories, "Prints", "reaches <b>1</b>")
+
+    await click(telegram, ADMIN, confirm, "Send now", "to 1 shoppers: sending")
+    assert (await recipient_states(shop.sessions, 1))[RecipientState.PENDING] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.broadcasts import ADMIN, add_shoppers, recipient_states, status_of
@@ -14,6 +14,7 @@ from vitrina_common.config import RetentionSettings
 from vitrina_common.db.models import (
     Broadcast,
     BroadcastStatus,
+    CategoryFollow,
     Language,
     Order,
     OrderStatus,
@@ -25,7 +26,6 @@ from vitrina_common.db.models import (
 from vitrina_common.sending import OutgoingMessage
 from vitrina_common.services.broadcasts import (
     Audience,
-    AudienceNotSupportedError,
     ComposeBroadcasts,
     start_due,
 )
@@ -79,8 +79,18 @@ async def test_audience_filters_narrow_the_recipients(session_factory: SessionFa
     assert await compose.count(Audience(buyers_of_category=prints.category_id)) == 2
     assert await compose.count(Audience(active_days=30)) == 3
     assert await compose.count(Audience(active_days=30, language=Language.EN)) == 1
-    with pytest.raises(AudienceNotSupportedError):
-        await compose.count(Audience(followers_of_category=prints.category_id))
+    assert await compose.count(Audience(followers_of_category=prints.category_id)) == 0
+    async with session_factory() as session, session.begin():
+        [russian_id] = await session.scalars(select(User.id).where(User.telegram_id == russian[1]))
+        [english_id] = await session.scalars(select(User.id).where(User.telegram_id == english[2]))
+        for user_id in (russian_id, english_id):
+            session.add(
+                CategoryFollow(
+                    user_id=user_id, category_id=prints.category_id, created_at=datetime.now(UTC)
+                )
+            )
+    # The Russian follower blocked the bot: only the English one is in the audience.
+    assert await compose.count(Audience(followers_of_category=prints.category_id)) == 1
 
 
 async def test_scheduled_broadcast_chooses_its_recipients_when_due(

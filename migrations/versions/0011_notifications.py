@@ -18,7 +18,6 @@ from sqlalchemy.dialects import postgresql
 from migrations import safety
 
 revision: str = "0011"
-# Follows 0010 (due items) once that branch is merged; until then the head before it.
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

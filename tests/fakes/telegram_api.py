@@ -359,9 +359,14 @@ class FakeTelegram:
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Vitrina"},
             **content,
         }
-        if params.get("reply_markup"):
-            message["reply_markup"] = params["reply_markup"]
+        markup = params.get("reply_markup")
+        # Telegram's Message carries inline keyboards only; a reply keyboard (a "send my
+        # location" button) is kept here for the tests but not echoed back.
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
         stored = {**message, "_seq": next(self._message_ids)}
+        if markup:
+            stored["reply_markup"] = markup
         self.messages[(chat_id, message_id)] = stored
         return message
 

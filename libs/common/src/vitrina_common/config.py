@@ -250,6 +250,10 @@ class RetentionSettings(BaseModel):
     unpaid_orders_days: int = Field(default=30, ge=1)
     # Recipients of broadcasts that ended (done or cancelled); the broadcast's row stays.
     broadcast_recipients_days: int = Field(default=30, ge=1)
+    # Notifications no longer pending (sent, failed, blocked, skipped), from their creation.
+    # Their dedup keys go with them: a key names one event (a reservation, a local date),
+    # not repeated that much later.
+    notifications_days: int = Field(default=30, ge=1)
     # Dead inbox and outbox rows (given up, the admins told): the evidence of what failed,
     # kept long enough for someone to look.
     dead_days: int = Field(default=90, ge=1)

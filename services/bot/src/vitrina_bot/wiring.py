@@ -53,6 +53,10 @@ from vitrina_common.services.checkout import (
     StartCheckout,
 )
 from vitrina_common.services.imports import StartImport, import_limits
+from vitrina_common.services.notifications.preferences import (
+    CategoryFollows,
+    NotificationPreferences,
+)
 from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.tickets import Tickets
@@ -133,6 +137,8 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "admin_ids": admin_ids,
         "register_user": RegisterUser(sessions),
         "profiles": profiles,
+        "notification_preferences": NotificationPreferences(sessions, SystemClock()),
+        "category_follows": CategoryFollows(sessions, SystemClock()),
         "browse": Browse(reads, catalog_counts),
         "catalog_counts": catalog_counts,
         "start_checkout": StartCheckout(sessions, timedelta(seconds=checkout.order_ttl_s)),

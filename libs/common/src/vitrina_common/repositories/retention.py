@@ -38,6 +38,8 @@ from vitrina_common.db.models import (
     ImportBatch,
     ImportBatchRow,
     ImportStatus,
+    Notification,
+    NotificationState,
     Order,
     OutboxMessage,
     Purchase,
@@ -146,6 +148,15 @@ class RetentionRepository:
             )
         )
         return await self._delete(delete(BroadcastRecipient), doomed, limit, of=BroadcastRecipient)
+
+    async def delete_settled_notifications(self, older_than: timedelta, limit: int) -> int:
+        """Notifications created before ``older_than`` ago and no longer pending. Pending
+        ones are kept however old: they are work still to do."""
+        doomed = select(_CTID).where(
+            Notification.state != NotificationState.PENDING,
+            Notification.created_at < func.now() - older_than,
+        )
+        return await self._delete(delete(Notification), doomed, limit)
 
     async def _delete(
         self, statement: Delete, doomed: Select[Any], limit: int, of: type[Any] | None = None

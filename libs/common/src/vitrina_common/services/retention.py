@@ -2,12 +2,12 @@
 
 What goes, and when (ages from ``RetentionSettings``): inbox updates that are settled or
 never carried money, delivered outbox rows, dead inbox and outbox rows (after longer), the
-rows of finished imports, the recipients of broadcasts that ended, orders never paid whose
-invoice expired long ago, and support tickets closed long ago with their conversations.
-What never
-goes: a money update not yet closed, an open outbox row, the rows of an import still
-running, the import's summary, paid orders, purchases and refused charges (the shop's
-accounting record) and the orders they name.
+rows of finished imports, the recipients of broadcasts that ended, settled notifications,
+orders never paid whose invoice expired long ago, and support tickets closed long ago with
+their conversations. What never goes: a money update not yet closed, a pending
+notification, an open outbox row, the rows of an import still running, the import's
+summary, paid orders, purchases and refused charges (the shop's accounting record) and the
+orders they name.
 
 Unlike other use cases this one commits once per chunk of at most ``chunk_rows`` rows,
 not once per run: a run may delete millions of rows after a long pause, and one
@@ -54,6 +54,7 @@ class RetentionReport:
     orders: int
     tickets: int
     broadcast_recipients: int
+    notifications: int = 0
 
 
 class Retention:
@@ -88,6 +89,10 @@ class Retention:
             "broadcast_recipients": (
                 repository.delete_ended_broadcast_recipients,
                 settings.broadcast_recipients_days,
+            ),
+            "notifications": (
+                repository.delete_settled_notifications,
+                settings.notifications_days,
             ),
         }
         counts: dict[str, int] = {}

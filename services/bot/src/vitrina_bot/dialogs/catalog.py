@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import (
     Back,
+    Button,
     Cancel,
     Column,
     Select,
@@ -17,8 +18,10 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import CatalogSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages, sender_id
+from vitrina_bot.i18n import Translator
 from vitrina_common.services.browse import Browse
+from vitrina_common.services.notifications.preferences import CategoryFollows
 
 SCROLL = "products_scroll"
 
@@ -38,12 +41,31 @@ async def on_category(
     await manager.switch_to(CatalogSG.products)
 
 
-async def get_products(dialog_manager: DialogManager, browse: Browse, **_: Any) -> dict[str, Any]:
-    """One page of the chosen category, straight from an indexed LIMIT/OFFSET query."""
+async def on_follow_toggle(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    """Follow the category, or unfollow it; the screen shows the other button then."""
+    follows: CategoryFollows = manager.middleware_data["category_follows"]
+    translate: Translator = manager.middleware_data["t"]
+    category_id = int(manager.dialog_data.get("category_id", 0))
+    if await follows.is_following(event.from_user.id, category_id):
+        await follows.unfollow(event.from_user.id, category_id)
+        await event.answer(translate("catalog.unfollowed"))
+    elif await follows.follow(event.from_user.id, category_id):
+        await event.answer(translate("catalog.followed"))
+
+
+async def get_products(
+    dialog_manager: DialogManager, browse: Browse, category_follows: CategoryFollows, **_: Any
+) -> dict[str, Any]:
+    """One page of the chosen category, straight from an indexed LIMIT/OFFSET query, and
+    whether the shopper follows it."""
     category_id = int(dialog_manager.dialog_data.get("category_id", 0))
     index = await current_page(dialog_manager, SCROLL)
     page = await browse.category_page(category_id, index, PAGE_SIZE)
+    user_id = sender_id(dialog_manager)
+    following = user_id is not None and await category_follows.is_following(user_id, category_id)
     return {
+        "following": following,
+        "not_following": not following,
         "products": page.items,
         "count": page.total,
         "pages": pages(page.total),
@@ -78,6 +100,8 @@ dialog = Dialog(
             open_product,
             item_id=operator.attrgetter("id"),
         ),
+        Button(T("catalog.follow"), id="follow", on_click=on_follow_toggle, when="not_following"),
+        Button(T("catalog.unfollow"), id="unfollow", on_click=on_follow_toggle, when="following"),
         Back(T("menu.back")),
         getter=get_products,
         state=CatalogSG.products,

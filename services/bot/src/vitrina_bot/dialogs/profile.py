@@ -1,4 +1,5 @@
-"""Profile: what the shop knows about the shopper, and their email for receipts."""
+"""Profile: what the shop knows about the shopper, their email for receipts, and how and when
+they are notified (``profile_notifications``)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,27 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
 from aiogram_dialog.widgets.kbd import Cancel, SwitchTo
 
+from vitrina_bot.dialogs.profile_notifications import settings_buttons, settings_lines, windows
 from vitrina_bot.dialogs.states import ProfileSG
 from vitrina_bot.dialogs.widgets import T, sender_id
 from vitrina_bot.i18n import Translator
+from vitrina_common.services.notifications.preferences import NotificationPreferences
 from vitrina_common.services.profile import EmailOutcome, Profiles
 
 
 async def get_profile(
-    dialog_manager: DialogManager, profiles: Profiles, **_: Any
+    dialog_manager: DialogManager,
+    profiles: Profiles,
+    notification_preferences: NotificationPreferences,
+    **_: Any,
 ) -> dict[str, Any]:
-    """Name, email (or a note that there is none) and language."""
+    """Name, email (or a note that there is none), language and notification settings."""
     user_id = sender_id(dialog_manager)
     view = await profiles.view(user_id) if user_id is not None else None
+    notifications = await notification_preferences.view(user_id) if user_id is not None else None
     translate: Translator = dialog_manager.middleware_data["t"]
     return {
+        **settings_lines(notifications, translate),
         "name": html.escape((view.first_name if view else None) or "—"),
         # The address check is loose on purpose: "<b>&co@example.com" passes it.
         "email": html.escape(view.email) if view and view.email else translate("profile.no_email"),
@@ -49,6 +57,7 @@ dialog = Dialog(
     Window(
         T("profile.text"),
         SwitchTo(T("profile.set_email"), id="set_email", state=ProfileSG.email),
+        settings_buttons(),
         Cancel(T("menu.back")),
         getter=get_profile,
         state=ProfileSG.main,
@@ -59,4 +68,5 @@ dialog = Dialog(
         SwitchTo(T("menu.back"), id="back", state=ProfileSG.main),
         state=ProfileSG.email,
     ),
+    *windows,
 )

@@ -33,6 +33,13 @@ class WishlistSG(StatesGroup):
 class ProfileSG(StatesGroup):
     main = State()
     email = State()
+    # Notification settings (see profile_notifications).
+    time_zone = State()
+    location = State()
+    quiet_from = State()
+    quiet_to = State()
+    digest_hour = State()
+    followed = State()
 
 
 class LanguageSG(StatesGroup):

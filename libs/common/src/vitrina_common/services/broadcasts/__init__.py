@@ -1,7 +1,7 @@
 """Broadcasts: compose (audience, schedule), deliver (one global budget for all replicas),
 control (pause, resume, cancel) and report (live progress, failures CSV)."""
 
-from vitrina_common.services.broadcasts.audience import Audience, AudienceNotSupportedError
+from vitrina_common.services.broadcasts.audience import Audience
 from vitrina_common.services.broadcasts.compose import ComposeBroadcasts, start_due
 from vitrina_common.services.broadcasts.control import ControlBroadcasts
 from vitrina_common.services.broadcasts.delivery import BroadcastDelivery, DeliveryStep
@@ -9,7 +9,6 @@ from vitrina_common.services.broadcasts.progress import BroadcastProgress
 
 __all__ = [
     "Audience",
-    "AudienceNotSupportedError",
     "BroadcastDelivery",
     "BroadcastProgress",
     "ComposeBroadcasts",

@@ -12,7 +12,14 @@ from datetime import timedelta
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, exists, func, select
 
-from vitrina_common.db.models import Language, Product, Purchase, PurchaseStatus, User
+from vitrina_common.db.models import (
+    CategoryFollow,
+    Language,
+    Product,
+    Purchase,
+    PurchaseStatus,
+    User,
+)
 
 
 class Audience(BaseModel):
@@ -22,19 +29,12 @@ class Audience(BaseModel):
     buyers_of_category: int | None = None
     language: Language | None = None
     active_days: int | None = Field(default=None, ge=1, le=3650)
-    # Hook for the category followers of a later issue: the filter is declared so composed
-    # broadcasts keep their shape, and refused until followers exist.
+    # Follows this category (see ``services.notifications``).
     followers_of_category: int | None = None
-
-
-class AudienceNotSupportedError(ValueError):
-    """A filter whose data the shop does not keep yet."""
 
 
 def audience_condition(audience: Audience) -> ColumnElement[bool]:
     """The WHERE clause over ``users`` that selects ``audience``."""
-    if audience.followers_of_category is not None:
-        raise AudienceNotSupportedError("category followers arrive with a later issue")
     conditions: list[ColumnElement[bool]] = [User.is_blocked.is_(False), User.is_banned.is_(False)]
     if audience.language is not None:
         conditions.append(User.language == audience.language)
@@ -50,6 +50,13 @@ def audience_condition(audience: Audience) -> ColumnElement[bool]:
                     Purchase.status == PurchaseStatus.PAID,
                     Product.category_id == audience.buyers_of_category,
                 )
+            )
+        )
+    if audience.followers_of_category is not None:
+        conditions.append(
+            exists().where(
+                CategoryFollow.user_id == User.id,
+                CategoryFollow.category_id == audience.followers_of_category,
             )
         )
     return and_(*conditions)

@@ -112,38 +112,47 @@ class NotificationDelivery:
     async def _record(
         self, session: AsyncSession, claimed: ClaimedNotification, outcome: Outcome, now: datetime
     ) -> NotificationState:
-        notifications = NotificationRepository(session)
-        attempts = claimed.attempts + 1
-        if outcome.kind is OutcomeKind.SENT:
-            state, retry_in = NotificationState.SENT, None
-        elif outcome.kind is OutcomeKind.GONE:
-            state, retry_in = NotificationState.BLOCKED, None
+        settled = settle_outcome(outcome, claimed.attempts, self._settings)
+        if outcome.kind is OutcomeKind.GONE:
             await UserRepository(session).set_fields(claimed.recipient.telegram_id, is_blocked=True)
-        elif outcome.kind is OutcomeKind.FAILED:
-            state, retry_in = NotificationState.FAILED, None
-        elif outcome.flood:
-            # Not the recipient's fault: every sender pauses, this one comes back after it.
-            state, retry_in, attempts = (
-                NotificationState.PENDING,
-                timedelta(seconds=outcome.retry_after_s),
-                claimed.attempts,
-            )
-        elif attempts >= self._settings.max_attempts:
+        if settled.state is NotificationState.FAILED and outcome.kind is not OutcomeKind.FAILED:
             log.warning("notification failed", id=claimed.id, error=outcome.reason)
-            state, retry_in = NotificationState.FAILED, None
-        else:
-            state = NotificationState.PENDING
-            retry_in = timedelta(
-                seconds=min(
-                    self._settings.first_retry_s * 2 ** (attempts - 1), self._settings.max_retry_s
-                )
-            )
-        await notifications.settle(
+        await NotificationRepository(session).settle(
             claimed.id,
-            state,
+            settled.state,
             now=now,
             error=outcome.reason,
-            attempts=attempts,
-            send_after=None if retry_in is None else now + retry_in,
+            attempts=settled.attempts,
+            send_after=None if settled.retry_in is None else now + settled.retry_in,
         )
-        return state
+        return settled.state
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What a send's outcome makes of its notification."""
+
+    state: NotificationState
+    attempts: int
+    # Pending again after this long; None for a final state.
+    retry_in: timedelta | None = None
+
+
+def settle_outcome(outcome: Outcome, attempts_before: int, settings: SendingSettings) -> Settled:
+    """Sent, blocked (403), failed for good, or pending again: after a flood pause (not the
+    recipient's fault, no attempt counted) or a backoff, until the attempts run out."""
+    attempts = attempts_before + 1
+    if outcome.kind is OutcomeKind.SENT:
+        return Settled(NotificationState.SENT, attempts)
+    if outcome.kind is OutcomeKind.GONE:
+        return Settled(NotificationState.BLOCKED, attempts)
+    if outcome.kind is OutcomeKind.FAILED or (
+        not outcome.flood and attempts >= settings.max_attempts
+    ):
+        return Settled(NotificationState.FAILED, attempts)
+    if outcome.flood:
+        return Settled(
+            NotificationState.PENDING, attempts_before, timedelta(seconds=outcome.retry_after_s)
+        )
+    backoff_s = min(settings.first_retry_s * 2 ** (attempts - 1), settings.max_retry_s)
+    return Settled(NotificationState.PENDING, attempts, timedelta(seconds=backoff_s))

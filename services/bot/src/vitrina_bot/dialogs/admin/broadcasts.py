@@ -84,18 +84,37 @@ async def on_audience(callback: CallbackQuery, button: Button, manager: DialogMa
     await manager.switch_to(AdminBroadcastsSG.confirm)
 
 
+async def on_category_filter(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
+    """Buyers or followers of a category: which one the category picker sets."""
+    del callback
+    manager.dialog_data["category_filter"] = button.widget_id
+    await manager.switch_to(AdminBroadcastsSG.category)
+
+
 async def on_category(
     callback: CallbackQuery, widget: Any, manager: DialogManager, category_id: str
 ) -> None:
     del callback, widget
-    audience = Audience(buyers_of_category=int(category_id))
+    if manager.dialog_data.get("category_filter") == "followers":
+        audience = Audience(followers_of_category=int(category_id))
+    else:
+        audience = Audience(buyers_of_category=int(category_id))
     manager.dialog_data["audience"] = audience.model_dump(mode="json")
     await manager.switch_to(AdminBroadcastsSG.confirm)
 
 
-async def get_categories(admin_categories: AdminCategories, **_: Any) -> dict[str, Any]:
+async def get_categories(
+    dialog_manager: DialogManager, admin_categories: AdminCategories, **_: Any
+) -> dict[str, Any]:
     lines = await admin_categories.lines()
-    return {"categories": [(line.id, line.title) for line in lines]}
+    followers = dialog_manager.dialog_data.get("category_filter") == "followers"
+    return {
+        "categories": [(line.id, line.title) for line in lines],
+        "followers": followers,
+        "buyers": not followers,
+    }
 
 
 async def get_confirm(
@@ -179,12 +198,14 @@ dialog = Dialog(
             Button(T(f"admin.broadcasts.to.{key}"), id=key, on_click=on_audience)
             for key in _AUDIENCES
         ),
-        SwitchTo(T("admin.broadcasts.to.buyers"), id="buyers", state=AdminBroadcastsSG.category),
+        Button(T("admin.broadcasts.to.buyers"), id="buyers", on_click=on_category_filter),
+        Button(T("admin.broadcasts.to.followers"), id="followers", on_click=on_category_filter),
         _BACK,
         state=AdminBroadcastsSG.audience,
     ),
     Window(
-        T("admin.broadcasts.category"),
+        T("admin.broadcasts.category", when="buyers"),
+        T("admin.broadcasts.followers_category", when="followers"),
         Column(
             Select(
                 Format("{item[1]}"),
