@@ -293,6 +293,15 @@ class TicketSettings(BaseModel):
     reminder_hours: int = Field(default=4, ge=1, le=7 * 24)
 
 
+class WaitlistSettings(BaseModel):
+    """Limited-edition waitlists."""
+
+    # A freed copy is reserved for the first in line this long; not bought by then, it
+    # goes to the next. A day-before reminder needs more than 24 hours, an hour-before one
+    # more than 1.
+    reservation_hours: float = Field(default=48.0, ge=0.25, le=14 * 24)
+
+
 class LogFormat(StrEnum):
     AUTO = "auto"
     JSON = "json"
@@ -386,6 +395,7 @@ class Settings(_AppSettings):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
     sending: SendingSettings = Field(default_factory=SendingSettings)
     scheduling: SchedulingSettings = Field(default_factory=SchedulingSettings)
 

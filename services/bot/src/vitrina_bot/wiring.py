@@ -61,6 +61,10 @@ from vitrina_common.services.profile import Profiles
 from vitrina_common.services.reports import ReportQueries, RequestReports
 from vitrina_common.services.tickets import Tickets
 from vitrina_common.services.users import RegisterUser
+from vitrina_common.services.waitlist.admin import AdminWaitlist
+from vitrina_common.services.waitlist.handout import HandOutCopies, ReservationPolicy
+from vitrina_common.services.waitlist.shopper import Waitlist
+from vitrina_common.services.wishlist import Wishlist
 from vitrina_common.storage.capacity import StorageRoom
 from vitrina_common.storage.import_files import ImportFiles
 from vitrina_common.storage.objects import ImageStore
@@ -87,6 +91,9 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
     spool.prepare()
     file_sender = FileSender(bot, store, delivery_queries, spool)
     admin_ids = frozenset(settings.bot.admin_ids)
+    clock = SystemClock()
+    # Refunds and a larger edition hand freed copies to the waitlist in their own commit.
+    hand_out = HandOutCopies(clock, ReservationPolicy.from_settings(settings.waitlist))
     relay = OutboxRelay(
         sessions,
         {
@@ -138,21 +145,24 @@ def build_dependencies(runtime: ServiceRuntime, bot: Bot) -> dict[str, Any]:
         "check_pre_checkout": CheckPreCheckout(sessions, timedelta(seconds=checkout.reservation_s)),
         "release_reservation": ReleaseReservation(sessions),
         "record_payment": RecordSuccessfulPayment(sessions),
-        "record_refunded_payment": RecordRefundedPayment(sessions),
+        "record_refunded_payment": RecordRefundedPayment(sessions, hand_out),
         "purchase_queries": PurchaseQueries(reads),
         "file_sender": file_sender,
         "spool": spool,
         "upload_intake": upload_intake,
         "outbox_relay": relay,
         "admin_users": AdminUsers(sessions),
-        "star_refunds": StarRefunds(bot, RefundPurchase(sessions), profiles),
+        "star_refunds": StarRefunds(bot, RefundPurchase(sessions, hand_out), profiles),
         "create_api_token": CreateApiToken(sessions),
         "list_api_tokens": ListApiTokens(sessions),
         "revoke_api_token": RevokeApiToken(sessions),
         "report_queries": ReportQueries(sessions, settings.shop.timezone),
         "report_requests": RequestReports(sessions),
-        "admin_products": AdminProducts(sessions),
-        "product_lifecycle": ProductLifecycle(sessions),
+        "admin_products": AdminProducts(sessions, clock),
+        "product_lifecycle": ProductLifecycle(sessions, clock),
+        "waitlist": Waitlist(sessions, hand_out),
+        "wishlist": Wishlist(sessions),
+        "admin_waitlist": AdminWaitlist(sessions, admin_ids, hand_out),
         "admin_categories": AdminCategories(sessions),
         "compose_broadcasts": ComposeBroadcasts(sessions),
         "control_broadcasts": ControlBroadcasts(sessions),

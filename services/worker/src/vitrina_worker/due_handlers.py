@@ -14,6 +14,9 @@ from vitrina_common.config import Settings
 from vitrina_common.scheduling.due import DueHandler
 from vitrina_common.scheduling.probe import PROBE_KIND, record_probe
 from vitrina_common.services.notifications.digests import DIGEST_KIND, digest_handler
+from vitrina_common.services.waitlist.effects import RESERVATION_EXPIRY, RESERVATION_REMINDER
+from vitrina_common.services.waitlist.expiry import ReservationExpiry, ReservationReminder
+from vitrina_common.services.waitlist.handout import HandOutCopies, ReservationPolicy
 
 __all__ = ["DueHandler", "due_handlers"]
 
@@ -26,6 +29,9 @@ def due_handlers(
     """The handler of every kind this worker handles."""
     del sessions  # for handlers that need them; none of today's does
     handlers: dict[str, DueHandler] = {DIGEST_KIND: digest_handler(clock)}
+    hand_out = HandOutCopies(clock, ReservationPolicy.from_settings(settings.waitlist))
+    handlers[RESERVATION_EXPIRY] = ReservationExpiry(hand_out)
+    handlers[RESERVATION_REMINDER] = ReservationReminder(hand_out)
     if settings.scheduling.probe_enabled:
         handlers[PROBE_KIND] = record_probe
     return handlers

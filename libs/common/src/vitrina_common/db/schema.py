@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 # The Alembic head this code was written against. A test compares it with migrations/,
 # so a new revision without bumping this fails CI instead of a readiness probe.
-EXPECTED_SCHEMA_REVISION = "0011"
+EXPECTED_SCHEMA_REVISION = "0012"
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

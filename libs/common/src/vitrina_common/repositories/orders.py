@@ -93,19 +93,21 @@ class OrderRepository:
             order_id, (OrderStatus.RESERVED,), status=OrderStatus.PENDING, reserved_until=None
         )
 
-    async def held_copies(self, product_id: int, except_user_id: int) -> int:
-        """Copies of the product held by live reservations of other shoppers."""
-        count = await self._session.scalar(
+    async def held_copies(self, product_id: int, except_user_id: int | None) -> int:
+        """Copies of the product held by live reservations of shoppers other than
+        ``except_user_id`` (None: of anyone)."""
+        statement = (
             select(func.count())
             .select_from(Order)
             .where(
                 Order.product_id == product_id,
                 Order.status == OrderStatus.RESERVED,
                 Order.reserved_until > func.now(),
-                Order.user_id != except_user_id,
             )
         )
-        return count or 0
+        if except_user_id is not None:
+            statement = statement.where(Order.user_id != except_user_id)
+        return await self._session.scalar(statement) or 0
 
     async def _move(
         self, order_id: int, from_statuses: tuple[OrderStatus, ...], **values: Any

@@ -13,10 +13,12 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.db.models import Product, ProductStatus
 from vitrina_common.imports.model import MAX_PRICE_STARS, MIN_PRICE_STARS
 from vitrina_common.repositories.categories import CategoryRepository
 from vitrina_common.repositories.products import ProductLine, ProductRepository
+from vitrina_common.services.wishlist_notices import tell_wishers_price_drop
 from vitrina_common.text_limits import MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -73,10 +75,14 @@ def parse_price(text: str) -> int | None:
 
 
 class AdminProducts:
-    """The product list, the card, and edits of title, description, price and category."""
+    """The product list, the card, and edits of title, description, price and category.
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    ``clock`` dates the wishers' price-drop notices.
+    """
+
+    def __init__(self, session_factory: SessionFactory, clock: Clock | None = None) -> None:
         self._session_factory = session_factory
+        self._clock = clock or SystemClock()
 
     async def page(
         self, offset: int, limit: int, *, status: ProductStatus | None = None, search: str = ""
@@ -132,11 +138,19 @@ class AdminProducts:
 
         Invoices already issued keep their price: pre-checkout refuses to take the money
         for them once the product's price differs, and the shopper is told to look again.
+        A lower price is told to the product's wishers in the same commit.
         """
         price = parse_price(text)
         if price is None:
             return ProductRefusal.PRICE
-        return await self._change(product_id, price_stars=price)
+        async with self._session_factory() as session, session.begin():
+            product = await ProductRepository(session).get_for_update(product_id)
+            if product is None:
+                return ProductRefusal.NOT_FOUND
+            old_price, product.price_stars = product.price_stars, price
+            if product.status is ProductStatus.READY:
+                await tell_wishers_price_drop(session, product, old_price, self._clock.now())
+        return None
 
     async def move_to_category(self, product_id: int, category_id: int) -> ProductRefusal | None:
         """Put the product into an existing category; None when saved."""

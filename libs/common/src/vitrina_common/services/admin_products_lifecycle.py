@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.db.models import ProductStatus
 from vitrina_common.messaging.contracts import RenderPreviewJob
 from vitrina_common.outbox import enqueue_publish
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.services.admin_products import ProductRefusal
+from vitrina_common.services.wishlist_notices import tell_wishers_back_on_sale
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -37,8 +39,10 @@ class DeleteBlocked:
 class ProductLifecycle:
     """Archive, restore, re-render and delete; each one transaction on the locked row."""
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, clock: Clock | None = None) -> None:
         self._session_factory = session_factory
+        # Dates the wishers' back-on-sale notices.
+        self._clock = clock or SystemClock()
 
     async def archive(self, product_id: int) -> ProductRefusal | None:
         """Take the product out of the shop; None when done."""
@@ -66,6 +70,7 @@ class ProductLifecycle:
                 product.failure_reason = RESTORED_WITHOUT_PREVIEW
             else:
                 product.status = ProductStatus.READY
+                await tell_wishers_back_on_sale(session, product, self._clock.now())
         return None
 
     async def rerender(

@@ -11,6 +11,7 @@ from vitrina_bot.dialogs import (
     purchases,
     search,
     tickets,
+    wishlist,
 )
 
 
@@ -26,5 +27,6 @@ def build_dialogs_router() -> Router:
         profile.dialog,
         language.dialog,
         tickets.dialog,
+        wishlist.dialog,
     )
     return router

@@ -17,6 +17,7 @@ from vitrina_bot.dialogs.states import (
     PurchasesSG,
     SearchSG,
     TicketsSG,
+    WishlistSG,
 )
 from vitrina_bot.dialogs.widgets import T
 
@@ -44,9 +45,10 @@ dialog = Dialog(
             Start(T("menu.profile"), id="profile", state=ProfileSG.main),
         ),
         Row(
+            Start(T("wishlist.menu"), id="wishlist", state=WishlistSG.listing),
             Start(T("menu.language"), id="language", state=LanguageSG.choose),
-            SwitchTo(T("menu.help"), id="help", state=MainMenu.help),
         ),
+        SwitchTo(T("menu.help"), id="help", state=MainMenu.help),
         getter=get_shop,
         state=MainMenu.main,
     ),

@@ -1,4 +1,5 @@
-"""The product card: preview, text, price, and Buy — or Download for an owner."""
+"""The product card: preview, text, price, and Buy — or Download for an owner; ♡ and the
+limited edition's lines and waitlist buttons come from ``product_edition``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiogram_dialog.api.entities import MediaAttachment, MediaId
 from aiogram_dialog.widgets.kbd import Button, Cancel
 from aiogram_dialog.widgets.media import DynamicMedia
 
+from vitrina_bot.dialogs.product_edition import edition_buttons, edition_data, edition_lines
 from vitrina_bot.dialogs.states import ProductSG, TicketsSG
 from vitrina_bot.dialogs.widgets import T, sender_id
 from vitrina_bot.files import send_download
@@ -56,7 +58,7 @@ async def get_card(
     card = await browse.card(_product_id(dialog_manager))
     user_id = sender_id(dialog_manager)
     if card is None or user_id is None:
-        return {"found": False, "owned": False, "preview": None}
+        return {"found": False, "owned": False, "preview": None, "wished": False, "limited": False}
     owned = await purchase_queries.owns(user_id, card.id)
     preview = (
         MediaAttachment(ContentType.PHOTO, file_id=MediaId(card.preview_file_id))
@@ -72,6 +74,7 @@ async def get_card(
         "title": clipped_html(card.title, MAX_TITLE_CHARS),
         "description": clipped_html(card.description, MAX_DESCRIPTION_CHARS),
         "price": card.price_stars,
+        **await edition_data(dialog_manager, card.id, user_id, owned),
     }
 
 
@@ -84,15 +87,17 @@ async def on_buy(event: CallbackQuery, _button: Button, manager: DialogManager) 
     if isinstance(result, CheckoutRefusal):
         await event.answer(translate(f"checkout.refused.{result.value}"), show_alert=True)
         return
-    await _send_invoice(event, result)
+    await send_invoice(event, result)
     await event.answer()
 
 
-async def _send_invoice(event: CallbackQuery, invoice: Invoice) -> None:
-    if event.bot is None or event.message is None:
+async def send_invoice(event: CallbackQuery, invoice: Invoice) -> None:
+    """Send the Stars invoice into the chat the button was pressed in."""
+    if event.bot is None:
         return
+    chat_id = event.message.chat.id if event.message is not None else event.from_user.id
     await event.bot.send_invoice(
-        chat_id=event.message.chat.id,
+        chat_id=chat_id,
         title=invoice.title,
         description=invoice.description,
         payload=invoice.payload,
@@ -126,16 +131,18 @@ dialog = Dialog(
     Window(
         DynamicMedia("preview", when="preview"),
         T("product.card", when="found"),
+        *edition_lines,
         T("product.owned", when="owned"),
         T("product.not_found", when=lambda data, *_: not data["found"]),
         Button(
             T("product.buy"),
             id="buy",
             on_click=on_buy,
-            when=lambda data, *_: data["found"] and not data["owned"],
+            when=lambda data, *_: data["found"] and not data["owned"] and data["copies_left"],
         ),
         Button(T("product.download"), id="download", on_click=on_download, when="owned"),
         Button(T("product.problem"), id="problem", on_click=on_problem, when="owned"),
+        edition_buttons(),
         Cancel(T("menu.back")),
         getter=get_card,
         state=ProductSG.card,

@@ -26,6 +26,10 @@ class PurchasesSG(StatesGroup):
     listing = State()
 
 
+class WishlistSG(StatesGroup):
+    listing = State()
+
+
 class ProfileSG(StatesGroup):
     main = State()
     email = State()

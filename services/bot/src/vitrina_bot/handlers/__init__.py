@@ -12,6 +12,7 @@ from vitrina_bot.handlers import (
     product_links,
     refund,
     start,
+    waitlist,
 )
 
 
@@ -24,6 +25,7 @@ def build_root_router() -> Router:
         payments.router,
         start.router,
         commands.router,
+        waitlist.router,
         refund.router,
         product_links.router,
         api_tokens.router,

@@ -1,4 +1,5 @@
-"""/help, /terms and /paysupport (the last two are required of Telegram Stars sellers)."""
+"""/help, /terms and /paysupport (the last two are required of Telegram Stars sellers), and
+the command menu (the shortcuts /wishlist, /mine and /categories live in ``waitlist``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from vitrina_common.db.models import Language
 
 router = Router(name="commands")
 
-COMMANDS = ("start", "help", "terms", "paysupport")
+COMMANDS = ("start", "help", "terms", "paysupport", "wishlist", "mine", "categories")
 
 
 @router.message(Command("help"))

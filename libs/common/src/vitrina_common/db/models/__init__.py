@@ -42,6 +42,13 @@ from vitrina_common.db.models.tickets import (
     TicketStatus,
     TicketTransition,
 )
+from vitrina_common.db.models.waitlist import (
+    EditionReservation,
+    ReservationCause,
+    ReservationState,
+    WaitlistEntry,
+    WishlistItem,
+)
 
 __all__ = [
     "ActorKind",
@@ -54,6 +61,7 @@ __all__ = [
     "Category",
     "CategoryFollow",
     "DueItemRow",
+    "EditionReservation",
     "ImportBatch",
     "ImportBatchRow",
     "ImportRowOutcome",
@@ -71,6 +79,8 @@ __all__ = [
     "RecipientState",
     "RefusalReason",
     "RefusedCharge",
+    "ReservationCause",
+    "ReservationState",
     "ScheduledTask",
     "SchedulerProbe",
     "TelegramUpdate",
@@ -81,4 +91,6 @@ __all__ = [
     "TicketTransition",
     "UpdateOutcome",
     "User",
+    "WaitlistEntry",
+    "WishlistItem",
 ]

@@ -17,7 +17,6 @@ The flow, and the use case for each step:
 from vitrina_common.services.checkout.invoice import (
     DEFAULT_ORDER_TTL,
     STARS_CURRENCY,
-    CheckoutRefusal,
     Invoice,
     StartCheckout,
 )
@@ -51,6 +50,7 @@ from vitrina_common.services.checkout.refunds import (
     RefundRefusedCharge,
     RefundTarget,
 )
+from vitrina_common.services.editions import CheckoutRefusal
 
 __all__ = [
     "DEFAULT_ORDER_TTL",

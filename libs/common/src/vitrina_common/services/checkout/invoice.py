@@ -12,16 +12,21 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import Product, ProductStatus
+from vitrina_common.db.models import Product
 from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.orders import OrderRepository
 from vitrina_common.repositories.products import ProductRepository
-from vitrina_common.repositories.purchases import PurchaseRepository, Sales
+from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.users import UserRepository
+from vitrina_common.services.editions import (
+    CheckoutRefusal,
+    HeldCopies,
+    availability,
+    held_for_others,
+)
 from vitrina_common.text_limits import clip
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -31,16 +36,6 @@ STARS_CURRENCY = "XTR"
 INVOICE_TITLE_MAX = 32
 INVOICE_DESCRIPTION_MAX = 255
 DEFAULT_ORDER_TTL = timedelta(minutes=15)
-
-
-class CheckoutRefusal(StrEnum):
-    """Why no invoice was issued."""
-
-    UNKNOWN_USER = "unknown_user"
-    USER_BLOCKED = "blocked"
-    PRODUCT_UNAVAILABLE = "not_available"
-    ALREADY_OWNED = "already_owned"
-    SOLD_OUT = "sold_out"
 
 
 @dataclass(frozen=True)
@@ -54,18 +49,6 @@ class Invoice:
     price_stars: int
     product_id: int
     preview_file_id: str | None
-
-
-def availability(product: Product, sales: Sales, held: int = 0) -> CheckoutRefusal | None:
-    """Why ``product`` cannot be sold to the shopper ``sales`` was counted for, if so;
-    ``held``: copies other shoppers' reservations hold."""
-    if product.status is not ProductStatus.READY:
-        return CheckoutRefusal.PRODUCT_UNAVAILABLE
-    if sales.owned:
-        return CheckoutRefusal.ALREADY_OWNED
-    if product.edition_size is not None and sales.sold + held >= product.edition_size:
-        return CheckoutRefusal.SOLD_OUT
-    return None
 
 
 class StartCheckout:
@@ -92,14 +75,13 @@ class StartCheckout:
             product = await ProductRepository(session).get(product_id)
             if product is None:
                 return CheckoutRefusal.PRODUCT_UNAVAILABLE
-            orders = OrderRepository(session)
             sales = await PurchaseRepository(session).sales(product.id, user.id)
             limited = product.edition_size is not None
-            held = await orders.held_copies(product.id, user.id) if limited else 0
+            held = await held_for_others(session, product.id, user.id) if limited else HeldCopies()
             refusal = availability(product, sales, held)
             if refusal is not None:
                 return refusal
-            order = await orders.add_pending(
+            order = await OrderRepository(session).add_pending(
                 user.id,
                 product.id,
                 product.price_stars,

@@ -25,6 +25,8 @@ from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.refused_charges import RefusedChargeRepository
 from vitrina_common.services.checkout.invoice import STARS_CURRENCY
+from vitrina_common.services.editions import HeldCopies, held_for_others
+from vitrina_common.services.waitlist.claims import settle_waitlist
 
 log = get_logger(__name__)
 
@@ -141,13 +143,14 @@ async def _refusal(
     if product.edition_size is None:
         return None
     # A live reservation of this order was counted by everyone else: its copy is there.
-    # Without one, the copies other shoppers hold are not for sale to this payment.
+    # Without one, the copies other shoppers hold (paying, or offered them from the
+    # waitlist) are not for sale to this payment.
     held = (
-        0
+        HeldCopies()
         if context.holds_copy
-        else await OrderRepository(session).held_copies(product.id, order.user_id)
+        else await held_for_others(session, product.id, order.user_id)
     )
-    return RefusalReason.SOLD_OUT if sales.sold + held >= product.edition_size else None
+    return RefusalReason.SOLD_OUT if sales.sold + held.total >= product.edition_size else None
 
 
 async def _refuse(
@@ -202,6 +205,8 @@ async def _purchase(
     if purchase_id is None:
         raise RuntimeError(f"charge {payment.telegram_payment_charge_id!r} recorded concurrently")
     await OrderRepository(session).mark_paid(order.id)
+    if product.edition_size is not None:
+        await settle_waitlist(session, order)
     await OutboxRepository(session).add(
         SEND_ORIGINAL,
         dedup_key=f"deliver:{purchase_id}",

@@ -3,9 +3,10 @@
 Telegram charges right after a "yes", so "yes" must mean the order can be fulfilled: for a
 limited edition it reserves a copy in the same transaction that counted the copies, under
 the product's row lock, so two shoppers racing for the last copy are answered one after
-the other and the second hears "sold out". A reservation runs out by itself
-(``reserved_until``), is taken back when the "yes" could not be sent, and turns into the
-purchase when the payment arrives.
+the other and the second hears "sold out". Copies offered to waitlisted shoppers count as
+taken for everyone else (``services.editions``); the offered shopper's yes takes the offer
+over. A reservation runs out by itself (``reserved_until``), is taken back when the "yes"
+could not be sent, and turns into the purchase when the payment arrives.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from vitrina_common.db.models import OrderStatus, ProductStatus
 from vitrina_common.repositories.orders import OrderContext, OrderRepository
 from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
-from vitrina_common.services.checkout.invoice import STARS_CURRENCY, availability
+from vitrina_common.services.checkout.invoice import STARS_CURRENCY
+from vitrina_common.services.editions import availability, held_for_others
+from vitrina_common.services.waitlist.claims import give_back_offer, take_over_offer
 
 SessionFactory = async_sessionmaker[AsyncSession]
 DEFAULT_RESERVATION = timedelta(minutes=5)
@@ -39,6 +42,8 @@ class PreCheckoutRefusal(StrEnum):
     PRICE_CHANGED = "price_changed"
     ALREADY_OWNED = "already_owned"
     SOLD_OUT = "sold_out"
+    # The copies left are reserved for shoppers on the waitlist.
+    RESERVED = "reserved"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ class CheckPreCheckout:
             # Only a limited edition has copies to hold; a yes for anything else needs none.
             if reason is None and context.product.edition_size is not None:
                 await orders.reserve(context.order.id, self._reservation)
+                # A copy offered to this shopper from the waitlist: the hold keeps it now.
+                await take_over_offer(session, context.order)
         return PreCheckoutVerdict(ok=reason is None, reason=reason)
 
 
@@ -97,7 +104,10 @@ class ReleaseReservation:
         async with self._session_factory() as session, session.begin():
             orders = OrderRepository(session)
             context = await orders.by_payload(payload, lock=True)
-            return context is not None and await orders.release(context.order.id)
+            if context is None or not await orders.release(context.order.id):
+                return False
+            await give_back_offer(session, context.order)
+            return True
 
 
 def _order_refusal(context: OrderContext, total_amount: int) -> PreCheckoutRefusal | None:
@@ -118,12 +128,12 @@ def _order_refusal(context: OrderContext, total_amount: int) -> PreCheckoutRefus
 
 async def _stock_refusal(session: AsyncSession, context: OrderContext) -> PreCheckoutRefusal | None:
     order, product = context.order, context.product
-    held = 0
+    held = None
     if product.edition_size is not None:
         # Under the product's lock, so copies are counted by one pre-checkout at a time.
         locked = await ProductRepository(session).get_for_update(product.id)
         product = locked if locked is not None else product
-        held = await OrderRepository(session).held_copies(product.id, order.user_id)
+        held = await held_for_others(session, product.id, order.user_id)
     sales = await PurchaseRepository(session).sales(product.id, order.user_id)
     refused = availability(product, sales, held)
     # The reasons availability() gives exist in both enums under the same value.

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.db.models import Language, PurchaseStatus
+from vitrina_common.db.models import Language, PurchaseStatus, ReservationCause
 from vitrina_common.logging import get_logger
 from vitrina_common.notices import (
     AdminAlert,
@@ -21,6 +21,7 @@ from vitrina_common.observability.shop_metrics import RefundKind
 from vitrina_common.repositories.outbox import OutboxRepository
 from vitrina_common.repositories.purchases import PurchaseRepository, RefundRow
 from vitrina_common.repositories.refused_charges import RefusedChargeRepository
+from vitrina_common.services.waitlist.handout import HandOutCopies
 
 log = get_logger(__name__)
 
@@ -71,10 +72,16 @@ class RefundPurchase:
     while keeping the Stars. Refunding first and then crashing leaves a refunded charge
     with the file still downloadable until the refund is retried: the shopper's favour,
     and ``confirm`` is idempotent, so retrying both steps converges.
+
+    The refunded copy of a limited edition is freed: in the commit that marks the refund,
+    it is offered to the first shopper on the edition's waitlist (``hand_out``).
     """
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, hand_out: HandOutCopies | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._hand_out = hand_out or HandOutCopies()
 
     async def prepare(self, purchase_id: int) -> RefundTarget | RefundRefusal:
         """What to refund, or why not; read-only."""
@@ -98,6 +105,8 @@ class RefundPurchase:
             if row is None:
                 raise LookupError(f"purchase {purchase_id} does not exist")
             newly_refunded = await purchases.mark_refunded(purchase_id)
+            if newly_refunded:
+                await self._hand_out(session, row.purchase.product_id, ReservationCause.REFUND)
         if newly_refunded:
             shop_metrics.refunds.add(1, {"kind": RefundKind.MANUAL})
             log.info("purchase refunded", purchase_id=purchase_id)
@@ -184,11 +193,15 @@ class RecordRefundedPayment:
     are told unless it was so already (then the refund was ours). A refused charge is left
     to its own refund (``RefundRefusedCharge``), which records it and tells the shopper:
     Telegram answers that refund "already refunded" if this one came from elsewhere.
-    Idempotent: a repeat finds everything recorded.
+    Idempotent: a repeat finds everything recorded. A freed copy of a limited edition goes
+    to its waitlist in the same commit.
     """
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, hand_out: HandOutCopies | None = None
+    ) -> None:
         self._session_factory = session_factory
+        self._hand_out = hand_out or HandOutCopies()
 
     async def __call__(self, charge_id: str, telegram_user_id: int) -> bool:
         """Whether this call recorded something new."""
@@ -198,6 +211,7 @@ class RecordRefundedPayment:
             if purchase is not None:
                 if not await purchases.mark_refunded(purchase.id):
                     return False
+                await self._hand_out(session, purchase.product_id, ReservationCause.REFUND)
                 row = await purchases.for_refund(purchase.id)
                 await enqueue_admin_alert(
                     OutboxRepository(session),

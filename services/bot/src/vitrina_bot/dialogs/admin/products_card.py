@@ -13,6 +13,7 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, Group, SwitchTo
 from aiogram_dialog.widgets.media import DynamicMedia
 
 from vitrina_bot.dialogs.admin import products_edit as edit
+from vitrina_bot.dialogs.admin import products_waitlist as waitlist
 from vitrina_bot.dialogs.admin.products_confirm import Notify, confirmation, get_confirmation
 from vitrina_bot.dialogs.admin.products_edit import product_id
 from vitrina_bot.dialogs.admin.products_states import AdminProductSG
@@ -182,6 +183,8 @@ dialog = Dialog(
                 when=lambda data, *_: not data["archived"],
             ),
             Button(T("admin.products.delete"), id="delete", on_click=on_delete),
+            SwitchTo(T("admin.waitlist.open"), id="waitlist", state=AdminProductSG.waitlist),
+            SwitchTo(T("admin.waitlist.edition"), id="edition", state=AdminProductSG.edition_size),
             width=2,
             when="found",
         ),
@@ -190,6 +193,7 @@ dialog = Dialog(
         state=AdminProductSG.card,
     ),
     *edit.windows,
+    *waitlist.windows,
     Window(
         T("admin.products.delete_confirm", when="found"),
         not_found,

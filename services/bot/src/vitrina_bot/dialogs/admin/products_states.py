@@ -16,3 +16,8 @@ class AdminProductSG(StatesGroup):
     price = State()
     category = State()
     delete = State()
+    # The limited edition: its size, waitlist, one entry of it, and the reservation log.
+    edition_size = State()
+    waitlist = State()
+    waitlist_entry = State()
+    reservations = State()
