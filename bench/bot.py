@@ -1,4 +1,12 @@
-"""``python -m bench.bot``: simulated shoppers browse a 10 000-product catalog through our bot
+"""``python -m bench.bot``: what our bot costs per update, and how much load it takes.
+
+By default: the per-update cost table (``bench.bot_costs``: DB round trips, NATS KV
+operations, Bot API calls and CPU ms per catalog screen, polling and webhook), then the open
+loop (``bench.bot_open_loop``: Poisson arrivals stepping up, our bot and an aiogram-dialog
+peer on our NATS KV storage in turn; sustainable rates and their ratio). ``--quick`` is a
+smoke run; ``--costs-only`` stops after the table.
+
+``--closed-loop``: simulated shoppers browse a 10 000-product catalog through our bot
 process, and the same shoppers talk to a bare aiogram echo bot, side by side in one run.
 
 One harness for both bots: a fake Bot API server over HTTP (``tests.fakes.telegram_api``)

@@ -23,6 +23,7 @@ from devstack.nats import credentials_env
 from tests.bot_costs import Costs, fake_api_in_a_thread, in_process_bot, walk
 from vitrina_common.config import BotMode, NatsSettings, TelemetrySettings
 from vitrina_common.logging import configure_logging
+from vitrina_common.telemetry import setup_telemetry
 
 # The first walk prepares statements, registers the user and fills caches: not counted.
 WARM_WALKS = 5
@@ -93,7 +94,11 @@ def print_costs(tables: dict[BotMode, list[ScreenCost]]) -> None:
 def main() -> None:
     """``<mode> <dsn> <nats url>``: the warm costs, one JSON object per screen."""
     mode, dsn, nats_url = BotMode(sys.argv[1]), sys.argv[2], sys.argv[3]
-    configure_logging(TelemetrySettings(log_level="WARNING"), "bench", sys.stderr)
+    # As the bot process runs by default: INFO logs (to stderr here: stdout is the table)
+    # and the tracer and meter providers, whose spans and metrics every update feeds.
+    telemetry = TelemetrySettings()
+    configure_logging(telemetry, "bot", sys.stderr)
+    setup_telemetry(telemetry, "bot")
     nats = NatsSettings.model_validate(
         {
             "url": nats_url,

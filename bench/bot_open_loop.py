@@ -55,7 +55,7 @@ from tests.services import NATS_PASSWORDS, service_env, start_service, wait_for_
 SUSTAINABLE_P99_MS = 100.0
 GOAL_PEER_RATIO = 0.8
 GOAL_HALF_RATE_P99_MS = 50.0
-FULL_RATES = (20.0, 40.0, 60.0, 80.0, 100.0, 125.0, 150.0, 175.0, 200.0, 250.0, 300.0)
+FULL_RATES = (5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0)
 QUICK_RATES = (10.0, 20.0)
 # Each shopper taps about this often: the crowd grows with the rate (see ``Crowd``).
 TAP_INTERVAL_S = 2.0
