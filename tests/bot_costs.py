@@ -34,6 +34,7 @@ from sqlalchemy import event
 from devstack.ports import LOOPBACK, free_port
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from vitrina_bot.app import build_inbox
+from vitrina_bot.heap import freeze_startup_heap
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.telegram import create_bot
@@ -223,6 +224,7 @@ async def in_process_bot(
             dependencies, storage, 1000, 1000, chat_locks, telemetry_key=b"costs"
         )
         feeder = UpdateFeeder(bot, dispatcher, build_inbox(runtime))
+        freeze_startup_heap()  # as run_bot does
         yield InProcessBot(bot, feeder, telegram, mode, counters)
     finally:
         await bot.session.close()
