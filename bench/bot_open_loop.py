@@ -11,7 +11,7 @@ the fake Bot API receiving the answering call, as in the closed loop.
 The rate steps up; our bot and the aiogram-dialog peer (our NATS KV storage under it) run
 side by side and take each step in turn, so a machine that gets busier hits both alike. A
 bot's sustainable rate is the highest step it served with p99 under ``SUSTAINABLE_P99_MS``
-and no errors; a bot stops stepping after the first step it did not.
+and no errors; a bot stops stepping after ``FAILURES_TO_STOP`` failed steps in a row.
 """
 
 from __future__ import annotations
@@ -55,7 +55,10 @@ from tests.services import NATS_PASSWORDS, service_env, start_service, wait_for_
 SUSTAINABLE_P99_MS = 100.0
 GOAL_PEER_RATIO = 0.8
 GOAL_HALF_RATE_P99_MS = 50.0
-FULL_RATES = (5.0, 10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0)
+FULL_RATES = (10.0, 20.0, 30.0, 40.0, 60.0, 80.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0)
+# A bot stops climbing after this many failed steps in a row: on a shared machine one bad
+# window (another process's burst) is not the bot's limit.
+FAILURES_TO_STOP = 2
 QUICK_RATES = (10.0, 20.0)
 # Each shopper taps about this often: the crowd grows with the rate (see ``Crowd``).
 TAP_INTERVAL_S = 2.0
@@ -282,13 +285,14 @@ async def climb(
     duration_s: float,
     report: Callable[[Step], None],
 ) -> Ladder:
-    """Step the rate up, the targets alternating at each step, until each failed one; then
-    each at half its sustainable rate."""
+    """Step the rate up, the targets alternating at each step, until each failed
+    ``FAILURES_TO_STOP`` in a row; then each at half its sustainable rate."""
     ladder = Ladder({target.name: [] for target in targets})
     crowds = {
         target.name: Crowd(target, Turns(random.Random(target.name)))  # noqa: S311  (load)
         for target in targets
     }
+    failed_in_a_row = {target.name: 0 for target in targets}
     climbing = list(targets)
     try:
         for rate in rates:
@@ -296,7 +300,10 @@ async def climb(
                 step = await run_step(crowds[target.name], rate, warmup_s, duration_s)
                 ladder.steps[target.name].append(step)
                 report(step)
-                if not step.sustained:
+                failed_in_a_row[target.name] = (
+                    0 if step.sustained else failed_in_a_row[target.name] + 1
+                )
+                if failed_in_a_row[target.name] >= FAILURES_TO_STOP:
                     climbing.remove(target)
             if not climbing:
                 break
