@@ -706,7 +706,7 @@ async def _with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) 
 async def run_open(args: argparse.Namespace, logs: Path) -> None:
     """The cost table, then the open loop: ours and the dialog peer on the same servers."""
     from bench.bot_costs import print_costs, screen_costs  # noqa: PLC0415  (they import us)
-    from bench.bot_open_loop import (  # noqa: PLC0415
+    from bench.bot_ladder import (  # noqa: PLC0415
         FULL_RATES,
         OURS,
         PEER,
