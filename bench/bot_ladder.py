@@ -118,6 +118,8 @@ def verdicts(ladder: Ladder, ours: str, peer: str) -> list[str]:
     mine, theirs = ladder.sustainable(ours), ladder.sustainable(peer)
     ratio = mine / theirs if theirs else float("nan")
     met = "met" if ratio >= GOAL_PEER_RATIO else "NOT met"
+    if not theirs:
+        met = "not judged: the peer sustained no step (a busy machine?)"
     lines.append(
         f"sustainable rate (p99 < {SUSTAINABLE_P99_MS:.0f} ms, no errors): {ours} {mine:.0f}/s, "
         f"{peer} {theirs:.0f}/s"
