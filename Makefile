@@ -45,7 +45,7 @@ bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 bench-pipeline: $(VENV)/.synced  ## JetStream + worker processes vs in-process renders; 2 workers vs 1
 	$(PY) -m bench.pipeline
 
-bench-bot: $(VENV)/.synced  ## our bot vs a bare aiogram echo bot: 20 shoppers browsing 10 000 products
+bench-bot: $(VENV)/.synced  ## per-update costs per screen; open loop (Poisson, rate stepped up) vs an aiogram-dialog peer on our KV storage
 	$(PY) -m bench.bot
 
 bench-charts: $(VENV)/.synced  ## SQL and render time of each sales chart over 1 000 000 purchases

@@ -1,4 +1,12 @@
-"""``python -m bench.bot``: simulated shoppers browse a 10 000-product catalog through our bot
+"""``python -m bench.bot``: what our bot costs per update, and how much load it takes.
+
+By default: the per-update cost table (``bench.bot_costs``: DB round trips, NATS KV
+operations, Bot API calls and CPU ms per catalog screen, polling and webhook), then the open
+loop (``bench.bot_open_loop``: Poisson arrivals stepping up, our bot and an aiogram-dialog
+peer on our NATS KV storage in turn; sustainable rates and their ratio). ``--quick`` is a
+smoke run; ``--costs-only`` stops after the table.
+
+``--closed-loop``: simulated shoppers browse a 10 000-product catalog through our bot
 process, and the same shoppers talk to a bare aiogram echo bot, side by side in one run.
 
 One harness for both bots: a fake Bot API server over HTTP (``tests.fakes.telegram_api``)
@@ -44,7 +52,7 @@ from tests.services import (
     start_service,
     wait_for_status,
 )
-from vitrina_common.config import TelemetrySettings
+from vitrina_common.config import BotMode, TelemetrySettings
 from vitrina_common.logging import configure_logging
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
@@ -516,7 +524,7 @@ async def run_echo(setup: Setup, name: str = "echo") -> Run:
     log_file = str(setup.logs / f"echo{mode.replace('--', '-')}.log")
     echo = await spawn(name, command, env=env, log_file=log_file)
     try:
-        await _wait_polling(telegram, echo)
+        await wait_polling(telegram, echo)
 
         def shopper(user_id: int, tally: Tally, stop: asyncio.Event) -> Shopper:
             return EchoShopper(telegram, user_id, tally, stop, edits=bool(mode))
@@ -527,7 +535,7 @@ async def run_echo(setup: Setup, name: str = "echo") -> Run:
         await runner.cleanup()
 
 
-async def _wait_polling(telegram: TimedTelegram, process: ManagedProcess) -> None:
+async def wait_polling(telegram: TimedTelegram, process: ManagedProcess) -> None:
     async with asyncio.timeout(30):
         while not telegram.polled.is_set():
             if not process.running:
@@ -695,23 +703,91 @@ async def _with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) 
         await body(Path(scratch))
 
 
+async def run_open(args: argparse.Namespace, logs: Path) -> None:
+    """The cost table, then the open loop: ours and the dialog peer on the same servers."""
+    from bench.bot_costs import print_costs, screen_costs  # noqa: PLC0415  (they import us)
+    from bench.bot_ladder import (  # noqa: PLC0415
+        FULL_RATES,
+        OURS,
+        PEER,
+        QUICK_RATES,
+        OpenLoopSetup,
+        ensure_rates,
+        open_loop,
+        verdicts,
+    )
+
+    rates = ensure_rates(args.rates) if args.rates else (QUICK_RATES if args.quick else FULL_RATES)
+    async with bench_servers("bench-bot") as servers:
+        await servers.pg.ensure_database("bench_bot")
+        dsn = servers.pg.dsn("bench_bot")
+        await migrate(dsn)
+        stocked = await stock(dsn, args.products, args.categories)
+        await provision(servers.nats)
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
+            f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; {stocked} ready products "
+            f"in {args.categories} categories",
+            flush=True,
+        )
+        print()
+        passwords = servers.nats.passwords
+        print_costs(
+            {mode: await screen_costs(dsn, servers.nats.url, mode, passwords) for mode in BotMode}
+        )
+        if args.costs_only:
+            return
+        print()
+        print(
+            f"Open loop: Poisson arrivals, {args.warmup:.0f} s warm-up + {args.step:.0f} s "
+            "measured per step; the bots take each step in turn"
+        )
+        setup = OpenLoopSetup(rates, args.warmup, args.step, args.categories, logs)
+        ladder = await open_loop(setup, dsn, servers.nats)
+    print()
+    for line in verdicts(ladder, OURS, PEER):
+        print(line)
+    print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+
+
 def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(prog="python -m bench.bot")
-    parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--categories", type=int, default=4)
-    parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--warmup", type=float, default=5.0, help="seconds before measuring")
-    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per bot")
     parser.add_argument(
-        "--solo", type=float, default=5.0, help="seconds of one shopper alone (0: skip)"
+        "--closed-loop",
+        action="store_true",
+        help="instead: the closed-loop comparison with the echo peers (20 shoppers)",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 2 short, slow steps")
+    parser.add_argument("--costs-only", action="store_true", help="print the cost table only")
+    parser.add_argument("--rates", help="open-loop rates to step through, e.g. 20,40,80")
+    parser.add_argument("--step", type=float, help="measured seconds per open-loop step")
+    parser.add_argument("--products", type=int, default=None)
+    parser.add_argument("--categories", type=int, default=4)
+    parser.add_argument("--users", type=int, default=20, help="closed loop: shoppers")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds before measuring")
+    parser.add_argument(
+        "--duration", type=float, default=20.0, help="closed loop: measured seconds per bot"
+    )
+    parser.add_argument(
+        "--solo", type=float, default=5.0, help="closed loop: seconds of one shopper alone"
     )
     parser.add_argument("--logs", help="keep the bots' logs in this directory")
     args = parser.parse_args()
+    quick = args.quick
+    if args.products is None:
+        args.products = 1_000 if quick else 10_000
+    if args.warmup is None:
+        args.warmup = (1.0 if quick else 2.0) if not args.closed_loop else 5.0
+    if args.step is None:
+        args.step = 3.0 if quick else 10.0
     # Provisioning and friends log at INFO: keep stdout for the report.
     configure_logging(TelemetrySettings(log_level="WARNING"), "bench", sys.stderr)
 
     async def body(logs: Path) -> None:
+        if not args.closed_loop:
+            await run_open(args, logs)
+            return
         setup = Setup(args.users, args.warmup, args.duration, args.solo, args.categories, logs)
         await run(setup, args.products)
 

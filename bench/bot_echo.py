@@ -1,4 +1,5 @@
-"""``python -m bench.bot_echo <api url> [--edit | --dialog]``: the peers of ``bench.bot``.
+"""``python -m bench.bot_echo <api url> [--edit | --dialog | --dialog-kv <nats url>]``: the
+peers of ``bench.bot``.
 
 Nothing but aiogram's defaults: ``Dispatcher.start_polling`` against the fake Bot API at
 ``<api url>``, every text message echoed with ``message.answer(message.text)``, every
@@ -12,12 +13,18 @@ every tap. The plain echo answers a press with one ``answerCallbackQuery`` and n
 With ``--dialog`` the same screen is an aiogram-dialog window (memory storage, a ``Select`` of
 10 static items, a press counted in ``dialog_data`` and the window rendered again): what the
 framework our issue prescribes for menus and paging costs by itself, with no database.
+
+With ``--dialog-kv`` the same dialog keeps its state where ours does in production: our
+``NatsKVStorage`` on the ``fsm`` bucket, configured as ``run_bot`` configures it for polling
+(one writer, local copies), so a comparison with our bot measures our work, not a storage
+the peer does not have.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import sys
 from typing import Any
 
@@ -25,12 +32,16 @@ from aiogram import Bot, Dispatcher, F
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window, setup_dialogs
 from aiogram_dialog.widgets.kbd import Group, Select
 from aiogram_dialog.widgets.text import Format
 
 from tests.fakes.telegram_api import TOKEN
+from vitrina_bot.storage import NatsKVStorage
+from vitrina_common.config import NatsSettings
+from vitrina_common.messaging.connection import connect_nats
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -89,9 +100,10 @@ async def _screen(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     return {"presses": dialog_manager.dialog_data.get("presses", 0), "items": list(range(10))}
 
 
-def dialog_echo() -> Dispatcher:
-    """Text starts a one-window dialog; a press re-renders it (aiogram-dialog's defaults)."""
-    dispatcher = Dispatcher()
+def dialog_echo(storage: BaseStorage | None = None) -> Dispatcher:
+    """Text starts a one-window dialog; a press re-renders it (aiogram-dialog's defaults;
+    ``storage``: where the dialogs live, memory by default)."""
+    dispatcher = Dispatcher(storage=storage) if storage is not None else Dispatcher()
     dispatcher.include_router(
         Dialog(
             Window(
@@ -120,14 +132,31 @@ def dialog_echo() -> Dispatcher:
     return dispatcher
 
 
-async def run(api_url: str, mode: str) -> None:
+async def kv_storage(nats_url: str) -> NatsKVStorage:
+    """Our production FSM storage for polling mode, connected as the NATS user the
+    environment names (the harness passes the bot's: ``devstack.nats.credentials_env``)."""
+    settings = NatsSettings.model_validate(
+        {
+            "url": nats_url,
+            "user": os.environ.get("APP_CONF__NATS__USER"),
+            "password": os.environ.get("APP_CONF__NATS__PASSWORD"),
+        }
+    )
+    client = await connect_nats(settings, name="bench-dialog-peer")
+    return await NatsKVStorage.create(client.jetstream(), single_writer=True)
+
+
+async def run(api_url: str, mode: str = "", nats_url: str = "") -> None:
     """Poll until SIGTERM/SIGINT (``start_polling`` handles both)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url))
     bot = Bot(token=TOKEN, session=session)
-    peers = {"--edit": editing_echo, "--dialog": dialog_echo}
-    dispatcher = peers.get(mode, plain_echo)()
+    if mode == "--dialog-kv":
+        dispatcher = dialog_echo(await kv_storage(nats_url))
+    else:
+        peers = {"--edit": editing_echo, "--dialog": dialog_echo}
+        dispatcher = peers.get(mode, plain_echo)()
     await dispatcher.start_polling(bot)
 
 
 if __name__ == "__main__":
-    asyncio.run(run(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""))
+    asyncio.run(run(*sys.argv[1:4]))

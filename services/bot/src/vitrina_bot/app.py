@@ -15,6 +15,7 @@ from vitrina_bot.artifact_events import (
 )
 from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
+from vitrina_bot.heap import freeze_startup_heap
 from vitrina_bot.imports.progress import ImportProgressWatcher
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.preview_events import PreviewEventsConsumer
@@ -145,6 +146,7 @@ async def run_bot(settings: Settings) -> None:
             telemetry_key=settings.bot.token.get_secret_value().encode(),
         )
         await register_commands(bot)
+        log.info("start-up heap frozen", objects=freeze_startup_heap())
         relay: OutboxRelay = dependencies["outbox_relay"]
         feeder = UpdateFeeder(bot, dispatcher, build_inbox(runtime), relay.wake)
         background = start_background(runtime, bot, feeder, dependencies)
