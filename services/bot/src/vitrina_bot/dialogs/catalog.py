@@ -24,6 +24,8 @@ from vitrina_common.services.browse import Browse
 from vitrina_common.services.notifications.preferences import CategoryFollows
 
 SCROLL = "products_scroll"
+# dialog_data: whether the shopper follows the category shown (set on entering it).
+FOLLOWING = "following_category"
 
 
 async def get_categories(browse: Browse, **_: Any) -> dict[str, Any]:
@@ -37,6 +39,8 @@ async def on_category(
 ) -> None:
     """Remember the category, start at its first page."""
     manager.dialog_data["category_id"] = int(category_id)
+    # Whether the shopper follows it is read once per visit, not on every page turn.
+    manager.dialog_data.pop(FOLLOWING, None)
     await manager.find(SCROLL).set_page(0)  # type: ignore[union-attr]
     await manager.switch_to(CatalogSG.products)
 
@@ -48,8 +52,10 @@ async def on_follow_toggle(event: CallbackQuery, _button: Button, manager: Dialo
     category_id = int(manager.dialog_data.get("category_id", 0))
     if await follows.is_following(event.from_user.id, category_id):
         await follows.unfollow(event.from_user.id, category_id)
+        manager.dialog_data[FOLLOWING] = False
         await event.answer(translate("catalog.unfollowed"))
     elif await follows.follow(event.from_user.id, category_id):
+        manager.dialog_data[FOLLOWING] = True
         await event.answer(translate("catalog.followed"))
 
 
@@ -61,8 +67,13 @@ async def get_products(
     category_id = int(dialog_manager.dialog_data.get("category_id", 0))
     index = await current_page(dialog_manager, SCROLL)
     page = await browse.category_page(category_id, index, PAGE_SIZE)
-    user_id = sender_id(dialog_manager)
-    following = user_id is not None and await category_follows.is_following(user_id, category_id)
+    following = dialog_manager.dialog_data.get(FOLLOWING)
+    if following is None:
+        user_id = sender_id(dialog_manager)
+        following = user_id is not None and await category_follows.is_following(
+            user_id, category_id
+        )
+        dialog_manager.dialog_data[FOLLOWING] = following
     return {
         "following": following,
         "not_following": not following,
