@@ -39,6 +39,9 @@ async def shop(
         postgres, migrated_template, nats_server, tmp_path_factory.mktemp("settings"),
         admin_ids=[],
         stock=lambda sessions: stock_shop(sessions, "Landscapes", ["View 1", "View 2"]),
+        # One shopper walks every settings screen faster than a person taps: the per-user
+        # throttle (tests/test_throttling.py) would drop the walk's last steps.
+        extra_env={"APP_CONF__BOT__THROTTLE_BURST": "1000"},
     ) as running:  # fmt: skip
         yield running
 
