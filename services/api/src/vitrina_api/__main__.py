@@ -11,7 +11,11 @@ import uvicorn
 from vitrina_api.app import create_app
 from vitrina_api.runtime import ApiRuntime
 from vitrina_common.config import ApiServiceSettings, load_settings
-from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
+from vitrina_common.lifecycle import (
+    freeze_imported_objects,
+    run_unless_stopped,
+    stop_event_on_signals,
+)
 from vitrina_common.logging import configure_logging, get_logger
 from vitrina_common.telemetry import setup_telemetry
 
@@ -65,6 +69,7 @@ def main() -> None:
     settings = load_settings(SERVICE, ApiServiceSettings)
     configure_logging(settings.telemetry, SERVICE)
     telemetry = setup_telemetry(settings.telemetry, SERVICE)
+    freeze_imported_objects()
     try:
         asyncio.run(serve(settings))
     except Exception:  # the last line of defence: log it structured, exit 1
