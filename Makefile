@@ -38,7 +38,7 @@ typecheck: $(VENV)/.synced
 # PYTEST_WORKERS=0 runs everything in one process; the 20 slowest tests are printed.
 PYTEST_WORKERS ?= 4
 pytest: $(VENV)/.synced
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=20 $(PYTEST_ARGS)
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
