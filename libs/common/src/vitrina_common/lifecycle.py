@@ -31,9 +31,11 @@ def freeze_imported_objects() -> None:
     SQLAlchemy mappers, Pillow plugins) and no garbage among them. Frozen, they cost nothing
     in each full collection and, above all, nothing at interpreter exit, whose collections
     over them took 3-5 s on a loaded 2-core machine after the service had already stopped:
-    a rolling update waited that long per replica. Call it once, after the imports.
+    a rolling update waited that long per replica. Call it once, after the imports; it also
+    turns collection back on, which the services' ``__main__`` turns off for the imports.
     """
     gc.freeze()
+    gc.enable()
 
 
 def init_observability(settings: Settings, service: str) -> Telemetry:
