@@ -50,30 +50,6 @@ def asyncpg_url(dsn: str) -> str:
     return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def _shared_scope_group(item: pytest.Item) -> str | None:
-    """The process group of a test that shares an expensive fixture with others: its file's,
-    when it uses a module-scoped fixture (a bot started once per file); "k8s" for the
-    chart tests (charts rendered once per process)."""
-    if "k8s" in item.nodeid.split("::")[0].split("/"):
-        return "k8s"
-    info = getattr(item, "_fixtureinfo", None)
-    definitions = info.name2fixturedefs.values() if info is not None else []
-    if any(d.scope in {"module", "package"} for defs in definitions for d in defs):
-        return item.nodeid.split("::")[0]
-    return None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist's ``--dist loadgroup`` (``make test``), tests that share a costly
-    fixture run in one process; every other test goes to whichever process is free, so
-    no long file holds up the end of the run."""
-    for item in items:
-        group = _shared_scope_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
 @pytest.fixture(scope="session")
 def tests_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory for the servers' data, removed by pytest's own retention."""
