@@ -32,8 +32,13 @@ lint: $(VENV)/.synced
 typecheck: $(VENV)/.synced
 	$(VENV)/bin/mypy
 
+# Test processes in parallel (pytest-xdist), each with its own Postgres and nats-server; a
+# file's tests stay in one process (a module fixture starts its services once). The services
+# are separate processes, so the tests often wait: more processes than cores still pay off.
+# PYTEST_WORKERS=0 runs everything in one process; the 20 slowest tests are printed.
+PYTEST_WORKERS ?= 4
 pytest: $(VENV)/.synced
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20 $(PYTEST_ARGS)
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 

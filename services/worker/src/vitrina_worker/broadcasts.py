@@ -8,6 +8,7 @@ import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.config import Settings
 from vitrina_common.logging import get_logger
 from vitrina_common.services.broadcasts import BroadcastDelivery, BroadcastProgress
@@ -43,6 +44,7 @@ class BroadcastSenders:
     ) -> None:
         idle_s = self._settings.sending.poll_interval_s
         while True:
+            raise_if_cancelled()
             try:
                 step = await delivery.step()
                 if step.broadcast_id is not None:
@@ -54,7 +56,7 @@ class BroadcastSenders:
                 log.warning(
                     "broadcast sender pass failed", error=f"{type(error).__name__}: {error}"
                 )
-            await asyncio.sleep(idle_s)
+            await checked_sleep(idle_s)
 
     async def stop(self) -> None:
         """Cancel the loops (each records its send in flight first)."""

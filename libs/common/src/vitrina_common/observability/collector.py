@@ -9,7 +9,6 @@ runs. Each value is one series per process; dashboards take ``max`` over process
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -19,6 +18,7 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.topology import ConsumerSpec
 
@@ -104,8 +104,9 @@ class GaugeCollector:
     async def run(self) -> None:
         """Collect until cancelled."""
         while True:
+            raise_if_cancelled()
             await self.collect()
-            await asyncio.sleep(self._interval_s)
+            await checked_sleep(self._interval_s)
 
     def database_value(self, key: str) -> Iterable[Observation]:
         """The last reading of ``key`` (nothing before the first pass)."""

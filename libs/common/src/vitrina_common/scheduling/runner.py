@@ -31,6 +31,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.scheduled_tasks import ScheduledTaskRepository
 
@@ -84,13 +85,14 @@ class Scheduler:
         """Run due tasks until cancelled; a pass that fails (the database is away) is
         logged and tried again at the next poll."""
         while True:
+            raise_if_cancelled()
             try:
                 ran = await self.run_due()
             except Exception as error:  # noqa: BLE001  (a database hiccup: the next poll retries)
                 log.warning("scheduler pass failed", error=str(error))
                 ran = None
             if ran is None:
-                await asyncio.sleep(self._poll_interval_s)
+                await checked_sleep(self._poll_interval_s)
 
     async def run_due(self) -> str | None:
         """Claim one due task and run it; its name, or None when nothing was due."""

@@ -23,6 +23,7 @@ from aiogram.exceptions import (
 )
 
 from vitrina_bot.i18n import Translator, translator_for_chat
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.db.models import ImportStatus
 from vitrina_common.logging import get_logger
 from vitrina_common.services.imports import ImportProgress, ImportView
@@ -83,13 +84,14 @@ class ImportProgressWatcher:
     async def run(self) -> None:
         """Poll forever; a failed pass (database blip) is retried at the next interval."""
         while True:
+            raise_if_cancelled()
             try:
                 await self.show_all()
             except TelegramRetryAfter as error:
                 await asyncio.sleep(float(error.retry_after))
             except Exception as error:  # noqa: BLE001  (next pass retries)
                 log.warning("import progress pass failed", error=str(error))
-            await asyncio.sleep(self._interval_s)
+            await checked_sleep(self._interval_s)
 
     async def show_all(self) -> None:
         """One pass: every import not yet summed up gets its newest state shown."""

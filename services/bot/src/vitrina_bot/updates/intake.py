@@ -8,6 +8,7 @@ from collections.abc import Callable
 from aiogram import Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
+from vitrina_common.cancellation import checked_sleep
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.updates import OpenUpdate
 from vitrina_common.services.inbox import IncomingUpdate, Settled, UpdateInbox
@@ -76,7 +77,7 @@ class UpdateFeeder:
     async def sweep_forever(self) -> None:
         """Now and then, attempt money updates whose processing never finished or failed."""
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await checked_sleep(SWEEP_INTERVAL_S)
             await self.replay()
 
     async def _handle(self, row: OpenUpdate) -> None:

@@ -1,0 +1,35 @@
+"""Background loops that stop when cancelled, even when a library swallowed the cancel.
+
+Python 3.11's ``asyncio.wait_for`` returns the awaited result instead of raising
+``CancelledError`` when the cancellation arrives in the same loop turn as that result (fixed
+in 3.12). nats.py waits on every request and JetStream ``fetch`` through it, so a stop that
+meets a reply mid-flight is lost: a ``while True`` loop fetches again and the process waits
+for its SIGKILL (the test teardowns' 20-30 s, a rolling update's whole grace period). The
+task still counts the request (``Task.cancelling()``), so a loop that checks it at the top
+of each pass stops one pass later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def cancel_requested() -> bool:
+    """True when the running task was cancelled and has not taken the cancel back, whether
+    or not a ``CancelledError`` reached this frame."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def raise_if_cancelled() -> None:
+    """Raise ``CancelledError`` if the running task was asked to stop (see module doc): the
+    checkpoint at the top of every loop that runs until cancelled."""
+    if cancel_requested():
+        raise asyncio.CancelledError
+
+
+async def checked_sleep(seconds: float) -> None:
+    """``asyncio.sleep`` that first honours a swallowed cancel: a loop's pause after a pass
+    whose request ate the cancel must not delay the stop by a whole interval."""
+    raise_if_cancelled()
+    await asyncio.sleep(seconds)
