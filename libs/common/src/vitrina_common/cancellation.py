@@ -12,6 +12,10 @@ of each pass stops one pass later.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def cancel_requested() -> bool:
@@ -33,3 +37,19 @@ async def checked_sleep(seconds: float) -> None:
     whose request ate the cancel must not delay the stop by a whole interval."""
     raise_if_cancelled()
     await asyncio.sleep(seconds)
+
+
+# How long a stop waits for a step in flight to be recorded.
+FINISH_ON_STOP_S = 30.0
+
+
+async def finish_on_stop(step: Coroutine[Any, Any, T]) -> T:
+    """Run ``step`` so that a stop (a cancel) arriving midway waits for it to finish, up to
+    ``FINISH_ON_STOP_S``, then stops: a send Telegram accepted is recorded instead of
+    rolled back (and sent again later)."""
+    work = asyncio.ensure_future(step)
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait({work}, timeout=FINISH_ON_STOP_S)
+        raise

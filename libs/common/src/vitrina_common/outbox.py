@@ -24,7 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.cancellation import raise_if_cancelled
+from vitrina_common.cancellation import finish_on_stop, raise_if_cancelled
 from vitrina_common.db.models import OutboxMessage
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.contracts import Contract
@@ -39,8 +39,6 @@ _tracer = trace.get_tracer("vitrina.outbox")
 
 OutboxHandler = Callable[[dict[str, Any]], Awaitable[None]]
 NATS_PUBLISH = "nats.publish"
-# A stop waits this long for the delivery in hand (a document upload) to be recorded.
-FINISH_ON_STOP_S = 30.0
 
 
 def publish_intent(message: Contract) -> tuple[str, dict[str, Any]]:
@@ -143,14 +141,9 @@ class OutboxRelay:
         return done
 
     async def _deliver_one(self) -> bool | None:
-        # Shielded: a stop arriving while a document is on its way waits for its commit,
-        # instead of rolling back a send Telegram already made (sent again later).
-        delivery = asyncio.ensure_future(self._claim_and_deliver())
-        try:
-            return await asyncio.shield(delivery)
-        except asyncio.CancelledError:
-            await asyncio.wait({delivery}, timeout=FINISH_ON_STOP_S)
-            raise
+        # A stop arriving while a document is on its way waits for its commit, instead of
+        # rolling back a send Telegram already made (sent again later).
+        return await finish_on_stop(self._claim_and_deliver())
 
     async def _claim_and_deliver(self) -> bool | None:
         """True delivered, False failed (rescheduled or dead), None when nothing is due."""

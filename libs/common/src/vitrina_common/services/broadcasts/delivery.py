@@ -10,12 +10,12 @@ per replica killed. A stop (SIGTERM) lets the sends in flight finish and commit.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import finish_on_stop
 from vitrina_common.config_sending import SendingSettings
 from vitrina_common.db.models import RecipientState
 from vitrina_common.logging import get_logger
@@ -24,8 +24,6 @@ from vitrina_common.sending import Outcome, OutcomeKind, OutgoingMessage, Sender
 
 log = get_logger(__name__)
 SessionFactory = async_sessionmaker[AsyncSession]
-# A stop waits this long for the sends in flight to be recorded.
-FINISH_ON_STOP_S = 30.0
 
 
 @dataclass
@@ -47,12 +45,7 @@ class BroadcastDelivery:
     async def step(self) -> DeliveryStep:
         """Claim, send and record one recipient; shielded, so a stop arriving mid-send
         waits for the record instead of rolling back a message Telegram accepted."""
-        work = asyncio.ensure_future(self._claim_send_record())
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            await asyncio.wait({work}, timeout=FINISH_ON_STOP_S)
-            raise
+        return await finish_on_stop(self._claim_send_record())
 
     async def _claim_send_record(self) -> DeliveryStep:
         async with self._sessions() as session, session.begin():
@@ -101,11 +94,11 @@ class BroadcastDelivery:
                 claimed.id, RecipientState.FAILED, error=outcome.reason, attempts=attempts
             )
             return
-        delay = min(self._settings.first_retry_s * 2 ** (attempts - 1), self._settings.max_retry_s)
+        delay = self._settings.retry_delay(attempts)
         await broadcasts.settle(
             claimed.id,
             RecipientState.PENDING,
             error=outcome.reason,
             attempts=attempts,
-            retry_in=timedelta(seconds=delay),
+            retry_in=delay,
         )

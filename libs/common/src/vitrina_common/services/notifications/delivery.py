@@ -12,13 +12,13 @@ hours or zone changed, or a retry pushed it there) waits for their end.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import finish_on_stop
 from vitrina_common.clock import Clock
 from vitrina_common.config_sending import SendingSettings
 from vitrina_common.db.models import NotificationState
@@ -31,8 +31,6 @@ from vitrina_common.services.notifications.texts import TemplateError, render
 
 log = get_logger(__name__)
 SessionFactory = async_sessionmaker[AsyncSession]
-# A stop waits this long for the sends in flight to be recorded.
-FINISH_ON_STOP_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,12 +75,7 @@ class NotificationDelivery:
     async def step(self) -> NotificationStep:
         """Claim, send and record one notification; shielded, so a stop arriving mid-send
         waits for the record instead of rolling back a message Telegram accepted."""
-        work = asyncio.ensure_future(self._claim_send_record())
-        try:
-            return await asyncio.shield(work)
-        except asyncio.CancelledError:
-            await asyncio.wait({work}, timeout=FINISH_ON_STOP_S)
-            raise
+        return await finish_on_stop(self._claim_send_record())
 
     async def _claim_send_record(self) -> NotificationStep:
         now = self._clock.now()
@@ -154,5 +147,4 @@ def settle_outcome(outcome: Outcome, attempts_before: int, settings: SendingSett
         return Settled(
             NotificationState.PENDING, attempts_before, timedelta(seconds=outcome.retry_after_s)
         )
-    backoff_s = min(settings.first_retry_s * 2 ** (attempts - 1), settings.max_retry_s)
-    return Settled(NotificationState.PENDING, attempts, timedelta(seconds=backoff_s))
+    return Settled(NotificationState.PENDING, attempts, settings.retry_delay(attempts))
