@@ -33,6 +33,10 @@ async def test_a_page_turn_costs_one_query_and_one_kv_write_in_polling_mode(
 
     page_turn = _cost_of(table, "next page").costs
     assert (page_turn.db, page_turn.kv, page_turn.bot_api) == (1, 1, PAGE_TURN_CALLS)
+    # Entering a category: its page and whether the shopper follows it (kept for the visit);
+    # a card: the product, ownership and the ♡, each one autocommit statement.
+    assert _cost_of(table, "category page").costs.db == 2
+    assert _cost_of(table, "product card").costs.db == 3
     # Going back reads nothing from the database: categories are shared, the stack is local.
     back = _cost_of(table, "back to categories").costs
     assert back.db == 0

@@ -9,7 +9,7 @@ from sqlalchemy import delete, exists, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vitrina_common.db.models import Category, CategoryFollow, Product, ProductStatus
+from vitrina_common.db.models import Category, CategoryFollow, Product, ProductStatus, User
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,20 @@ class FollowRepository:
                     exists().where(
                         CategoryFollow.user_id == user_id,
                         CategoryFollow.category_id == category_id,
+                    )
+                )
+            )
+        )
+
+    async def shopper_follows(self, telegram_id: int, category_id: int) -> bool:
+        """Whether the shopper with this Telegram id follows the category: one query."""
+        return bool(
+            await self._session.scalar(
+                select(
+                    exists().where(
+                        CategoryFollow.category_id == category_id,
+                        CategoryFollow.user_id == User.id,
+                        User.telegram_id == telegram_id,
                     )
                 )
             )

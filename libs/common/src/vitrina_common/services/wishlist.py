@@ -26,8 +26,12 @@ class WishlistPage:
 class Wishlist:
     """A shopper's wishes: toggle one, ask about one, page through them."""
 
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(
+        self, session_factory: SessionFactory, read_sessions: SessionFactory | None = None
+    ) -> None:
         self._session_factory = session_factory
+        # One-statement reads (the card's ♡) on autocommit sessions: no BEGIN/ROLLBACK.
+        self._read_sessions = read_sessions or session_factory
 
     async def toggle(self, telegram_id: int, product_id: int) -> bool | None:
         """Wish for the product, or stop wishing; whether it is wished for now. None for an
@@ -48,7 +52,7 @@ class Wishlist:
 
     async def contains(self, telegram_id: int, product_id: int) -> bool:
         """Whether the shopper wished for the product."""
-        async with self._session_factory() as session:
+        async with self._read_sessions() as session:
             return await WishlistRepository(session).contains(telegram_id, product_id)
 
     async def page(self, telegram_id: int, offset: int, limit: int) -> WishlistPage:

@@ -74,7 +74,9 @@ async def get_card(
         "title": clipped_html(card.title, MAX_TITLE_CHARS),
         "description": clipped_html(card.description, MAX_DESCRIPTION_CHARS),
         "price": card.price_stars,
-        **await edition_data(dialog_manager, card.id, user_id, owned),
+        **await edition_data(
+            dialog_manager, card.id, user_id, owned, limited=card.edition_size is not None
+        ),
     }
 
 

@@ -25,15 +25,16 @@ _NOT_LIMITED = {
 
 
 async def edition_data(
-    manager: DialogManager, product_id: int, user_id: int, owned: bool
+    manager: DialogManager, product_id: int, user_id: int, owned: bool, *, limited: bool
 ) -> dict[str, Any]:
-    """What the card shows of the wishlist and the edition for this shopper."""
+    """What the card shows of the wishlist and the edition for this shopper; the edition's
+    copies and the line are read only for a limited edition (``limited``)."""
     data = manager.middleware_data
     translate: Translator = data["t"]
     waitlist: Waitlist = data["waitlist"]
     wishlist: Wishlist = data["wishlist"]
     wished = await wishlist.contains(user_id, product_id)
-    status = await waitlist.status(user_id, product_id)
+    status = await waitlist.status(user_id, product_id) if limited else None
     if status is None:
         return {**_NOT_LIMITED, "wished": wished}
     waiting = status.position is not None

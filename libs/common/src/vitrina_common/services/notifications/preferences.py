@@ -101,17 +101,18 @@ class NotificationPreferences:
 class CategoryFollows:
     """Follow and unfollow categories; the digest is scheduled while anything is followed."""
 
-    def __init__(self, sessions: SessionFactory, clock: Clock) -> None:
+    def __init__(
+        self, sessions: SessionFactory, clock: Clock, read_sessions: SessionFactory | None = None
+    ) -> None:
         self._sessions = sessions
         self._clock = clock
+        # The category screen's one-statement read, on autocommit sessions (no BEGIN).
+        self._read_sessions = read_sessions or sessions
 
     async def is_following(self, telegram_id: int, category_id: int) -> bool:
         """Whether the user follows the category."""
-        async with self._sessions() as session:
-            user = await UserRepository(session).get_by_telegram_id(telegram_id)
-            return user is not None and await FollowRepository(session).follows(
-                user.id, category_id
-            )
+        async with self._read_sessions() as session:
+            return await FollowRepository(session).shopper_follows(telegram_id, category_id)
 
     async def follow(self, telegram_id: int, category_id: int) -> bool:
         """Follow; False when the user or the category does not exist (any more)."""
