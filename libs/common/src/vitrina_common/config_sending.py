@@ -3,8 +3,6 @@ budget (part of ``Settings`` as ``sending``)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pydantic import BaseModel, Field
 
 
@@ -32,8 +30,3 @@ class SendingSettings(BaseModel):
     poll_interval_s: float = Field(default=2.0, gt=0)
     # How often scheduled broadcasts are checked for being due.
     schedule_check_s: int = Field(default=30, ge=1)
-
-    def retry_delay(self, attempts: int) -> timedelta:
-        """The pause before the next try of a send that failed ``attempts`` times: doubling
-        from ``first_retry_s`` up to ``max_retry_s``."""
-        return timedelta(seconds=min(self.first_retry_s * 2 ** (attempts - 1), self.max_retry_s))

@@ -7,13 +7,25 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from vitrina_common.config import DeliverySettings
 from vitrina_common.logging import get_logger
 
 log = get_logger(__name__)
 T = TypeVar("T")
+# 2**1000 still fits a float; any delay has reached its cap long before.
+_MAX_DOUBLINGS = 1000
+
+
+class RetrySettings(Protocol):
+    """A settings group with attempts and a backoff (delivery, sending)."""
+
+    @property
+    def max_attempts(self) -> int: ...
+    @property
+    def first_retry_s(self) -> float: ...
+    @property
+    def max_retry_s(self) -> float: ...
 
 
 async def retry_until_ready(
@@ -63,13 +75,17 @@ class RetryPolicy:
     max_delay_s: float = 300.0
 
     @classmethod
-    def from_settings(cls, settings: DeliverySettings) -> RetryPolicy:
-        """The policy ``APP_CONF__DELIVERY__*`` configures."""
+    def from_settings(cls, settings: RetrySettings) -> RetryPolicy:
+        """The policy a settings group configures (``APP_CONF__DELIVERY__*``,
+        ``APP_CONF__SENDING__*``)."""
         return cls(settings.max_attempts, settings.first_retry_s, settings.max_retry_s)
 
     def delay(self, failed_attempts: int) -> timedelta:
-        """How long to wait after the ``failed_attempts``-th failure: first, ×2, ×4 … capped."""
-        seconds = self.first_delay_s * 2 ** max(failed_attempts - 1, 0)
+        """How long to wait after the ``failed_attempts``-th failure: first, ×2, ×4 … capped.
+        The exponent is bounded too: an item retried without end (a due item) must not
+        overflow the float after a thousand failures."""
+        doublings = min(max(failed_attempts - 1, 0), _MAX_DOUBLINGS)
+        seconds = self.first_delay_s * 2**doublings
         return timedelta(seconds=min(seconds, self.max_delay_s))
 
     def exhausted(self, failed_attempts: int) -> bool:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,7 @@ from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.logging import get_logger
 from vitrina_common.observability import shop_metrics
 from vitrina_common.repositories.due_items import DueItemRepository
+from vitrina_common.retry import RetryPolicy
 from vitrina_common.scheduling.due import DueHandler, DueItem
 
 log = get_logger(__name__)
@@ -176,8 +177,11 @@ class DueRunner:
         await due.bury(item.id, self._clock.now(), reason)
 
     def _retry_at(self, attempts_before: int) -> datetime:
-        delay = self._settings.first_retry_s * 2 ** min(attempts_before, 30)
-        return self._clock.now() + timedelta(seconds=min(delay, self._settings.max_retry_s))
+        # Retried without end (no attempt limit): only the backoff of RetryPolicy applies.
+        backoff = RetryPolicy(
+            first_delay_s=self._settings.first_retry_s, max_delay_s=self._settings.max_retry_s
+        )
+        return self._clock.now() + backoff.delay(attempts_before + 1)
 
     async def _revive_known_kinds(self) -> None:
         async with self._session_factory() as session, session.begin():

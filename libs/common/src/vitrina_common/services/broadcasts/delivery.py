@@ -20,6 +20,7 @@ from vitrina_common.config_sending import SendingSettings
 from vitrina_common.db.models import RecipientState
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.broadcasts import BroadcastRepository, ClaimedRecipient
+from vitrina_common.retry import RetryPolicy
 from vitrina_common.sending import Outcome, OutcomeKind, OutgoingMessage, Sender
 
 log = get_logger(__name__)
@@ -94,7 +95,7 @@ class BroadcastDelivery:
                 claimed.id, RecipientState.FAILED, error=outcome.reason, attempts=attempts
             )
             return
-        delay = self._settings.retry_delay(attempts)
+        delay = RetryPolicy.from_settings(self._settings).delay(attempts)
         await broadcasts.settle(
             claimed.id,
             RecipientState.PENDING,

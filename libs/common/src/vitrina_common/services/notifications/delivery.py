@@ -25,6 +25,7 @@ from vitrina_common.db.models import NotificationState
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.notifications import ClaimedNotification, NotificationRepository
 from vitrina_common.repositories.users import UserRepository
+from vitrina_common.retry import RetryPolicy
 from vitrina_common.sending import Button, Outcome, OutcomeKind, OutgoingMessage, Sender
 from vitrina_common.services.notifications.notify import release_at
 from vitrina_common.services.notifications.texts import TemplateError, render
@@ -135,16 +136,15 @@ def settle_outcome(outcome: Outcome, attempts_before: int, settings: SendingSett
     """Sent, blocked (403), failed for good, or pending again: after a flood pause (not the
     recipient's fault, no attempt counted) or a backoff, until the attempts run out."""
     attempts = attempts_before + 1
+    policy = RetryPolicy.from_settings(settings)
     if outcome.kind is OutcomeKind.SENT:
         return Settled(NotificationState.SENT, attempts)
     if outcome.kind is OutcomeKind.GONE:
         return Settled(NotificationState.BLOCKED, attempts)
-    if outcome.kind is OutcomeKind.FAILED or (
-        not outcome.flood and attempts >= settings.max_attempts
-    ):
+    if outcome.kind is OutcomeKind.FAILED or (not outcome.flood and policy.exhausted(attempts)):
         return Settled(NotificationState.FAILED, attempts)
     if outcome.flood:
         return Settled(
             NotificationState.PENDING, attempts_before, timedelta(seconds=outcome.retry_after_s)
         )
-    return Settled(NotificationState.PENDING, attempts, settings.retry_delay(attempts))
+    return Settled(NotificationState.PENDING, attempts, policy.delay(attempts))
