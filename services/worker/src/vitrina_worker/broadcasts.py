@@ -4,11 +4,10 @@ and record one recipient at a time, all drawing from the global budget."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
+from vitrina_common.cancellation import cancel_and_wait, checked_sleep, raise_if_cancelled
 from vitrina_common.config import Settings
 from vitrina_common.logging import get_logger
 from vitrina_common.services.broadcasts import BroadcastDelivery, BroadcastProgress
@@ -60,8 +59,4 @@ class BroadcastSenders:
 
     async def stop(self) -> None:
         """Cancel the loops (each records its send in flight first)."""
-        for loop in self._loops:
-            loop.cancel()
-        for loop in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await cancel_and_wait(self._loops)

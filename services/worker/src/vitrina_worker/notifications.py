@@ -6,10 +6,10 @@ their share (``notification_concurrency`` of all loops) instead of waiting for i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import cancel_and_wait, checked_sleep, raise_if_cancelled
 from vitrina_common.clock import Clock
 from vitrina_common.config import Settings
 from vitrina_common.logging import get_logger
@@ -43,6 +43,7 @@ class NotificationSenders:
     async def _loop(self, delivery: NotificationDelivery) -> None:
         idle_s = self._settings.sending.poll_interval_s
         while True:
+            raise_if_cancelled()
             try:
                 if (await delivery.step()).notification_id is not None:
                     continue
@@ -50,12 +51,8 @@ class NotificationSenders:
                 log.warning(
                     "notification sender pass failed", error=f"{type(error).__name__}: {error}"
                 )
-            await asyncio.sleep(idle_s)
+            await checked_sleep(idle_s)
 
     async def stop(self) -> None:
         """Cancel the loops (each records its send in flight first)."""
-        for loop in self._loops:
-            loop.cancel()
-        for loop in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await cancel_and_wait(self._loops)
