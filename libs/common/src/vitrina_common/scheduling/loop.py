@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.scheduling.due_runner import DueRunner
 from vitrina_common.scheduling.runner import Scheduler
@@ -37,8 +38,10 @@ class SchedulingLoop:
         logged and the next poll tries again."""
         try:
             while True:
+                # A stop lost inside a driver's wait_for is caught here (see cancellation).
+                raise_if_cancelled()
                 if not await self._pass():
-                    await asyncio.sleep(self._poll_interval_s)
+                    await checked_sleep(self._poll_interval_s)
         finally:
             await self._cancel_runs()
 
