@@ -223,6 +223,17 @@ async def test_a_helpdesk_opens_a_ticket_for_a_shopper_and_the_admins_hear_of_it
         assert await session.scalar(select(func.count()).select_from(Ticket)) == 1
 
 
+@pytest.mark.parametrize("forged", [True, "7", 7.5])
+async def test_an_id_that_is_not_a_json_integer_is_refused(desk: Desk, forged: object) -> None:
+    response = await desk.writer.post(
+        "/api/v1/tickets", json={"author_telegram_id": forged, "text": "Mailed us"}
+    )
+
+    assert problem(response, 422)["errors"][0]["loc"] == ["body", "author_telegram_id"]
+    async with desk.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Ticket)) == 0
+
+
 async def test_blank_text_is_refused_before_it_reaches_the_ticket(desk: Desk) -> None:
     ticket = await desk.opened_by(ANN)
 

@@ -12,6 +12,10 @@ from vitrina_common.db.models import OrderStatus, ProductStatus, PurchaseStatus
 
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# An id in a JSON body is a JSON integer: pydantic's lax mode would also take true, 1.0 or
+# "7", which the OpenAPI document calls invalid. Path and query ids arrive as text, so Id
+# stays lax.
+BodyId = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 
 
 # RFC 3339 as OpenAPI's date-time means it; pydantic alone would also take a number of seconds.

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from vitrina_api.schemas import Id
+from vitrina_api.schemas import BodyId
 from vitrina_common.db.models import ActorKind, AttachmentKind, TicketStatus
 from vitrina_common.text_limits import MAX_TICKET_COMMENT_CHARS, MAX_TICKET_SUBJECT_CHARS
 
@@ -80,12 +80,12 @@ class NewTicket(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    author_telegram_id: Id = Field(description="The shopper; they must have used the bot.")
+    author_telegram_id: BodyId = Field(description="The shopper; they must have used the bot.")
     text: str = Field(max_length=MAX_TICKET_COMMENT_CHARS, pattern=_NOT_BLANK)
     subject: str | None = Field(
         default=None, max_length=MAX_TICKET_SUBJECT_CHARS, pattern=_NOT_BLANK
     )
-    purchase_id: Id | None = Field(default=None, description="A purchase of that shopper.")
+    purchase_id: BodyId | None = Field(default=None, description="A purchase of that shopper.")
 
 
 class NewComment(BaseModel):
