@@ -81,6 +81,28 @@ async def test_an_idle_service_exits_within_seconds_of_sigterm(
     assert stopped_in_s < IDLE_STOP_BUDGET_S
 
 
+# Longer than two of the event consumers' 5 s fetches: their pull requests expire and the
+# late replies queue up in the subscriptions, which a drain used to wait on for 30 s.
+EVENT_FETCHES_S = 12.0
+
+
+async def test_a_bot_idle_through_its_event_fetches_exits_within_seconds_of_sigterm(
+    stack_env: dict[str, str], fake_telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    process, port = await start_service("bot", dict(stack_env), tmp_path)
+    try:
+        await wait_for_status(port, "/readyz", 200, process)
+        await _idle("bot", fake_telegram, tmp_path / "bot.log")
+        await asyncio.sleep(EVENT_FETCHES_S)
+    finally:
+        started = time.monotonic()
+        code = await process.stop(timeout_s=30)
+    stopped_in_s = time.monotonic() - started
+
+    assert code == 0, "killed after 30 s: the stop hung"
+    assert stopped_in_s < IDLE_STOP_BUDGET_S
+
+
 async def test_unreachable_database_keeps_the_process_up_but_not_ready(
     nats_server: NatsServer,
     fake_telegram: FakeTelegram,

@@ -12,11 +12,17 @@ of each pass stops one pass later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import io
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar
 
+from vitrina_common.logging import get_logger
+
 T = TypeVar("T")
+log = get_logger(__name__)
+
+# How long a stop waits before it names the tasks still running, and again after that.
+SLOW_STOP_REPORT_S = 3.0
 
 
 def cancel_requested() -> bool:
@@ -57,10 +63,24 @@ async def finish_on_stop(step: Coroutine[Any, Any, T]) -> T:
 
 
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
-    """Cancel every task, then wait for each to end (its step in flight recorded first)."""
-    pending = list(tasks)
+    """Cancel every task, then wait for each to end (its step in flight recorded first).
+    A task still running after ``SLOW_STOP_REPORT_S`` is logged with where it waits: a
+    stop that hangs until SIGKILL names its culprit instead of leaving a silent gap."""
+    pending = set(tasks)
     for task in pending:
         task.cancel()
-    for task in pending:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    while pending:
+        done, pending = await asyncio.wait(pending, timeout=SLOW_STOP_REPORT_S)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                log.warning(
+                    "task failed while stopping", task=task.get_name(), error=repr(task.exception())
+                )
+        for task in pending:
+            log.warning("task still stopping", task=task.get_name(), waiting_at=_where(task))
+
+
+def _where(task: asyncio.Task[Any]) -> str:
+    stack = io.StringIO()
+    task.print_stack(limit=8, file=stack)
+    return stack.getvalue()

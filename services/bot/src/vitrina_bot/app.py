@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -25,6 +24,7 @@ from vitrina_bot.updates.intake import UpdateFeeder
 from vitrina_bot.updates.polling import CrashSafePolling
 from vitrina_bot.updates.webhook import WebhookServer
 from vitrina_bot.wiring import build_dependencies, build_dispatcher
+from vitrina_common.cancellation import cancel_and_wait
 from vitrina_common.config import BotMode, Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
 from vitrina_common.logging import get_logger
@@ -153,10 +153,6 @@ async def run_bot(settings: Settings) -> None:
         await _serve_updates(settings, feeder, dispatcher, stop)
     finally:
         log.info("bot stopping")
-        for task in background:
-            task.cancel()
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(background)
         await bot.session.close()
         await runtime.close()

@@ -14,6 +14,7 @@ from typing import ClassVar, Protocol
 
 from aiogram.exceptions import TelegramRetryAfter
 from nats.aio.msg import Msg
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.errors import FetchTimeoutError
 from pydantic import ValidationError
@@ -50,12 +51,15 @@ class EventConsumer:
         spec = self.spec
         await ensure_pull_consumer(self._js, spec, ack_wait_s=ACK_WAIT_S, max_deliver=MAX_DELIVER)
         subscription = await self._js.pull_subscribe_bind(spec.durable, stream=spec.stream)
-        while True:
-            raise_if_cancelled()
-            with contextlib.suppress(FetchTimeoutError, TimeoutError):
-                for message in await subscription.fetch(batch=10, timeout=5):
-                    with consume_span(message.subject, message.headers):
-                        await self._settle(message)
+        try:
+            while True:
+                raise_if_cancelled()
+                with contextlib.suppress(FetchTimeoutError, TimeoutError):
+                    for message in await subscription.fetch(batch=10, timeout=5):
+                        with consume_span(message.subject, message.headers):
+                            await self._settle(message)
+        finally:
+            await _unsubscribe(subscription)
 
     async def _settle(self, message: Msg) -> None:
         try:
@@ -75,6 +79,16 @@ class EventConsumer:
             await message.nak(delay=RETRY_DELAY_S)
         else:
             await message.ack()
+
+
+async def _unsubscribe(subscription: JetStreamContext.PullSubscription) -> None:
+    """Remove the subscription before the connection drains. nats.py's ``fetch`` takes the
+    messages already queued (a late status reply to an expired pull, a message that came
+    after a timeout) without marking them done, and a drain waits for every queued message
+    to be done: it sat out its whole timeout, so the bot's stop took until its SIGKILL.
+    Nothing reads this subscription any more; what it held unacked is redelivered."""
+    with contextlib.suppress(NatsError):
+        await subscription.unsubscribe()
 
 
 class BackgroundLoop(Protocol):

@@ -10,6 +10,12 @@ from vitrina_common.messaging.permissions import inbox_prefix
 
 log = get_logger(__name__)
 
+# How long a stop's drain may wait for messages already delivered to a subscription. The
+# services stop their consumers before draining, so nothing is left to process them: the
+# wait only lets in-flight deliveries land (unacked, they are redelivered). nats.py's
+# default is 30 s, past a pod's grace period.
+DRAIN_TIMEOUT_S = 3
+
 
 async def connect_nats(settings: NatsSettings, name: str) -> Client:
     """Connect once (raises when no server answers); later drops reconnect forever."""
@@ -34,6 +40,7 @@ async def connect_nats(settings: NatsSettings, name: str) -> Client:
         # Replies come to the user's own inbox: the only one its permissions let it read.
         inbox_prefix=inbox_prefix(settings.user),
         connect_timeout=int(settings.connect_timeout_s),
+        drain_timeout=DRAIN_TIMEOUT_S,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
         error_cb=on_error,
