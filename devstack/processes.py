@@ -11,6 +11,7 @@ import signal
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 _PR_SET_PDEATHSIG = 1
 
@@ -22,12 +23,29 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
+class ChildProcess(Protocol):
+    """What a managed process is driven through: ``asyncio.subprocess.Process``, or a
+    stand-in with the same parts (the tests' forked services)."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    async def wait(self) -> int: ...
+
+    def send_signal(self, signal: int) -> None: ...
+
+    def kill(self) -> None: ...
+
+
 @dataclass
 class ManagedProcess:
     """A started child: its name for log prefixes, the process, and how to stop it."""
 
     name: str
-    process: asyncio.subprocess.Process
+    process: ChildProcess
     stop_signal: signal.Signals = signal.SIGTERM
     _pump: asyncio.Task[None] | None = field(default=None, repr=False)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from devstack.nats import NatsServer
 from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
-from tests.services import NATS_PASSWORDS, nats_settings, service_env
+from tests.services import NATS_PASSWORDS, nats_settings, service_env, zygotes_logging_to
 from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.messaging.connection import connect_nats
@@ -54,6 +54,13 @@ def asyncpg_url(dsn: str) -> str:
 def tests_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory for the servers' data, removed by pytest's own retention."""
     return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_zygotes(tests_tmp: Path) -> Iterator[None]:
+    """Services start as forks of a process that imported them (``tests.zygote``)."""
+    with zygotes_logging_to(tests_tmp):
+        yield
 
 
 @pytest_asyncio.fixture(scope="session")

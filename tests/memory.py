@@ -94,7 +94,10 @@ async def service(
     name: str, fresh: FreshShop, logs: Path, env: Mapping[str, str] | None = None
 ) -> AsyncIterator[tuple[ManagedProcess, RssWatch]]:
     """``vitrina-<name>`` on ``fresh``'s servers, ready, watched; stopped at the end."""
-    process, port = await start_service(name, {**fresh.env, **(env or {})}, logs)
+    # A fork would share the zygote's pages: what a process holds is measured on its own.
+    process, port = await start_service(
+        name, {**fresh.env, **(env or {})}, logs, fresh_interpreter=True
+    )
     try:
         await wait_for_status(port, "/readyz", 200, process)
         async with RssWatch(process.pid).watching() as watch:

@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +16,7 @@ import psutil
 from devstack.nats import new_passwords, service_credentials, user_settings
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
+from tests.zygote import EXEC_ENV, Zygote
 from vitrina_common.config import NatsSettings
 
 # The NATS users' passwords of every server the tests start (loopback only), so a service
@@ -74,21 +75,55 @@ def service_env(
 
 
 async def start_service(
-    service: str, env: Mapping[str, str], log_dir: Path
+    service: str, env: Mapping[str, str], log_dir: Path, *, fresh_interpreter: bool = False
 ) -> tuple[ManagedProcess, int]:
     """Start ``vitrina-<service>`` as its own NATS user (unless ``env`` names one); returns
-    the process and its health port."""
+    the process and its health port. The process is forked from a zygote that has imported
+    the service (``tests.zygote``), unless ``fresh_interpreter`` asks for ``python -m``: for
+    tests of the interpreter's start and exit, and of memory."""
     env = {**service_credentials(service, NATS_PASSWORDS), **env}
     port = int(env[f"APP_CONF__{service.upper()}__HEALTH_PORT"])
     log_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (test setup, instant)
-    process = await spawn(
-        service,
-        [sys.executable, "-m", f"vitrina_{service}"],
-        env=env,
-        log_file=str(log_dir / f"{service}.log"),
-        stop_signal=signal.SIGTERM,
-    )
+    log_file = str(log_dir / f"{service}.log")
+    module = f"vitrina_{service}"
+    if fresh_interpreter or os.environ.get(EXEC_ENV) == "1":
+        process = await spawn(
+            service,
+            [sys.executable, "-m", module],
+            env=env,
+            log_file=log_file,
+            stop_signal=signal.SIGTERM,
+        )
+    else:
+        forked = await zygote_of(module).spawn(module, [], env, log_file)
+        process = ManagedProcess(name=service, process=forked, stop_signal=signal.SIGTERM)
     return process, port
+
+
+_zygotes: dict[str, Zygote] = {}
+_zygote_logs: list[Path] = []
+
+
+def zygote_of(module: str) -> Zygote:
+    """This test process's zygote for ``module``, started on first use."""
+    if module not in _zygotes:
+        if not _zygote_logs:
+            raise RuntimeError("no zygote log directory: the session fixture sets it")
+        _zygotes[module] = Zygote(module, _zygote_logs[0] / f"zygote-{module}.log")
+    return _zygotes[module]
+
+
+@contextlib.contextmanager
+def zygotes_logging_to(log_dir: Path) -> Iterator[None]:
+    """For a test session: zygotes log to ``log_dir`` and stop when the session ends."""
+    _zygote_logs.insert(0, log_dir)
+    try:
+        yield
+    finally:
+        for zygote in _zygotes.values():
+            zygote.close()
+        _zygotes.clear()
+        _zygote_logs.remove(log_dir)
 
 
 def kill_process_group(process: ManagedProcess) -> None:

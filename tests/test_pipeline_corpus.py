@@ -77,7 +77,8 @@ async def corpus_run(
             telegram_url="http://127.0.0.1:9",  # the worker never calls Telegram
             token=TOKEN,
         )
-        worker, port = await start_service("worker", env, logs)
+        # Its own interpreter: a fork's resident set would include the zygote's pages.
+        worker, port = await start_service("worker", env, logs, fresh_interpreter=True)
         peak = [0]
         sampler = asyncio.create_task(_sample_rss(worker.pid, peak))
         try:

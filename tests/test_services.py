@@ -32,7 +32,7 @@ async def test_service_becomes_ready_and_stops_on_sigterm(
     tmp_path: Path,
 ) -> None:
     env = dict(stack_env)
-    process, port = await start_service(service, env, tmp_path)
+    process, port = await start_service(service, env, tmp_path, fresh_interpreter=True)
     try:
         await wait_for_status(port, "/readyz", 200, process)
         assert await probe(port, "/healthz") == 200
@@ -68,7 +68,7 @@ async def _idle(service: str, telegram: FakeTelegram, log: Path) -> None:
 async def test_an_idle_service_exits_within_seconds_of_sigterm(
     service: str, stack_env: dict[str, str], fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    process, port = await start_service(service, dict(stack_env), tmp_path)
+    process, port = await start_service(service, dict(stack_env), tmp_path, fresh_interpreter=True)
     try:
         await wait_for_status(port, "/readyz", 200, process)
         await _idle(service, fake_telegram, tmp_path / f"{service}.log")
@@ -89,7 +89,7 @@ EVENT_FETCHES_S = 12.0
 async def test_a_bot_idle_through_its_event_fetches_exits_within_seconds_of_sigterm(
     stack_env: dict[str, str], fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    process, port = await start_service("bot", dict(stack_env), tmp_path)
+    process, port = await start_service("bot", dict(stack_env), tmp_path, fresh_interpreter=True)
     try:
         await wait_for_status(port, "/readyz", 200, process)
         await _idle("bot", fake_telegram, tmp_path / "bot.log")
