@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Shop:
     bot: ManagedProcess
     worker: ManagedProcess | None = None
     nats_url: str = ""
+    # What the bot and worker were started with: a restart starts from it again.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,9 @@ async def running_shop(
             if with_worker:
                 worker, worker_health = await start_service("worker", fresh.env, logs)
                 await wait_for_status(worker_health, "/readyz", 200, worker)
-            yield Shop(fresh.telegram, fresh.sessions, stocked, bot, worker, fresh.nats_url)
+            yield Shop(
+                fresh.telegram, fresh.sessions, stocked, bot, worker, fresh.nats_url, fresh.env
+            )
         finally:
             if worker is not None:
                 await worker.stop(20)

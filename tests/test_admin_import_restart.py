@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -63,7 +62,6 @@ async def test_a_worker_killed_mid_import_and_restarted_completes_it_exactly_onc
         admin_ids=[ADMIN], stock=stock_category, with_worker=True, extra_env=fast_redelivery,
     ) as shop:  # fmt: skip
         assert shop.worker is not None
-        worker_env = psutil.Process(shop.worker.pid).environ()
         rows = [(f"Ночь {n}", "", 7, "Ночь", f"{n % 60}.jpg") for n in range(ROWS)]
         images = {f"{n}.jpg": jpeg_bytes(700 + n) for n in range(60)}
         await open_import_screen(shop.telegram, ADMIN)
@@ -77,7 +75,7 @@ async def test_a_worker_killed_mid_import_and_restarted_completes_it_exactly_onc
         kill_process_group(shop.worker)
         killed_at = await rows_done(shop.sessions)
         print(f"killed the worker at {killed_at}/{ROWS} rows")  # noqa: T201  (shown with -s)
-        restarted, health = await start_service("worker", worker_env, tmp_path / "restarted")
+        restarted, health = await start_service("worker", shop.env, tmp_path / "restarted")
         try:
             await wait_for_status(health, "/readyz", 200, restarted)
             batch = await summed_up_batch(shop.sessions, 0, timeout_s=120)
