@@ -14,7 +14,7 @@ MEMBERS := libs/common services/bot services/worker services/api
 export UV_PYTHON_DOWNLOADS := never
 export VIRTUAL_ENV := $(VENV)
 
-.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast bench-schedule
+.PHONY: help run test lint typecheck pytest lock install clean-devdata demo-data bench bench-preview bench-pipeline bench-bot bench-bot-webhook bench-charts bench-import bench-memory bench-broadcast bench-schedule
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ pytest: $(VENV)/.synced
 
 install: $(VENV)/.synced  ## create .venv from requirements.lock
 
-bench: bench-preview bench-pipeline bench-bot bench-charts bench-import bench-memory bench-broadcast bench-schedule  ## run every benchmark (minutes; prints ratios against peers)
+bench: bench-preview bench-pipeline bench-bot bench-bot-webhook bench-charts bench-import bench-memory bench-broadcast bench-schedule  ## run every benchmark (minutes; prints ratios against peers)
 
 bench-preview: $(VENV)/.synced  ## our preview renderer vs pyvips, one core each
 	$(PY) -m bench.preview
@@ -52,6 +52,9 @@ bench-pipeline: $(VENV)/.synced  ## JetStream + worker processes vs in-process r
 
 bench-bot: $(VENV)/.synced  ## per-update costs per screen; open loop (Poisson, rate stepped up) vs an aiogram-dialog peer on our KV storage
 	$(PY) -m bench.bot
+
+bench-bot-webhook: $(VENV)/.synced  ## webhook mode: the open-loop ladder of 1 bot process against 2
+	$(PY) -m bench.bot_webhook
 
 bench-charts: $(VENV)/.synced  ## SQL and render time of each sales chart over 1 000 000 purchases
 	$(PY) -m bench.charts

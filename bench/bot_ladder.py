@@ -210,8 +210,8 @@ async def open_loop(setup: OpenLoopSetup, dsn: str, nats: NatsServer) -> Ladder:
     """Both bots up, the ladder climbed, every step printed as it ends."""
     async with our_bot(dsn, nats, setup.logs) as ours, dialog_peer(nats, setup.logs) as peer:
         targets = [
-            Target(OURS, ours[0], catalog_shoppers(ours[0], setup.categories), ours[1]),
-            Target(PEER, peer[0], peer_shoppers(peer[0]), peer[1]),
+            Target(OURS, ours[0], catalog_shoppers(ours[0], setup.categories), (ours[1],)),
+            Target(PEER, peer[0], peer_shoppers(peer[0]), (peer[1],)),
         ]
         print(step_header(), flush=True)
         return await climb(

@@ -113,12 +113,13 @@ class OpenLoopEchoShopper(OpenLoopMixin, EchoShopper):
 
 @dataclass(frozen=True)
 class Target:
-    """A bot under test: its fake API, its shoppers, its process."""
+    """A bot under test: its fake API, its shoppers, its processes (one, or the replicas
+    behind a webhook)."""
 
     name: str
     telegram: TimedTelegram
     make_shopper: Callable[[int, Tally, asyncio.Event], OpenLoopMixin]
-    pid: int
+    pids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Step:
     p95_ms: float
     p99_ms: float
     errors: int
-    cpu_percent: float  # of one core, the bot process
+    cpu_percent: float  # of one core, the bot's processes together
     load: float  # the machine's 1-minute load average at the end of the step
 
     @property
@@ -195,13 +196,13 @@ async def run_step(crowd: Crowd, rate: float, warmup_s: float, duration_s: float
     (updates pushed in it)."""
     crowd.grow(rate)
     await asyncio.sleep(0)  # new shoppers idle before the first arrival
-    pid = crowd.target.pid
+    pids = crowd.target.pids
     begin_at = asyncio.get_running_loop().time() + warmup_s
     arrivals = asyncio.create_task(_arrivals(crowd.turns, rate, begin_at + duration_s))
     await asyncio.sleep(warmup_s)
-    cpu_before, begin = cpu_seconds(pid, tree=True), time.perf_counter()
+    cpu_before, begin = _cpu_seconds(pids), time.perf_counter()
     await arrivals
-    cpu_after, end = cpu_seconds(pid, tree=True), time.perf_counter()
+    cpu_after, end = _cpu_seconds(pids), time.perf_counter()
     await asyncio.sleep(1.0)  # the window's last answers
     window = [(pushed, done) for pushed, done in crowd.tally.samples if begin <= pushed < end]
     latencies = [(done - pushed) * 1000 for pushed, done in window]
@@ -223,12 +224,18 @@ async def run_step(crowd: Crowd, rate: float, warmup_s: float, duration_s: float
     )
 
 
-def catalog_shoppers(telegram: TimedTelegram, categories: int) -> Callable[..., OpenLoopMixin]:
-    """Our bot's shoppers (users from ``FIRST_USER``)."""
+def _cpu_seconds(pids: tuple[int, ...]) -> float:
+    return sum(cpu_seconds(pid, tree=True) for pid in pids)
+
+
+def catalog_shoppers(
+    telegram: TimedTelegram, categories: int, first_user: int = FIRST_USER
+) -> Callable[..., OpenLoopMixin]:
+    """Our bot's shoppers (users from ``first_user``)."""
 
     def make(index: int, tally: Tally, stop: asyncio.Event) -> OpenLoopMixin:
         return OpenLoopCatalogShopper(
-            telegram, FIRST_USER + index, tally, stop, categories=categories
+            telegram, first_user + index, tally, stop, categories=categories
         )
 
     return make
