@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import text
@@ -76,6 +77,7 @@ class GaugeCollector:
         self._consumers = tuple(consumers)
         self._interval_s = interval_s
         self._readings = _Readings()
+        self._absent: set[str] = set()
         _register(self)
 
     async def collect(self) -> None:
@@ -92,9 +94,17 @@ class GaugeCollector:
         for spec in self._consumers:
             try:
                 info = await self._js.consumer_info(spec.stream, spec.durable, timeout=2)
+            except NotFoundError:
+                # The worker creates its consumers when it starts: until then there is no
+                # lag to report, which is said once, not every pass.
+                if spec.durable not in self._absent:
+                    self._absent.add(spec.durable)
+                    log.info("consumer not created yet, no gauges", consumer=spec.durable)
+                continue
             except Exception as error:  # noqa: BLE001
                 log.warning("consumer gauges not read", consumer=spec.durable, error=str(error))
                 continue
+            self._absent.discard(spec.durable)
             self._readings.consumers[spec.durable] = (
                 int(info.num_pending or 0),
                 int(info.num_ack_pending or 0),
