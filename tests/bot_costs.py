@@ -30,6 +30,7 @@ from aiohttp import web
 from nats.js.kv import KeyValue
 from pydantic import SecretStr
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devstack.ports import LOOPBACK, free_port
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
@@ -92,6 +93,11 @@ class _Counting:
 
 def count_round_trips(runtime: ServiceRuntime, counters: Counters) -> None:
     """Count every Postgres round trip of connections ``runtime``'s pool opens from now."""
+    count_engine_round_trips(runtime.engine, counters)
+
+
+def count_engine_round_trips(engine: AsyncEngine, counters: Counters) -> None:
+    """Count every Postgres round trip of connections ``engine``'s pool opens from now."""
 
     def tally() -> None:
         counters.db += 1
@@ -100,7 +106,7 @@ def count_round_trips(runtime: ServiceRuntime, counters: Counters) -> None:
         driver = dbapi_connection._connection  # the asyncpg connection under the adapter
         driver._protocol = _Counting(driver._protocol, _ROUND_TRIPS, tally)
 
-    event.listen(runtime.engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "connect", on_connect)
 
 
 def count_kv(kv: KeyValue, counters: Counters) -> KeyValue:

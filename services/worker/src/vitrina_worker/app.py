@@ -110,7 +110,7 @@ async def run_worker(settings: Settings) -> None:
         )
         handler = RenderPreviewHandler(
             js,
-            RecordPreviewOutcome(runtime.session_factory),
+            RecordPreviewOutcome(runtime.session_factory, runtime.read_session_factory),
             pool,
             options,
             PreviewJobLimits(

@@ -39,8 +39,9 @@ def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[Async
     """Sessions for read-only queries, each statement on its own (autocommit).
 
     The asyncpg driver otherwise wraps every session in BEGIN … ROLLBACK: two extra round
-    trips for a one-query read such as a catalog page. Only for use cases that write
-    nothing and need no snapshot across statements.
+    trips for a one-query read such as a catalog page. Only for use cases that need no
+    snapshot across statements and write nothing, or write in one statement (atomic on its
+    own, committed when it returns: the render job's guarded "ready" update).
     """
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False

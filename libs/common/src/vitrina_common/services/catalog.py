@@ -75,28 +75,36 @@ class RegisterUpload:
 
 
 class RecordPreviewOutcome:
-    """The worker's side: a render finished (ready) or failed for good (failed)."""
+    """The worker's side: a render finished (ready) or failed for good (failed).
 
-    def __init__(self, session_factory: SessionFactory) -> None:
-        self._session_factory = session_factory
+    Each use case is one statement: the read before a render, and the guarded update after
+    it. On ``statement_sessions`` (autocommit, ``create_read_session_factory``) each is its
+    own transaction, committed when it returns: 1 round trip instead of 3 (BEGIN, the
+    statement, COMMIT or ROLLBACK), per render job.
+    """
+
+    def __init__(
+        self, session_factory: SessionFactory, statement_sessions: SessionFactory | None = None
+    ) -> None:
+        self._sessions = statement_sessions or session_factory
 
     async def ready(self, product_id: int, original_sha256: str, preview_key: str) -> bool:
         """Mark ready; False when the product was not rendering this original any more."""
-        async with self._session_factory() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             return await ProductRepository(session).mark_preview_ready(
                 product_id, original_sha256, preview_key
             )
 
     async def failed(self, product_id: int, original_sha256: str, reason: str) -> bool:
         """Mark failed with ``reason``; False when it was not rendering this original."""
-        async with self._session_factory() as session, session.begin():
+        async with self._sessions() as session, session.begin():
             return await ProductRepository(session).mark_preview_failed(
                 product_id, original_sha256, reason
             )
 
     async def product(self, product_id: int) -> Product | None:
         """The product as it is now (read-only)."""
-        async with self._session_factory() as session:
+        async with self._sessions() as session:
             return await ProductRepository(session).get(product_id)
 
 

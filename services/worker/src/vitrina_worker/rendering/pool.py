@@ -16,6 +16,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from vitrina_common.config import RenderPool as PoolKind
 from vitrina_common.logging import get_logger
+from vitrina_worker.rendering.image_memory import keep_freed_image_blocks
 from vitrina_worker.rendering.renderer import RenderOptions, render_preview
 
 log = get_logger(__name__)
@@ -38,12 +39,15 @@ class RenderPool:
 
     def _new_executor(self) -> Executor:
         if self._kind is PoolKind.THREAD:
+            keep_freed_image_blocks(self._size)
             return ThreadPoolExecutor(max_workers=self._size, thread_name_prefix="render")
         # spawn, not fork: the parent runs threads (asyncio, nats) that fork would copy mid-state.
         return ProcessPoolExecutor(
             max_workers=self._size,
             mp_context=multiprocessing.get_context("spawn"),
             max_tasks_per_child=TASKS_PER_CHILD,
+            initializer=keep_freed_image_blocks,
+            initargs=(1,),
         )
 
     async def render(self, data: bytes, options: RenderOptions) -> bytes:
