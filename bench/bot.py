@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,7 @@ import asyncpg
 import psutil
 from aiohttp import web
 
-from bench.servers import bench_servers
+from bench.servers import BenchServers, bench_servers
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess, spawn
@@ -694,6 +694,28 @@ async def run(setup: Setup, products: int) -> None:
     print_report(setup, stocked, echo, (editing, dialog), ours)
 
 
+@contextlib.asynccontextmanager
+async def stocked_shop(
+    name: str, products: int, categories: int
+) -> AsyncIterator[tuple[BenchServers, str]]:
+    """Servers, a migrated database with ``products`` ready products in ``categories`` and a
+    provisioned JetStream; prints the machine and the shop. Yields the servers and the DSN."""
+    async with bench_servers(name) as servers:
+        database = name.replace("-", "_")
+        await servers.pg.ensure_database(database)
+        dsn = servers.pg.dsn(database)
+        await migrate(dsn)
+        stocked = await stock(dsn, products, categories)
+        await provision(servers.nats)
+        print(
+            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
+            f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; {stocked} ready products "
+            f"in {categories} categories",
+            flush=True,
+        )
+        yield servers, dsn
+
+
 async def _with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) -> None:
     if logs is not None:
         Path(logs).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (setup, instant)
@@ -718,18 +740,7 @@ async def run_open(args: argparse.Namespace, logs: Path) -> None:
     )
 
     rates = ensure_rates(args.rates) if args.rates else (QUICK_RATES if args.quick else FULL_RATES)
-    async with bench_servers("bench-bot") as servers:
-        await servers.pg.ensure_database("bench_bot")
-        dsn = servers.pg.dsn("bench_bot")
-        await migrate(dsn)
-        stocked = await stock(dsn, args.products, args.categories)
-        await provision(servers.nats)
-        print(
-            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
-            f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; {stocked} ready products "
-            f"in {args.categories} categories",
-            flush=True,
-        )
+    async with stocked_shop("bench-bot", args.products, args.categories) as (servers, dsn):
         print()
         passwords = servers.nats.passwords
         print_costs(

@@ -22,7 +22,6 @@ import itertools
 import os
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +29,9 @@ from typing import Any
 
 import aiohttp
 
-from bench.bot import FIRST_USER, THROTTLE_ENV, TimedTelegram, base_env, migrate, provision, serve
-from bench.bot import stock as stock_catalog
+from bench.bot import FIRST_USER, THROTTLE_ENV, TimedTelegram, base_env, serve, stocked_shop
 from bench.bot_ladder import climb, ensure_rates, format_step, step_header
 from bench.bot_open_loop import Target, catalog_shoppers
-from bench.servers import bench_servers
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess
@@ -145,17 +142,12 @@ async def webhook_bots(
 
 async def run(args: argparse.Namespace, logs: Path) -> None:
     """Both set-ups up on one shop, the ladder climbed, the ratio printed."""
-    async with bench_servers("bench-bot-webhook") as servers:
-        await servers.pg.ensure_database("bench_bot_webhook")
-        dsn = servers.pg.dsn("bench_bot_webhook")
-        await migrate(dsn)
-        stocked = await stock_catalog(dsn, args.products, args.categories)
-        await provision(servers.nats)
+    async with stocked_shop("bench-bot-webhook", args.products, args.categories) as (
+        servers,
+        dsn,
+    ):
         print(
-            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
-            f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; {stocked} ready products "
-            f"in {args.categories} categories; webhook mode, {args.warmup:.0f} s warm-up + "
-            f"{args.step:.0f} s measured per step",
+            f"webhook mode, {args.warmup:.0f} s warm-up + {args.step:.0f} s measured per step",
             flush=True,
         )
         async with (
