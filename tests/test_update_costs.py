@@ -55,5 +55,5 @@ async def test_a_webhook_page_turn_admits_the_update_in_one_round_trip(
     assert page_turn.db == 2
     # The FSM state read, the chat lock taken and released, stack and context read, the
     # context written: what replicas sharing records cost today (see README, Performance).
-    assert page_turn.kv <= 7
+    assert page_turn.kv <= 3
     assert page_turn.bot_api == PAGE_TURN_CALLS
