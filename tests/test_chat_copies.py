@@ -11,7 +11,8 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 import pytest_asyncio
@@ -151,3 +152,33 @@ async def test_a_lock_left_by_a_dead_replica_is_taken_after_the_ttl_and_the_chat
     assert 0.5 < waited < 15
     assert first.reads  # its copies were not proven current: read again
     assert await _taps_counted(first, 604) == 3
+
+
+async def test_a_dialog_background_update_after_the_lock_reads_the_bucket(
+    connections: tuple[Client, Client],
+) -> None:
+    first, _ = [await _replica(client) for client in connections]
+    chat = Chat(id=605, type="private")
+    released = asyncio.Event()
+    background: list[asyncio.Task[None]] = []
+
+    async def read_data(_event: TelegramObject, _data: dict[str, Any]) -> None:
+        await first.storage.get_data(StorageKey(bot_id=1, chat_id=605, user_id=605))
+
+    async def run_in_background() -> None:  # as aiogram-dialog's BgManager does
+        await released.wait()
+        dialog_update = cast(TelegramObject, SimpleNamespace(aiogd_update=True))
+        await first.ordering(read_data, dialog_update, {"event_chat": chat})
+
+    async def start_background(_event: TelegramObject, _data: dict[str, Any]) -> None:
+        await first.storage.get_data(StorageKey(bot_id=1, chat_id=605, user_id=605))
+        background.append(asyncio.create_task(run_in_background()))
+
+    await first.ordering(
+        start_background, Update(update_id=next(_update_ids)), {"event_chat": chat}
+    )
+    first.reads.clear()
+    released.set()
+    await background[0]
+
+    assert first.reads  # not the copies: another replica may hold the chat by now

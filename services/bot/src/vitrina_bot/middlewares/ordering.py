@@ -47,7 +47,10 @@ class ChatOrderingMiddleware(BaseMiddleware):
         # 10 s: they never queue behind the chat's other updates (here or on a replica
         # that died holding the shared lock).
         if key is None or getattr(event, "aiogd_update", None) is not None or carries_money(event):
-            return await handler(event, data)
+            if self._copies is None:
+                return await handler(event, data)
+            with self._copies.outside():  # no lock held: the bucket, not the copies
+                return await handler(event, data)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:

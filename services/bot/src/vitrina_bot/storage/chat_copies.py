@@ -54,6 +54,19 @@ class ChatCopies:
         finally:
             _held_chat.reset(token)
 
+    @contextlib.contextmanager
+    def outside(self) -> Iterator[None]:
+        """No chat's copies for the block: an update run without its chat's lock.
+
+        aiogram-dialog runs a background update as a task that inherits the context of the
+        update that started it, and may run after that update released the lock.
+        """
+        token = _held_chat.set(None)
+        try:
+            yield
+        finally:
+            _held_chat.reset(token)
+
     def of(self, chat: int | None) -> ChatRecords | None:
         """``chat``'s copies when its lock is held here, else ``None`` (go to the bucket)."""
         if chat is None or _held_chat.get() != chat:
