@@ -38,6 +38,7 @@ from vitrina_bot.app import build_inbox
 from vitrina_bot.heap import freeze_startup_heap
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.storage import NatsKVStorage
+from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.telegram import create_bot
 from vitrina_bot.updates.intake import UpdateFeeder, as_incoming
 from vitrina_bot.wiring import build_dependencies, build_dispatcher
@@ -220,14 +221,22 @@ async def in_process_bot(
         await runtime.start()
         js = runtime.nats.jetstream()
         dependencies = build_dependencies(runtime, bot)
-        storage = await NatsKVStorage.create(js, single_writer=mode is BotMode.POLLING)
+        webhook = mode is BotMode.WEBHOOK
+        chat_copies = ChatCopies() if webhook else None
+        storage = await NatsKVStorage.create(js, single_writer=not webhook, chat_copies=chat_copies)
         storage.kv = count_kv(storage.kv, counters)
         chat_locks = None
-        if mode is BotMode.WEBHOOK:
+        if webhook:
             chat_locks = await KvChatLocks.create(js)
             chat_locks._kv = count_kv(chat_locks._kv, counters)
         dispatcher = build_dispatcher(
-            dependencies, storage, 1000, 1000, chat_locks, telemetry_key=b"costs"
+            dependencies,
+            storage,
+            1000,
+            1000,
+            chat_locks,
+            telemetry_key=b"costs",
+            chat_copies=chat_copies,
         )
         feeder = UpdateFeeder(bot, dispatcher, build_inbox(runtime))
         freeze_startup_heap()  # as run_bot does

@@ -19,6 +19,7 @@ from vitrina_bot.imports.progress import ImportProgressWatcher
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.preview_events import PreviewEventsConsumer
 from vitrina_bot.storage import NatsKVStorage
+from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
 from vitrina_bot.updates.intake import UpdateFeeder
 from vitrina_bot.updates.polling import CrashSafePolling
@@ -131,11 +132,13 @@ async def run_bot(settings: Settings) -> None:
             return
         dependencies = build_dependencies(runtime, bot)
         # Polling runs as exactly one process (Telegram allows one poller per token): the
-        # storage may then keep local copies; webhook replicas share records and must not.
-        storage = await NatsKVStorage.create(
-            runtime.nats.jetstream(), single_writer=settings.bot.mode is BotMode.POLLING
-        )
+        # storage may then keep local copies; webhook replicas share records and keep only
+        # the copies a chat's lock proves current.
         webhook = settings.bot.mode is BotMode.WEBHOOK
+        chat_copies = ChatCopies() if webhook else None
+        storage = await NatsKVStorage.create(
+            runtime.nats.jetstream(), single_writer=not webhook, chat_copies=chat_copies
+        )
         chat_locks = await KvChatLocks.create(runtime.nats.jetstream()) if webhook else None
         dispatcher = build_dispatcher(
             dependencies,
@@ -144,6 +147,7 @@ async def run_bot(settings: Settings) -> None:
             settings.bot.throttle_burst,
             chat_locks,
             telemetry_key=settings.bot.token.get_secret_value().encode(),
+            chat_copies=chat_copies,
         )
         await register_commands(bot)
         log.info("start-up heap frozen", objects=freeze_startup_heap())

@@ -25,6 +25,7 @@ from vitrina_bot.middlewares.telemetry import install_update_telemetry
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.notices import alert_admins_handler, notify_user_handler
 from vitrina_bot.refunds import StarRefunds, refund_charge_handler
+from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.clock import SystemClock
 from vitrina_common.notices import ALERT_ADMINS, NOTIFY_USER
@@ -179,16 +180,20 @@ def build_dispatcher(
     throttle_burst: int,
     chat_locks: KvChatLocks | None = None,
     telemetry_key: bytes = b"",
+    chat_copies: ChatCopies | None = None,
 ) -> Dispatcher:
     """Routers in the order they see updates, middlewares, and aiogram-dialog.
 
     ``chat_locks``: the cross-replica per-chat locks webhook replicas need (polling runs one
-    process, where the in-process ones suffice). ``telemetry_key``: keys the user hash on
-    update spans.
+    process, where the in-process ones suffice); ``chat_copies``: the storage's copies those
+    locks prove current. ``telemetry_key``: keys the user hash on update spans.
     """
-    dispatcher = Dispatcher(storage=storage, **dependencies)
+    # aiogram's FSM middleware reads the state: registered after the per-chat ordering, that
+    # read happens inside the chat's lock (served from the chat's copies where proven).
+    dispatcher = Dispatcher(storage=storage, disable_fsm=True, **dependencies)
     install_update_telemetry(dispatcher, telemetry_key)
-    dispatcher.update.outer_middleware(ChatOrderingMiddleware(chat_locks))
+    dispatcher.update.outer_middleware(ChatOrderingMiddleware(chat_locks, chat_copies))
+    dispatcher.update.outer_middleware(dispatcher.fsm)
     dispatcher.update.outer_middleware(
         UserContextMiddleware(dependencies["profiles"], dependencies["admin_ids"])
     )

@@ -7,7 +7,9 @@ update that drew the screen has yet to save the new one: the tap lands on a stal
 Serialising each chat's updates closes that window (different chats still run in parallel):
 in this process with an asyncio lock, and across webhook replicas, when ``shared`` is given,
 with a lock in NATS (``chat_locks.KvChatLocks``) taken after the local one, so updates
-queued here wait in memory rather than polling NATS.
+queued here wait in memory rather than polling NATS. Inside the shared lock the chat's FSM
+records are served from this replica's copies when the lock proves them current
+(``storage.chat_copies``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, User
 
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
+from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.updates.intake import carries_money
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -28,8 +31,9 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class ChatOrderingMiddleware(BaseMiddleware):
     """Holds a lock per chat (or per user for chat-less updates) around each update."""
 
-    def __init__(self, shared: KvChatLocks | None = None) -> None:
+    def __init__(self, shared: KvChatLocks | None = None, copies: ChatCopies | None = None) -> None:
         self._shared = shared
+        self._copies = copies
         self._locks: dict[int, asyncio.Lock] = {}
         self._waiters: dict[int, int] = {}
 
@@ -43,15 +47,21 @@ class ChatOrderingMiddleware(BaseMiddleware):
         # 10 s: they never queue behind the chat's other updates (here or on a replica
         # that died holding the shared lock).
         if key is None or getattr(event, "aiogd_update", None) is not None or carries_money(event):
-            return await handler(event, data)
+            if self._copies is None:
+                return await handler(event, data)
+            with self._copies.outside():  # no lock held: the bucket, not the copies
+                return await handler(event, data)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._waiters[key] = self._waiters.get(key, 0) + 1
         try:
             async with lock:
                 if self._shared is None:
                     return await handler(event, data)
-                async with self._shared.hold(key):
-                    return await handler(event, data)
+                async with self._shared.hold(key) as untouched:
+                    if self._copies is None:
+                        return await handler(event, data)
+                    with self._copies.holding(key, current=untouched):
+                        return await handler(event, data)
         finally:
             self._waiters[key] -= 1
             if not self._waiters[key]:  # nobody else queued: forget the chat

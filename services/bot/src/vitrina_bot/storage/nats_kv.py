@@ -30,6 +30,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from vitrina_bot.storage.chat_copies import ChatCopies, ChatRecords
 from vitrina_bot.storage.keys import DEFAULT_SEPARATOR, encode_key
 from vitrina_common.messaging.topology import FSM_BUCKET
 
@@ -94,7 +95,8 @@ class NatsKVStorage(BaseStorage):
 
     ``single_writer=True`` (polling mode: Telegram lets exactly one process poll a token)
     keeps a local copy of every record this process touched and serves reads from it.
-    Never set it where several processes write (webhook replicas).
+    Never set it where several processes write (webhook replicas): there, ``chat_copies``
+    keeps copies that each chat's lock proves current (``storage.chat_copies``).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class NatsKVStorage(BaseStorage):
         update_attempts: int = DEFAULT_UPDATE_ATTEMPTS,
         single_writer: bool = False,
         local_copies: int = 100_000,
+        chat_copies: ChatCopies | None = None,
     ) -> None:
         """Store records in ``kv``; ``key_builder`` defaults to ``default_key_builder()``."""
         self.kv = kv
@@ -115,6 +118,7 @@ class NatsKVStorage(BaseStorage):
         self.json_dumps = json_dumps
         self.update_attempts = update_attempts
         self._copies = _LocalCopies(local_copies) if single_writer else None
+        self._chat_copies = chat_copies
         # Splitting on the builder's own separator gives one subject token per key part.
         self._separator = (
             self.key_builder.separator
@@ -143,14 +147,14 @@ class NatsKVStorage(BaseStorage):
         """Replace the state; ``None`` deletes the record."""
         kv_key = self.kv_key(key, "state")
         if state is None:
-            await self._write(kv_key, b"")
+            await self._write(key, kv_key, b"")
             return
         name = state.state if isinstance(state, State) else state
-        await self._write(kv_key, cast(str, name).encode())
+        await self._write(key, kv_key, cast(str, name).encode())
 
     async def get_state(self, key: StorageKey) -> str | None:
         """The current state, or ``None`` when there is none."""
-        value = await self._read(self.kv_key(key, "state"))
+        value = await self._read(key, self.kv_key(key, "state"))
         return value.decode() if value else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
@@ -159,13 +163,13 @@ class NatsKVStorage(BaseStorage):
             msg = f"Data must be a dict or dict-like object, got {type(data).__name__}"
             raise DataNotDictLikeError(msg)
         kv_key = self.kv_key(key, "data")
-        await self._write(kv_key, self.json_dumps(data).encode() if data else b"")
+        await self._write(key, kv_key, self.json_dumps(data).encode() if data else b"")
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         """The current data (a fresh dict), empty when there is none."""
         kv_key = self.kv_key(key, "data")
-        if self._copies is not None:
-            value = await self._read(kv_key)
+        if self._copies_of(key) is not None:
+            value = await self._read(key, kv_key)
             return cast(dict[str, Any], self.json_loads(value)) if value else {}
         data, _ = await self._read_data(kv_key)
         return data
@@ -188,14 +192,25 @@ class NatsKVStorage(BaseStorage):
             except KeyWrongLastSequenceError:
                 await asyncio.sleep(_backoff(attempt))
                 continue
-            if self._copies is not None:
-                self._copies.put(kv_key, value)
+            if (copies := self._copies_of(key)) is not None:
+                copies.put(kv_key, value)
+            elif self._chat_copies is not None:
+                self._chat_copies.forget(key.chat_id)
             return current.copy()
         raise StorageConflictError(f"{kv_key}: {self.update_attempts} concurrent-update losses")
 
-    async def _read(self, kv_key: str) -> bytes:
+    def _copies_of(self, key: StorageKey) -> _LocalCopies | ChatRecords | None:
+        """Where ``key``'s records may be served from, ``None``: only from the bucket."""
+        if self._copies is not None:
+            return self._copies
+        if self._chat_copies is not None:
+            return self._chat_copies.of(key.chat_id)
+        return None
+
+    async def _read(self, key: StorageKey, kv_key: str) -> bytes:
         """The record's bytes, ``b""`` when there is none."""
-        if self._copies is not None and (known := self._copies.get(kv_key)) is not None:
+        copies = self._copies_of(key)
+        if copies is not None and (known := copies.get(kv_key)) is not None:
             return known
         try:
             entry = await self.kv.get(kv_key)
@@ -203,20 +218,24 @@ class NatsKVStorage(BaseStorage):
             value = b""
         else:
             value = entry.value or b""
-        if self._copies is not None:
-            self._copies.put(kv_key, value)
+        if copies is not None:
+            copies.put(kv_key, value)
         return value
 
-    async def _write(self, kv_key: str, value: bytes) -> None:
+    async def _write(self, key: StorageKey, kv_key: str, value: bytes) -> None:
         """Store ``value`` (``b""`` deletes), skipping a write that changes nothing."""
-        if self._copies is not None and self._copies.get(kv_key) == value:
+        copies = self._copies_of(key)
+        if copies is not None and copies.get(kv_key) == value:
             return
+        if copies is None and self._chat_copies is not None:
+            # Written outside the chat's lock: what this replica holds of it may be stale.
+            self._chat_copies.forget(key.chat_id)
         if value:
             await self.kv.put(kv_key, value)
         else:
             await self.kv.delete(kv_key)
-        if self._copies is not None:
-            self._copies.put(kv_key, value)
+        if copies is not None:
+            copies.put(kv_key, value)
 
     async def _read_data(self, kv_key: str) -> tuple[dict[str, Any], int]:
         """The data and the revision a conditional write must name to replace it."""
