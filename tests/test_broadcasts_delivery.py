@@ -107,7 +107,11 @@ async def test_killed_worker_leaves_the_rest_to_its_restart_and_sends_none_twice
     assert all(sent[chat] >= 1 for chat in chats)
     twice = sum(sent[chat] - 1 for chat in chats)
     assert twice <= IN_FLIGHT_PER_REPLICA
-    assert fake_telegram.flood.refused == 0
+    # The budget held across the restart. A message in flight at the kill goes again, and a
+    # restart quick enough puts it within Telegram's second per chat: that 429 is waited out
+    # and retried, as from Telegram (every recipient ends sent).
+    assert fake_telegram.flood.refused_over_rate == 0
+    assert fake_telegram.flood.refused <= twice
     assert (await recipient_states(session_factory, broadcast_id))[RecipientState.SENT] == 2000
 
 

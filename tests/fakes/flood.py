@@ -21,8 +21,9 @@ class FloodControl:
     rate_per_s: float
     per_chat_interval_s: float | None = 1.0
     retry_after_s: int = 1
-    # Calls answered 429 (the bot went over a limit).
+    # Calls answered 429 (the bot went over a limit), and those of them over the rate.
     refused: int = 0
+    refused_over_rate: int = 0
     accepted: deque[float] = field(default_factory=deque)
     _last_by_chat: dict[int, float] = field(default_factory=dict)
     # (moment, chat) of every accepted call, to read the achieved rate from.
@@ -45,6 +46,7 @@ class FloodControl:
         )
         if over_rate or too_soon:
             self.refused += 1
+            self.refused_over_rate += over_rate
             return False
         self.accepted.append(now)
         self.timeline.append((now, chat_id))
