@@ -4,12 +4,12 @@ loop in the background of every replica (``FOR UPDATE SKIP LOCKED``: one replica
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import timedelta
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from vitrina_common.cancellation import cancel_and_wait
 from vitrina_common.clock import Clock, SystemClock
 from vitrina_common.config import Settings
 from vitrina_common.scheduling import DueRunner, PeriodicTask, Scheduler, SchedulingLoop
@@ -63,6 +63,4 @@ class ScheduledTasks:
     async def stop(self) -> None:
         """Cancel the loop and wait for it (and the runs it cancels) to end."""
         if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
+            await cancel_and_wait([self._loop])

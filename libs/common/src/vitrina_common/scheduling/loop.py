@@ -10,9 +10,8 @@ nothing to do (no task started, the batch not full).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
+from vitrina_common.cancellation import cancel_and_wait, checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.scheduling.due_runner import DueRunner
 from vitrina_common.scheduling.runner import Scheduler
@@ -63,9 +62,4 @@ class SchedulingLoop:
         return busy
 
     async def _cancel_runs(self) -> None:
-        runs = list(self._runs)
-        for run in runs:
-            run.cancel()
-        for run in runs:
-            with contextlib.suppress(asyncio.CancelledError):
-                await run
+        await cancel_and_wait(list(self._runs))

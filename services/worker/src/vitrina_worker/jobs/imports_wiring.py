@@ -9,10 +9,10 @@ them publishes at once, instead of waiting for the bot's next poll.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from faststream.nats import NatsBroker
 
+from vitrina_common.cancellation import cancel_and_wait
 from vitrina_common.config import Settings
 from vitrina_common.messaging.provisioning import ensure_pull_consumer
 from vitrina_common.messaging.topology import (
@@ -96,6 +96,4 @@ class ImportJobs:
     async def stop(self) -> None:
         """Stop the relay (rows it did not publish are published by the next relay pass)."""
         if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
+            await cancel_and_wait([self._relay_task])
