@@ -19,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import db_settings_for
 from tests.pipeline import wait_until
 from tests.services import start_service, wait_for_status
+from vitrina_common.cancellation import cancel_and_wait
+from vitrina_common.clock import SystemClock
+from vitrina_common.config_scheduling import SchedulingSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.db.models import ScheduledTask, TelegramUpdate
-from vitrina_common.scheduling import PeriodicTask, Scheduler
+from vitrina_common.scheduling import DueRunner, PeriodicTask, Scheduler, SchedulingLoop
 from vitrina_common.services.retention import RETENTION_TASK
 
 pytestmark = pytest.mark.postgres
@@ -91,17 +94,25 @@ def calls_reach(body: Body, calls: int) -> Callable[[], Awaitable[bool]]:
 
 
 @contextlib.asynccontextmanager
-async def looping(*schedulers: Scheduler) -> AsyncIterator[None]:
-    """Each scheduler's ``run`` loop in the background, as in a worker process."""
-    loops = [asyncio.create_task(scheduler.run()) for scheduler in schedulers]
+async def looping(*replicas: tuple[SessionFactory, list[PeriodicTask]]) -> AsyncIterator[None]:
+    """Each replica's scheduling loop over its periodic tasks (no due items) in the
+    background, as in a worker process."""
+    settings = SchedulingSettings(poll_interval_s=0.01)
+    loops = [
+        asyncio.create_task(
+            SchedulingLoop(
+                Scheduler(sessions, tasks),
+                DueRunner(sessions, {}, SystemClock(), settings),
+                poll_interval_s=settings.poll_interval_s,
+                batch_size=settings.batch_size,
+            ).run()
+        )
+        for sessions, tasks in replicas
+    ]
     try:
         yield
     finally:
-        for loop in loops:
-            loop.cancel()
-        for loop in loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await cancel_and_wait(loops)
         for loop in loops:
             assert loop.cancelled()
 
@@ -130,7 +141,7 @@ async def test_two_looping_runners_never_run_a_task_at_the_same_time(
     body = Body(lambda _: asyncio.sleep(0.05))
     task = PeriodicTask("often", timedelta(milliseconds=20), body, timeout=timedelta(seconds=5))
 
-    async with looping(*(Scheduler(s, [task], poll_interval_s=0.01) for s in replicas)):
+    async with looping(*((sessions, [task]) for sessions in replicas)):
         await wait_until(calls_reach(body, 8), timeout_s=20, poll_s=0.05)
 
     assert body.most_at_once == 1
@@ -174,7 +185,7 @@ async def test_the_loop_outlives_a_task_that_always_fails(
     body = Body(fail)
     task = PeriodicTask("doomed", timedelta(milliseconds=20), body, timeout=timedelta(seconds=5))
 
-    async with looping(Scheduler(session_factory, [task], poll_interval_s=0.01)):
+    async with looping((session_factory, [task])):
         await wait_until(calls_reach(body, 3), timeout_s=20, poll_s=0.05)
 
     assert (await schedule_row(session_factory, "doomed")).last_error == "ValueError: always"
@@ -219,7 +230,7 @@ async def test_a_run_stopped_midway_is_due_again_at_once(replicas: list[SessionF
 
     body = Body(hang_first)
     task = PeriodicTask("long", HOURLY, body)
-    async with looping(Scheduler(replicas[0], [task], poll_interval_s=0.01)):
+    async with looping((replicas[0], [task])):
         await asyncio.wait_for(started.wait(), 10)
 
     row = await schedule_row(replicas[0], "long")

@@ -1,7 +1,7 @@
 """Periodic tasks, each run by whichever worker replica claims it when it is due.
 
 Every replica runs a ``Scheduler`` over the same named tasks (the worker's
-``SchedulingLoop`` calls ``start_due`` on each pass; ``run`` loops on its own); their
+``SchedulingLoop`` calls ``start_due`` on each pass); their
 schedule is the ``scheduled_tasks`` table, and the database's clock decides what is due.
 A replica claims a due row with ``FOR UPDATE SKIP LOCKED`` and, in that same short
 transaction, numbers the run and moves ``due_at`` to the end of a lease (the task's time
@@ -31,7 +31,6 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.cancellation import checked_sleep, raise_if_cancelled
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.scheduled_tasks import ScheduledTaskRepository
 
@@ -41,8 +40,6 @@ SessionFactory = async_sessionmaker[AsyncSession]
 # The lease outlasts the time limit by this much: the limit is counted from the moment the
 # run starts here, a little after the database started the lease.
 LEASE_MARGIN = timedelta(minutes=1)
-# How often an idle replica asks whether a task is due.
-DEFAULT_POLL_INTERVAL_S = 30.0
 # A stopping process releases its run within this time, or leaves it to the lease.
 _RELEASE_TIMEOUT_S = 5.0
 _STOPPED = "stopped before it finished (the process was stopping); due again at once"
@@ -71,28 +68,12 @@ class Scheduler:
         self,
         session_factory: SessionFactory,
         tasks: Sequence[PeriodicTask],
-        *,
-        poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
     ) -> None:
         self._session_factory = session_factory
         self._tasks = {task.name: task for task in tasks}
         if len(self._tasks) != len(tasks):
             raise ValueError("periodic tasks need distinct names")
-        self._poll_interval_s = poll_interval_s
         self._rows_ensured = False
-
-    async def run(self) -> None:
-        """Run due tasks until cancelled; a pass that fails (the database is away) is
-        logged and tried again at the next poll."""
-        while True:
-            raise_if_cancelled()
-            try:
-                ran = await self.run_due()
-            except Exception as error:  # noqa: BLE001  (a database hiccup: the next poll retries)
-                log.warning("scheduler pass failed", error=str(error))
-                ran = None
-            if ran is None:
-                await checked_sleep(self._poll_interval_s)
 
     async def run_due(self) -> str | None:
         """Claim one due task and run it; its name, or None when nothing was due."""
