@@ -8,6 +8,7 @@ import html
 from typing import Any
 
 from aiogram.enums import ContentType
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager, Window
 from aiogram_dialog.widgets.input import MessageInput
@@ -142,17 +143,24 @@ async def get_followed(
     return {"followed": followed, "nothing": not followed}
 
 
-def _hour_picker(widget_id: str, on_click: Any) -> Group:
-    return Group(
-        Select(
-            Format("{item[1]}"),
-            id=widget_id,
-            item_id_getter=lambda item: item[0],
-            items="hours",
-            type_factory=int,
-            on_click=on_click,
+def _hour_window(prompt: str, widget_id: str, on_click: Any, state: State) -> Window:
+    """A prompt over the 24 hours, one of which ``on_click`` takes."""
+    return Window(
+        T(prompt),
+        Group(
+            Select(
+                Format("{item[1]}"),
+                id=widget_id,
+                item_id_getter=lambda item: item[0],
+                items="hours",
+                type_factory=int,
+                on_click=on_click,
+            ),
+            width=HOURS_PER_ROW,
         ),
-        width=HOURS_PER_ROW,
+        _back(),
+        getter=get_hours,
+        state=state,
     )
 
 
@@ -196,26 +204,12 @@ windows = (
         markup_factory=ReplyKeyboardFactory(resize_keyboard=True, one_time_keyboard=True),
         state=ProfileSG.location,
     ),
-    Window(
-        T("notify_settings.quiet_from_prompt"),
-        _hour_picker("quiet_from", on_quiet_from),
-        _back(),
-        getter=get_hours,
-        state=ProfileSG.quiet_from,
+    _hour_window(
+        "notify_settings.quiet_from_prompt", "quiet_from", on_quiet_from, ProfileSG.quiet_from
     ),
-    Window(
-        T("notify_settings.quiet_to_prompt"),
-        _hour_picker("quiet_to", on_quiet_to),
-        _back(),
-        getter=get_hours,
-        state=ProfileSG.quiet_to,
-    ),
-    Window(
-        T("notify_settings.digest_prompt"),
-        _hour_picker("digest_hour", on_digest_hour),
-        _back(),
-        getter=get_hours,
-        state=ProfileSG.digest_hour,
+    _hour_window("notify_settings.quiet_to_prompt", "quiet_to", on_quiet_to, ProfileSG.quiet_to),
+    _hour_window(
+        "notify_settings.digest_prompt", "digest_hour", on_digest_hour, ProfileSG.digest_hour
     ),
     Window(
         T("notify_settings.followed_prompt", when="followed"),
