@@ -514,10 +514,11 @@ class FakeTelegram:
         for value in form.values():
             if isinstance(value, FileField):
                 chat_id, caption = form.get("chat_id"), form.get("caption")
-                self.uploads.append(
-                    Upload(method, int(str(chat_id)), value.filename, value.file.read(),
-                           caption if isinstance(caption, str) else None)
-                )  # fmt: skip
+                with value.file as data:
+                    self.uploads.append(
+                        Upload(method, int(str(chat_id)), value.filename, data.read(),
+                               caption if isinstance(caption, str) else None)
+                    )  # fmt: skip
 
     def uploads_to(self, chat_id: int, method: str) -> list[Upload]:
         """Files uploaded to ``chat_id`` with ``method`` (e.g. "sendPhoto"), oldest first."""
