@@ -5,14 +5,15 @@ reserved copy's shopper is reminded a day and an hour before the reservation run
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.test_checkout import Shop
 from tests.waitlist_shop import HOLD, WaitlistShop
-from vitrina_common.db.models import Notification, Product, ProductStatus
+from vitrina_common.db.models import Notification, Product, ProductStatus, User
 from vitrina_common.services.admin_products import AdminProducts
 from vitrina_common.services.admin_products_lifecycle import ProductLifecycle
 from vitrina_common.services.wishlist import Wishlist
@@ -72,6 +73,45 @@ async def test_a_price_drop_is_told_once_per_new_price_and_a_rise_not_at_all(
         (100, 80, False),
         (80, 60, False),
     ]
+
+
+async def test_a_price_drop_costs_the_same_statements_for_forty_wishers_as_for_one(
+    session_factory: SessionFactory, engine: AsyncEngine
+) -> None:
+    """The notices are written in the admin's edit transaction: a loop of two round trips
+    per wisher would hold it open for seconds on a popular product."""
+    shop, wishlist = Shop(session_factory), Wishlist(session_factory)
+    admin = AdminProducts(session_factory)
+    wishers = range(300, 340)
+    for telegram_id in wishers:
+        await shop.shopper(telegram_id)
+    alone, popular = await shop.product(price=100), await shop.product(price=100)
+    await wishlist.toggle(wishers[0], alone)
+    for telegram_id in wishers:
+        await wishlist.toggle(telegram_id, popular)
+    async with session_factory() as session, session.begin():
+        await session.execute(
+            update(User).where(User.telegram_id == wishers[-1]).values(is_banned=True)
+        )
+
+    async def statements_of_a_drop(product: int) -> int:
+        statements: list[str] = []
+
+        def remember(*args: Any) -> None:
+            statements.append(args[2])
+
+        event.listen(engine.sync_engine, "before_cursor_execute", remember)
+        try:
+            await admin.reprice(product, "80")
+        finally:
+            event.remove(engine.sync_engine, "before_cursor_execute", remember)
+        return len(statements)
+
+    assert await statements_of_a_drop(popular) == await statements_of_a_drop(alone)
+    told = await notices(session_factory, "notifications.wishlist.price_drop")
+    # Every wisher of the popular one but the banned, and the other product's one wisher.
+    assert len(told) == (len(wishers) - 1) + 1
+    assert len({n.dedup_key for n in told}) == len(told)
 
 
 async def test_a_return_to_sale_is_told_to_wishers(session_factory: SessionFactory) -> None:

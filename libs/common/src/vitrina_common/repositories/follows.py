@@ -44,19 +44,6 @@ class FollowRepository:
             )
         )
 
-    async def follows(self, user_id: int, category_id: int) -> bool:
-        """Whether the user follows the category."""
-        return bool(
-            await self._session.scalar(
-                select(
-                    exists().where(
-                        CategoryFollow.user_id == user_id,
-                        CategoryFollow.category_id == category_id,
-                    )
-                )
-            )
-        )
-
     async def shopper_follows(self, telegram_id: int, category_id: int) -> bool:
         """Whether the shopper with this Telegram id follows the category: one query."""
         return bool(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from vitrina_common.db.models import Language, Notification, NotificationState, User
 
 _ERROR_CHARS = 500
+# Eight parameters a notification: well under the 32 767 one statement may bind.
+_ROWS_PER_INSERT = 1000
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,29 @@ class NotificationRepository:
             await self._session.execute(select(*_RECIPIENT_COLUMNS).where(User.id == user_id))
         ).one_or_none()
         return None if row is None else Recipient(*row)
+
+    async def recipients(self, user_ids: Collection[int]) -> list[Recipient]:
+        """The users among ``user_ids`` that exist, as recipients: one query."""
+        if not user_ids:
+            return []
+        rows = await self._session.execute(
+            select(*_RECIPIENT_COLUMNS).where(User.id.in_(user_ids)).order_by(User.id)
+        )
+        return [Recipient(*row) for row in rows]
+
+    async def add_each_once(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert each notification whose ``dedup_key`` does not exist yet: one statement
+        per 1 000 rows; how many were inserted."""
+        inserted = 0
+        for start in range(0, len(rows), _ROWS_PER_INSERT):
+            result = await self._session.execute(
+                pg_insert(Notification)
+                .values(list(rows[start : start + _ROWS_PER_INSERT]))
+                .on_conflict_do_nothing(index_elements=[Notification.dedup_key])
+                .returning(Notification.id)
+            )
+            inserted += len(result.all())
+        return inserted
 
     async def add_once(self, values: dict[str, Any]) -> bool:
         """Insert a notification unless its ``dedup_key`` exists; whether it was inserted."""

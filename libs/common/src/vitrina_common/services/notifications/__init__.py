@@ -3,7 +3,11 @@ worker sends it through the global send budget (``delivery``), in the recipient'
 and outside their quiet hours unless it is urgent (``local_time``)."""
 
 from vitrina_common.services.notifications.delivery import NotificationDelivery, NotificationStep
-from vitrina_common.services.notifications.notify import NotificationButton, notify
+from vitrina_common.services.notifications.notify import (
+    NotificationButton,
+    notify,
+    notify_each,
+)
 from vitrina_common.services.notifications.texts import TemplateError
 
 __all__ = [
@@ -12,4 +16,5 @@ __all__ = [
     "NotificationStep",
     "TemplateError",
     "notify",
+    "notify_each",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from vitrina_common.db.models import Language
@@ -23,7 +24,14 @@ DEFAULT_DIGEST_HOUR = 10
 
 def is_zone_name(name: str) -> bool:
     """Whether ``name`` is an IANA zone this system knows."""
-    return name in available_timezones()
+    return name in _zone_names()
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    # available_timezones() walks the tz database on disk each call (~24 ms, on the bot's
+    # event loop at every zone tap); the set cannot change while the process runs.
+    return frozenset(available_timezones())
 
 
 def zone_named(name: str | None, language: Language) -> ZoneInfo:

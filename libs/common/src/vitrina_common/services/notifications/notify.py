@@ -1,4 +1,5 @@
-"""``notify()``: what every feature calls to tell one shopper something.
+"""``notify()``: what every feature calls to tell one shopper something (``notify_each``:
+the same notice to many, in two statements however many they are).
 
 It only writes a row in the caller's transaction; the worker's notification senders send it
 later through the global budget (see ``delivery``). So a notice exists exactly when the
@@ -7,7 +8,7 @@ caller's use case commits, and a rolled-back use case notifies nobody.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -76,4 +77,37 @@ async def notify(
             "urgent": urgent,
             "send_after": now if urgent else release_at(recipient, now),
         }
+    )
+
+
+async def notify_each(
+    session: AsyncSession,
+    *,
+    user_ids: Collection[int],
+    template: str,
+    params: Mapping[str, str | int],
+    dedup_key: Callable[[int], str],
+    urgent: bool,
+    now: datetime,
+) -> int:
+    """``notify`` each of ``user_ids`` (``dedup_key(user_id)`` its key); how many were
+    queued. Users that are unreachable or gone are skipped. Never commits."""
+    check_template(template, params)
+    notifications = NotificationRepository(session)
+    recipients = [
+        recipient for recipient in await notifications.recipients(user_ids) if recipient.reachable
+    ]
+    return await notifications.add_each_once(
+        [
+            {
+                "user_id": recipient.id,
+                "template": template,
+                "params": dict(params),
+                "buttons": [],
+                "dedup_key": dedup_key(recipient.id),
+                "urgent": urgent,
+                "send_after": now if urgent else release_at(recipient, now),
+            }
+            for recipient in recipients
+        ]
     )

@@ -87,15 +87,11 @@ class NotificationPreferences:
         return await self._change(telegram_id, digest_hour=hour)
 
     async def _change(self, telegram_id: int, **values: object) -> bool:
-        async with self._sessions() as session, session.begin():
-            users = UserRepository(session)
-            await users.set_fields(telegram_id, **values)
-            user = await users.get_by_telegram_id(telegram_id)
-            if user is None:
-                return False
-            await session.refresh(user)
-            await schedule_next_digest(session, user, self._clock.now())
-            return True
+        async def set_values(_session: AsyncSession, user: User) -> None:
+            for name, value in values.items():
+                setattr(user, name, value)
+
+        return await _change_user(self._sessions, self._clock, telegram_id, set_values)
 
 
 class CategoryFollows:
@@ -121,7 +117,7 @@ class CategoryFollows:
             await FollowRepository(session).add(user.id, category_id, self._clock.now())
 
         try:
-            return await self._with_user(telegram_id, add)
+            return await _change_user(self._sessions, self._clock, telegram_id, add)
         except IntegrityError:  # the category was deleted meanwhile
             return False
 
@@ -131,15 +127,21 @@ class CategoryFollows:
         async def remove(session: AsyncSession, user: User) -> None:
             await FollowRepository(session).remove(user.id, category_id)
 
-        return await self._with_user(telegram_id, remove)
+        return await _change_user(self._sessions, self._clock, telegram_id, remove)
 
-    async def _with_user(
-        self, telegram_id: int, change: Callable[[AsyncSession, User], Awaitable[None]]
-    ) -> bool:
-        async with self._sessions() as session, session.begin():
-            user = await UserRepository(session).get_by_telegram_id(telegram_id)
-            if user is None:
-                return False
-            await change(session, user)
-            await schedule_next_digest(session, user, self._clock.now())
-            return True
+
+async def _change_user(
+    sessions: SessionFactory,
+    clock: Clock,
+    telegram_id: int,
+    change: Callable[[AsyncSession, User], Awaitable[None]],
+) -> bool:
+    """One transaction: ``change`` the user, then move their digest to match; False for an
+    unknown user."""
+    async with sessions() as session, session.begin():
+        user = await UserRepository(session).get_by_telegram_id(telegram_id)
+        if user is None:
+            return False
+        await change(session, user)
+        await schedule_next_digest(session, user, clock.now())
+        return True
