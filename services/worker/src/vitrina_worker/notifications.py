@@ -5,18 +5,13 @@ their share (``notification_concurrency`` of all loops) instead of waiting for i
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from vitrina_common.cancellation import cancel_and_wait, checked_sleep, raise_if_cancelled
 from vitrina_common.clock import Clock
 from vitrina_common.config import Settings
-from vitrina_common.logging import get_logger
 from vitrina_common.services.notifications import NotificationDelivery
-from vitrina_worker.sending import TelegramSending
+from vitrina_worker.sending import SenderLoops, TelegramSending
 
-log = get_logger(__name__)
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
@@ -27,7 +22,7 @@ class NotificationSenders:
         self._settings = settings
         self._sessions = sessions
         self._clock = clock
-        self._loops: list[asyncio.Task[None]] = []
+        self._loops = SenderLoops("notification-sender", settings.sending.poll_interval_s)
 
     def start(self, telegram: TelegramSending) -> None:
         """Start the sender loops."""
@@ -35,24 +30,12 @@ class NotificationSenders:
         delivery = NotificationDelivery(
             self._sessions, telegram.sender("notification"), sending, self._clock
         )
-        self._loops = [
-            asyncio.create_task(self._loop(delivery), name=f"notification-sender-{index}")
-            for index in range(sending.notification_concurrency)
-        ]
 
-    async def _loop(self, delivery: NotificationDelivery) -> None:
-        idle_s = self._settings.sending.poll_interval_s
-        while True:
-            raise_if_cancelled()
-            try:
-                if (await delivery.step()).notification_id is not None:
-                    continue
-            except Exception as error:  # noqa: BLE001  (a database hiccup: the next pass retries)
-                log.warning(
-                    "notification sender pass failed", error=f"{type(error).__name__}: {error}"
-                )
-            await checked_sleep(idle_s)
+        async def send_one(_index: int) -> bool:
+            return (await delivery.step()).notification_id is not None
+
+        self._loops.start(sending.notification_concurrency, send_one)
 
     async def stop(self) -> None:
         """Cancel the loops (each records its send in flight first)."""
-        await cancel_and_wait(self._loops)
+        await self._loops.stop()

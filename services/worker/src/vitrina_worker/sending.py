@@ -4,12 +4,23 @@ get a ``Sender`` (so together they stay under the budget, and each counts its ow
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+
 import aiohttp
 from nats.js import JetStreamContext
 
+from vitrina_common.cancellation import cancel_and_wait, checked_sleep, raise_if_cancelled
 from vitrina_common.config import Settings
+from vitrina_common.logging import get_logger
 from vitrina_common.sending import BotApiTransport, GlobalBudget, Sender
 from vitrina_common.sending.telegram import TELEGRAM_API
+
+log = get_logger(__name__)
+
+# One pass of a sender loop, given the loop's index: True when it sent something (go again
+# at once), False when nothing was due (pause before the next).
+SenderPass = Callable[[int], Awaitable[bool]]
 
 
 class TelegramSending:
@@ -41,3 +52,36 @@ class TelegramSending:
         """Close the HTTP session."""
         if self._http is not None:
             await self._http.close()
+
+
+class SenderLoops:
+    """``count`` loops running a ``SenderPass`` each; a failing pass (a database hiccup) is
+    logged and the next one retries. ``stop`` lets each record its send in flight first."""
+
+    def __init__(self, name: str, idle_s: float) -> None:
+        self._name = name
+        self._idle_s = idle_s
+        self._loops: list[asyncio.Task[None]] = []
+
+    def start(self, count: int, one_pass: SenderPass) -> None:
+        """Start the loops."""
+        self._loops = [
+            asyncio.create_task(self._loop(one_pass, index), name=f"{self._name}-{index}")
+            for index in range(count)
+        ]
+
+    async def _loop(self, one_pass: SenderPass, index: int) -> None:
+        while True:
+            raise_if_cancelled()
+            try:
+                if await one_pass(index):
+                    continue
+            except Exception as error:  # noqa: BLE001  (the next pass retries)
+                log.warning(
+                    "sender pass failed", loop=self._name, error=f"{type(error).__name__}: {error}"
+                )
+            await checked_sleep(self._idle_s)
+
+    async def stop(self) -> None:
+        """Cancel the loops."""
+        await cancel_and_wait(self._loops)

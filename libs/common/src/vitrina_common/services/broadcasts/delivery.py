@@ -11,7 +11,6 @@ per replica killed. A stop (SIGTERM) lets the sends in flight finish and commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +20,7 @@ from vitrina_common.db.models import RecipientState
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.broadcasts import BroadcastRepository, ClaimedRecipient
 from vitrina_common.retry import RetryPolicy
-from vitrina_common.sending import Outcome, OutcomeKind, OutgoingMessage, Sender
+from vitrina_common.sending import Outcome, OutcomeKind, OutgoingMessage, Sender, settle_outcome
 
 log = get_logger(__name__)
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -41,7 +40,7 @@ class BroadcastDelivery:
     def __init__(self, sessions: SessionFactory, sender: Sender, settings: SendingSettings) -> None:
         self._sessions = sessions
         self._sender = sender
-        self._settings = settings
+        self._policy = RetryPolicy.from_settings(settings)
 
     async def step(self) -> DeliveryStep:
         """Claim, send and record one recipient; shielded, so a stop arriving mid-send
@@ -62,44 +61,16 @@ class BroadcastDelivery:
     async def _record(
         self, broadcasts: BroadcastRepository, claimed: ClaimedRecipient, outcome: Outcome
     ) -> None:
-        if outcome.kind is OutcomeKind.SENT:
-            await broadcasts.settle(claimed.id, RecipientState.SENT)
-        elif outcome.kind is OutcomeKind.GONE:
-            await broadcasts.settle(claimed.id, RecipientState.BLOCKED, error=outcome.reason)
+        settled = settle_outcome(outcome, claimed.attempts, self._policy)
+        state = RecipientState(settled.state)
+        if outcome.kind is OutcomeKind.GONE:
             await broadcasts.flag_blocked(claimed.chat_id)
-        elif outcome.kind is OutcomeKind.FAILED:
-            await broadcasts.settle(
-                claimed.id,
-                RecipientState.FAILED,
-                error=outcome.reason,
-                attempts=claimed.attempts + 1,
-            )
-        elif outcome.flood:
-            # Not the recipient's fault: every sender pauses, this one comes back after it.
-            await broadcasts.settle(
-                claimed.id,
-                RecipientState.PENDING,
-                error=outcome.reason,
-                retry_in=timedelta(seconds=outcome.retry_after_s),
-            )
-        else:
-            await self._retry_or_fail(broadcasts, claimed, outcome)
-
-    async def _retry_or_fail(
-        self, broadcasts: BroadcastRepository, claimed: ClaimedRecipient, outcome: Outcome
-    ) -> None:
-        attempts = claimed.attempts + 1
-        if attempts >= self._settings.max_attempts:
+        if state is RecipientState.FAILED and outcome.kind is not OutcomeKind.FAILED:
             log.warning("broadcast recipient failed", chat=claimed.chat_id, error=outcome.reason)
-            await broadcasts.settle(
-                claimed.id, RecipientState.FAILED, error=outcome.reason, attempts=attempts
-            )
-            return
-        delay = RetryPolicy.from_settings(self._settings).delay(attempts)
         await broadcasts.settle(
             claimed.id,
-            RecipientState.PENDING,
+            state,
             error=outcome.reason,
-            attempts=attempts,
-            retry_in=delay,
+            attempts=settled.attempts,
+            retry_in=settled.retry_in,
         )

@@ -13,7 +13,7 @@ hours or zone changed, or a retry pushed it there) waits for their end.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -26,7 +26,14 @@ from vitrina_common.logging import get_logger
 from vitrina_common.repositories.notifications import ClaimedNotification, NotificationRepository
 from vitrina_common.repositories.users import UserRepository
 from vitrina_common.retry import RetryPolicy
-from vitrina_common.sending import Button, Outcome, OutcomeKind, OutgoingMessage, Sender
+from vitrina_common.sending import (
+    Button,
+    Outcome,
+    OutcomeKind,
+    OutgoingMessage,
+    Sender,
+    settle_outcome,
+)
 from vitrina_common.services.notifications.notify import release_at
 from vitrina_common.services.notifications.texts import TemplateError, render
 
@@ -70,7 +77,7 @@ class NotificationDelivery:
     ) -> None:
         self._sessions = sessions
         self._sender = sender
-        self._settings = settings
+        self._policy = RetryPolicy.from_settings(settings)
         self._clock = clock
 
     async def step(self) -> NotificationStep:
@@ -106,45 +113,18 @@ class NotificationDelivery:
     async def _record(
         self, session: AsyncSession, claimed: ClaimedNotification, outcome: Outcome, now: datetime
     ) -> NotificationState:
-        settled = settle_outcome(outcome, claimed.attempts, self._settings)
+        settled = settle_outcome(outcome, claimed.attempts, self._policy)
+        state = NotificationState(settled.state)
         if outcome.kind is OutcomeKind.GONE:
             await UserRepository(session).set_fields(claimed.recipient.telegram_id, is_blocked=True)
-        if settled.state is NotificationState.FAILED and outcome.kind is not OutcomeKind.FAILED:
+        if state is NotificationState.FAILED and outcome.kind is not OutcomeKind.FAILED:
             log.warning("notification failed", id=claimed.id, error=outcome.reason)
         await NotificationRepository(session).settle(
             claimed.id,
-            settled.state,
+            state,
             now=now,
             error=outcome.reason,
             attempts=settled.attempts,
             send_after=None if settled.retry_in is None else now + settled.retry_in,
         )
-        return settled.state
-
-
-@dataclass(frozen=True)
-class Settled:
-    """What a send's outcome makes of its notification."""
-
-    state: NotificationState
-    attempts: int
-    # Pending again after this long; None for a final state.
-    retry_in: timedelta | None = None
-
-
-def settle_outcome(outcome: Outcome, attempts_before: int, settings: SendingSettings) -> Settled:
-    """Sent, blocked (403), failed for good, or pending again: after a flood pause (not the
-    recipient's fault, no attempt counted) or a backoff, until the attempts run out."""
-    attempts = attempts_before + 1
-    policy = RetryPolicy.from_settings(settings)
-    if outcome.kind is OutcomeKind.SENT:
-        return Settled(NotificationState.SENT, attempts)
-    if outcome.kind is OutcomeKind.GONE:
-        return Settled(NotificationState.BLOCKED, attempts)
-    if outcome.kind is OutcomeKind.FAILED or (not outcome.flood and policy.exhausted(attempts)):
-        return Settled(NotificationState.FAILED, attempts)
-    if outcome.flood:
-        return Settled(
-            NotificationState.PENDING, attempts_before, timedelta(seconds=outcome.retry_after_s)
-        )
-    return Settled(NotificationState.PENDING, attempts, policy.delay(attempts))
+        return state
