@@ -20,9 +20,9 @@ from pathlib import Path
 import aiohttp
 from dotenv import dotenv_values
 
-from devstack.nats import NatsServer, credentials_env, service_credentials
-from devstack.ports import LOOPBACK, preferred_or_free_port
-from devstack.postgres import EmbeddedPostgres
+from devstack.nats import NatsServer, NatsStartError, credentials_env, service_credentials
+from devstack.ports import LOOPBACK, preferred_or_free_port, start_on_free_ports
+from devstack.postgres import EmbeddedPostgres, PostgresStartError
 from devstack.processes import ManagedProcess, spawn
 from vitrina_common.config import (
     CONFIG_ERROR_EXIT_CODE,
@@ -177,16 +177,44 @@ async def _migrate(env: Mapping[str, str]) -> None:
         raise ChildExitedError(f"migrations failed with exit code {code} (see the lines above)")
 
 
+async def _start_postgres(
+    data_dir: Path, port: int
+) -> tuple[EmbeddedPostgres, ManagedProcess, str | None]:
+    pg = EmbeddedPostgres(data_dir / "postgres", port)
+    process, note = await pg.start(sink=say)
+    return pg, process, note
+
+
+async def _start_nats(
+    data_dir: Path, port: int, monitor_port: int
+) -> tuple[NatsServer, ManagedProcess]:
+    nats = NatsServer(data_dir / "nats", port, monitor_port)
+    return nats, await nats.start(sink=say)
+
+
+def _retrying(error: Exception) -> None:
+    say("vitrina", f"{error}; a port was taken meanwhile, starting again on another")
+
+
 async def run_stack(stack: Stack, data_dir: Path, user_env: Mapping[str, str]) -> None:
     """Start everything, then wait until a child exits (an error) or we are cancelled."""
-    pg = EmbeddedPostgres(data_dir / "postgres", preferred_or_free_port(54329))
-    process, note = await pg.start(sink=say)
+    pg, process, note = await start_on_free_ports(
+        (54329,),
+        lambda ports: _start_postgres(data_dir, ports[0]),
+        start_errors=(PostgresStartError,),
+        retrying=_retrying,
+    )
     stack.servers.append(process)
     if note:
         say("vitrina", note)
     await pg.ensure_database(DATABASE)
-    nats = NatsServer(data_dir / "nats", preferred_or_free_port(4222), preferred_or_free_port(8222))
-    stack.servers.append(await nats.start(sink=say))
+    nats, process = await start_on_free_ports(
+        (4222, 8222),
+        lambda ports: _start_nats(data_dir, *ports),
+        start_errors=(NatsStartError,),
+        retrying=_retrying,
+    )
+    stack.servers.append(process)
     env = _service_env(user_env, pg, nats)
     # Provisioning is the provision user's; each service connects as its own user.
     settings = load_settings("vitrina", _settings_type(env | _credentials("provision", nats)))

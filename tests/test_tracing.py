@@ -98,7 +98,11 @@ async def test_an_upload_is_one_trace_through_the_outbox_nats_and_the_worker(
     trace = receiver.in_trace(publish.trace_id)
     [upload] = [s for s in trace if s.name == "telegram update message"]
     [consume] = [s for s in trace if s.service == WORKER and s.parent_span_id == publish.span_id]
-    assert (upload.service, publish.service, publish.kind) == (BOT, BOT, PRODUCER)
+    assert (upload.service, publish.kind) == (BOT, PRODUCER)
+    # The outbox row is relayed by whichever relay claims it first: the bot's, or the one
+    # the worker runs for its import jobs (the outbox table is shared). Either continues
+    # the upload's trace.
+    assert publish.service in {BOT, WORKER}
     assert (consume.kind, render.parent_span_id) == (CONSUMER, consume.span_id)
     assert render.trace_id == upload.trace_id
     # Back in the bot: the preview.ready event's handling and the preview's upload.
