@@ -22,9 +22,10 @@ from alembic.config import Config
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from devstack.nats import NatsServer
-from devstack.ports import free_port
-from devstack.postgres import EmbeddedPostgres
+from devstack.nats import NatsServer, NatsStartError
+from devstack.ports import free_port, start_on_free_ports
+from devstack.postgres import EmbeddedPostgres, PostgresStartError
+from devstack.processes import ManagedProcess
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, serving
 from tests.services import NATS_PASSWORDS, nats_settings, service_env, zygotes_logging_to
 from vitrina_common.config import DbSettings
@@ -66,8 +67,16 @@ def service_zygotes(tests_tmp: Path) -> Iterator[None]:
 @pytest_asyncio.fixture(scope="session")
 async def postgres(tests_tmp: Path) -> AsyncIterator[EmbeddedPostgres]:
     """The session's Postgres (durability off: test data is throwaway)."""
-    server = EmbeddedPostgres(tests_tmp / "pg", free_port(), durable=False, max_connections=300)
-    process, _ = await server.start(log_file=str(tests_tmp / "postgres.log"))
+
+    async def start(ports: tuple[int, ...]) -> tuple[EmbeddedPostgres, ManagedProcess]:
+        server = EmbeddedPostgres(tests_tmp / "pg", ports[0], durable=False, max_connections=300)
+        process, _ = await server.start(log_file=str(tests_tmp / "postgres.log"))
+        return server, process
+
+    # Four pytest processes pick free ports at once: one may take another's before it binds.
+    server, process = await start_on_free_ports(
+        (free_port(),), start, start_errors=(PostgresStartError,), retrying=print
+    )
     yield server
     await process.stop(10)
 
@@ -141,14 +150,20 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest_asyncio.fixture(scope="session")
 async def nats_server(tests_tmp: Path) -> AsyncIterator[NatsServer]:
     """The session's nats-server with JetStream on file storage and a user per service."""
-    server = NatsServer(
-        tests_tmp / "nats",
-        free_port(),
-        free_port(),
-        server_name="vitrina-test",
-        passwords=NATS_PASSWORDS,
+
+    async def start(ports: tuple[int, ...]) -> tuple[NatsServer, ManagedProcess]:
+        server = NatsServer(
+            tests_tmp / "nats",
+            port=ports[0],
+            monitor_port=ports[1],
+            server_name="vitrina-test",
+            passwords=NATS_PASSWORDS,
+        )
+        return server, await server.start(log_file=str(tests_tmp / "nats.log"))
+
+    server, process = await start_on_free_ports(
+        (free_port(), free_port()), start, start_errors=(NatsStartError,), retrying=print
     )
-    process = await server.start(log_file=str(tests_tmp / "nats.log"))
     yield server
     await process.stop(10)
 
