@@ -61,14 +61,18 @@ async def held_for_others(
     return HeldCopies(by_checkouts, offered)
 
 
+async def taken_copies(session: AsyncSession, product_id: int, user_id: int | None) -> int:
+    """Copies sold, or held for shoppers other than ``user_id`` (None: for anyone)."""
+    sold = (await PurchaseRepository(session).sales(product_id, user_id or 0)).sold
+    return sold + (await held_for_others(session, product_id, user_id)).total
+
+
 async def free_copies(session: AsyncSession, product: Product) -> int:
     """Copies of a limited edition nobody has, holds or was offered (0 when unlimited:
     an unlimited product has no copies to hand out)."""
     if product.edition_size is None:
         return 0
-    sold = (await PurchaseRepository(session).sales(product.id, 0)).sold
-    held = await held_for_others(session, product.id, None)
-    return max(0, product.edition_size - sold - held.total)
+    return max(0, product.edition_size - await taken_copies(session, product.id, None))
 
 
 def availability(

@@ -15,9 +15,8 @@ from vitrina_common.repositories.edition_reservations import (
     ReservationLine,
 )
 from vitrina_common.repositories.products import ProductRepository
-from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.waitlist import WaitingLine, WaitlistRepository
-from vitrina_common.services.editions import held_for_others
+from vitrina_common.services.editions import taken_copies
 from vitrina_common.services.waitlist.handout import HandOutCopies
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -141,9 +140,7 @@ class AdminWaitlist:
             product = await ProductRepository(session).get_for_update(product_id)
             if product is None:
                 return AdminWaitlistRefusal.NOT_FOUND
-            sold = (await PurchaseRepository(session).sales(product.id, 0)).sold
-            held = await held_for_others(session, product.id, None)
-            if size < sold + held.total:
+            if size < await taken_copies(session, product.id, None):
                 return AdminWaitlistRefusal.BELOW_TAKEN
             product.edition_size = size
             await session.flush()

@@ -15,7 +15,12 @@ from vitrina_common.repositories.products import ProductRepository
 from vitrina_common.repositories.purchases import PurchaseRepository
 from vitrina_common.repositories.users import UserRepository
 from vitrina_common.repositories.waitlist import WaitlistRepository
-from vitrina_common.services.editions import CheckoutRefusal, availability, held_for_others
+from vitrina_common.services.editions import (
+    CheckoutRefusal,
+    availability,
+    held_for_others,
+    taken_copies,
+)
 from vitrina_common.services.waitlist.effects import cancel_offer_items
 from vitrina_common.services.waitlist.handout import HandOutCopies
 
@@ -64,15 +69,14 @@ class Waitlist:
             if product is None or product.edition_size is None:
                 return None
             user_id = user.id if user is not None else None
-            sold = (await PurchaseRepository(session).sales(product.id, user_id or 0)).sold
-            held = await held_for_others(session, product.id, user_id)
+            taken = await taken_copies(session, product.id, user_id)
             position, offer = None, None
             if user_id is not None:
                 position = await WaitlistRepository(session).position(product.id, user_id)
                 offer = await EditionReservationRepository(session).offered_to(product.id, user_id)
         return EditionStatus(
             size=product.edition_size,
-            left=max(0, product.edition_size - sold - held.total),
+            left=max(0, product.edition_size - taken),
             position=position,
             offer_id=offer.id if offer is not None else None,
             offer_expires_at=offer.expires_at if offer is not None else None,
