@@ -4,6 +4,7 @@ settled exactly once however many workers race, counters exact, the last row fin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from typing import Any
 
@@ -338,12 +339,19 @@ async def test_a_relay_pass_delivers_rows_concurrently_and_reschedules_only_fail
         outbox = OutboxRepository(session)
         await outbox.add_many("test.kind", [(f"key-{n}", {"n": n}) for n in range(30)])
     in_flight, most = 0, 0
+    eight_at_once = asyncio.Event()
 
     async def deliver(payload: dict[str, Any]) -> None:
         nonlocal in_flight, most
         in_flight += 1
         most = max(most, in_flight)
-        await asyncio.sleep(0.01)
+        if in_flight == 8:
+            eight_at_once.set()
+        # The first ones wait for the eighth to start (not a fixed sleep, which a loaded
+        # machine outlasts before the eighth claims its row); with fewer slots, they give up.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await eight_at_once.wait()
         in_flight -= 1
         if payload["n"] == 7:
             raise RuntimeError("boom")
