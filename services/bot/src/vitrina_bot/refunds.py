@@ -22,6 +22,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 
 from vitrina_bot.i18n import Translator, translator_for
+from vitrina_common.ids import MAX_ID
 from vitrina_common.logging import get_logger
 from vitrina_common.outbox import OutboxHandler
 from vitrina_common.services.checkout import (
@@ -37,8 +38,6 @@ log = get_logger(__name__)
 # Telegram's answer when the charge was refunded before: by us, before a crash or on
 # another replica, so the purchase only needs recording.
 ALREADY_REFUNDED_ERROR = "CHARGE_ALREADY_REFUNDED"
-# Purchase ids are 64-bit; a longer number typed after /refund names no purchase.
-_MAX_PURCHASE_ID = 2**63 - 1
 
 
 class RefundOutcome(StrEnum):
@@ -71,7 +70,7 @@ class StarRefunds:
 
     async def refund(self, purchase_id: int) -> RefundResult:
         """Refund the purchase unless it is unknown, refunded, or being refunded now."""
-        if not 0 < purchase_id <= _MAX_PURCHASE_ID:
+        if not 0 < purchase_id <= MAX_ID:  # a longer number typed names no purchase
             return RefundResult(RefundOutcome.NOT_FOUND, purchase_id)
         if purchase_id in self._in_flight:
             return RefundResult(RefundOutcome.IN_PROGRESS, purchase_id)

@@ -16,6 +16,7 @@ from vitrina_common.db.models import (
     Purchase,
     PurchaseStatus,
 )
+from vitrina_common.ids import parse_id
 from vitrina_common.repositories.catalog import escape_like
 
 
@@ -174,7 +175,6 @@ def _admin_filter(status: ProductStatus | None, search: str) -> ColumnElement[bo
     if not text:
         return condition
     matches: ColumnElement[bool] = Product.title.ilike(f"%{escape_like(text)}%")
-    digits = text.removeprefix("#")
-    if digits.isdigit() and len(digits) < 19:
-        matches = or_(Product.id == int(digits), matches)
+    if (product_id := parse_id(text.removeprefix("#"))) is not None:
+        matches = or_(Product.id == product_id, matches)
     return condition & matches

@@ -13,10 +13,12 @@ from aiogram_dialog.widgets.kbd import Button, Cancel
 from aiogram_dialog.widgets.media import DynamicMedia
 
 from vitrina_bot.dialogs.product_edition import edition_buttons, edition_data, edition_lines
+from vitrina_bot.dialogs.start_data import start_id
 from vitrina_bot.dialogs.states import ProductSG, TicketsSG
 from vitrina_bot.dialogs.widgets import T, sender_id
 from vitrina_bot.files import send_download
 from vitrina_bot.i18n import Translator
+from vitrina_common.ids import parse_id
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.checkout import (
     CheckoutRefusal,
@@ -34,21 +36,13 @@ async def open_product(
 ) -> None:
     """Open a product card from any list; a forged id shows "not found" on the card."""
     await manager.start(
-        ProductSG.card, data={"product_id": _as_id(product_id)}, mode=StartMode.NORMAL
+        ProductSG.card, data={"product_id": parse_id(product_id) or 0}, mode=StartMode.NORMAL
     )
     del event
 
 
-def _as_id(raw: object) -> int:
-    try:
-        return int(str(raw))
-    except ValueError:
-        return 0
-
-
 def _product_id(manager: DialogManager) -> int:
-    start_data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    return _as_id(start_data.get("product_id", 0))
+    return start_id(manager, "product_id")
 
 
 async def get_card(

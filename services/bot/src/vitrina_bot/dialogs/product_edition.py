@@ -9,6 +9,7 @@ from aiogram.types import CallbackQuery
 from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button, Row
 
+from vitrina_bot.dialogs.start_data import start_id
 from vitrina_bot.dialogs.widgets import T
 from vitrina_bot.i18n import Translator
 from vitrina_bot.i18n.ordinals import ordinal
@@ -55,9 +56,7 @@ async def edition_data(
 
 
 def _product_id(manager: DialogManager) -> int:
-    start_data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    raw = str(start_data.get("product_id", ""))
-    return int(raw) if raw.isdecimal() and len(raw) < 19 else 0
+    return start_id(manager, "product_id")
 
 
 async def on_wish(event: CallbackQuery, _button: Button, manager: DialogManager) -> None:

@@ -19,6 +19,7 @@ from vitrina_bot.dialogs.widgets import (
     sender_id,
 )
 from vitrina_bot.files import send_download
+from vitrina_common.ids import parse_id
 from vitrina_common.services.checkout import PurchaseQueries
 
 SCROLL = "purchases_scroll"
@@ -43,11 +44,8 @@ async def on_purchase(
 ) -> None:
     """Send the file again; another user's or a refunded purchase id gets "not found"."""
     queries: PurchaseQueries = manager.middleware_data["purchase_queries"]
-    download = (
-        await queries.downloadable(event.from_user.id, int(purchase_id))
-        if purchase_id.isdigit()
-        else None
-    )
+    parsed = parse_id(purchase_id)
+    download = None if parsed is None else await queries.downloadable(event.from_user.id, parsed)
     await send_download(event, manager, download)
 
 

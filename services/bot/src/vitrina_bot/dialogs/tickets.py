@@ -25,6 +25,7 @@ from vitrina_bot.tickets.messages import comment_of
 from vitrina_bot.tickets.refusals import refusal
 from vitrina_bot.tickets.view import button_label, conversation
 from vitrina_common.db.models import TicketStatus
+from vitrina_common.ids import parse_id
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.tickets import Shopper, TicketError, Tickets
 from vitrina_common.text_limits import clipped_html
@@ -60,7 +61,7 @@ async def on_ticket(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, ticket_id: str
 ) -> None:
     """Open a conversation (the getter decides whether the shopper may read it)."""
-    manager.dialog_data[TICKET_KEY] = int(ticket_id) if ticket_id.isdigit() else 0
+    manager.dialog_data[TICKET_KEY] = parse_id(ticket_id) or 0
     await manager.switch_to(TicketsSG.ticket)
 
 

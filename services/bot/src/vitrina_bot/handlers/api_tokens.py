@@ -17,6 +17,7 @@ from aiogram.types import Message
 from vitrina_bot.filters import IsAdmin
 from vitrina_bot.i18n import Translator
 from vitrina_common.db.models import ApiScope
+from vitrina_common.ids import parse_id
 from vitrina_common.services.api_tokens import (
     CreateApiToken,
     ListApiTokens,
@@ -64,12 +65,8 @@ async def on_api_token(
         tokens = await list_api_tokens()
         lines = [_line(token, t) for token in tokens] or [t("api_tokens.none")]
         await message.answer("\n".join(lines))
-    elif action == "revoke" and len(words) == 1 and words[0].isascii() and words[0].isdigit():
-        key = (
-            "api_tokens.revoked_now"
-            if await revoke_api_token(int(words[0]))
-            else "api_tokens.no_such"
-        )
+    elif action == "revoke" and len(words) == 1 and (token_id := parse_id(words[0])):
+        key = "api_tokens.revoked_now" if await revoke_api_token(token_id) else "api_tokens.no_such"
         await message.answer(t(key, id=words[0]))
     else:
         await message.answer(t("api_tokens.usage"))

@@ -10,6 +10,7 @@ from aiogram.types import Message
 from vitrina_bot.filters import IsAdmin
 from vitrina_bot.i18n import Translator
 from vitrina_bot.refunds import StarRefunds, describe_refund
+from vitrina_common.ids import parse_id
 
 router = Router(name="refund")
 router.message.filter(IsAdmin())
@@ -20,9 +21,9 @@ async def on_refund(
     message: Message, command: CommandObject, star_refunds: StarRefunds, t: Translator
 ) -> None:
     """Refund through Telegram first; only a refund Telegram accepted is recorded."""
-    raw = (command.args or "").strip().lstrip("#")
-    if not raw.isascii() or not raw.isdigit():
+    purchase_id = parse_id((command.args or "").strip().lstrip("#"))
+    if purchase_id is None:
         await message.answer(t("refund.usage"))
         return
-    result = await star_refunds.refund(int(raw))
+    result = await star_refunds.refund(purchase_id)
     await message.answer(describe_refund(result, t))

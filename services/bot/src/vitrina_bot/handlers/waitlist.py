@@ -15,13 +15,12 @@ from aiogram_dialog import DialogManager, StartMode
 from vitrina_bot.dialogs.product import send_invoice
 from vitrina_bot.dialogs.states import CatalogSG, PurchasesSG, WishlistSG
 from vitrina_bot.i18n import Translator
+from vitrina_common.ids import parse_id
 from vitrina_common.services.checkout import CheckoutRefusal, StartCheckout
 from vitrina_common.services.waitlist.effects import BUY_CALLBACK_PREFIX
 from vitrina_common.services.waitlist.shopper import Waitlist, WaitlistRefusal
 
 router = Router(name="waitlist")
-# Longer digit strings than a bigint holds are forged.
-_MAX_ID_DIGITS = 18
 
 
 @router.message(Command("wishlist"))
@@ -50,11 +49,11 @@ async def on_reserved_buy(
     callback: CallbackQuery, t: Translator, waitlist: Waitlist, start_checkout: StartCheckout
 ) -> None:
     """Buy a copy reserved for this shopper: the invoice, or why not."""
-    raw = (callback.data or "").removeprefix(BUY_CALLBACK_PREFIX)
-    if not raw.isdecimal() or len(raw) > _MAX_ID_DIGITS:
+    offer_id = parse_id((callback.data or "").removeprefix(BUY_CALLBACK_PREFIX))
+    if offer_id is None:
         await callback.answer(t("waitlist.refused.no_offer"), show_alert=True)
         return
-    claimed = await waitlist.claim(callback.from_user.id, int(raw))
+    claimed = await waitlist.claim(callback.from_user.id, offer_id)
     if isinstance(claimed, WaitlistRefusal):
         await callback.answer(t(f"waitlist.refused.{claimed.value}"), show_alert=True)
         return

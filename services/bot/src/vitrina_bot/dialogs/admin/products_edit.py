@@ -15,8 +15,10 @@ from aiogram_dialog.widgets.input import ManagedTextInput, TextInput
 from aiogram_dialog.widgets.kbd import SwitchTo
 
 from vitrina_bot.dialogs.admin.products_states import AdminProductSG
+from vitrina_bot.dialogs.start_data import start_id
 from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
+from vitrina_common.ids import parse_id
 from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts, ProductRefusal
 
@@ -25,9 +27,7 @@ CATEGORY_SCROLL = "admin_product_category_scroll"
 
 def product_id(manager: DialogManager) -> int:
     """The id the card was opened with (0 when missing or forged)."""
-    start_data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    raw = str(start_data.get("product_id", ""))
-    return int(raw) if raw.isdigit() else 0
+    return start_id(manager, "product_id")
 
 
 async def get_current(
@@ -92,7 +92,7 @@ async def on_category(
     """Move the product into the chosen category."""
     admin_products: AdminProducts = manager.middleware_data["admin_products"]
     translate: Translator = manager.middleware_data["t"]
-    category_id = int(raw_id) if raw_id.isdigit() else 0
+    category_id = parse_id(raw_id) or 0
     refusal = await admin_products.move_to_category(product_id(manager), category_id)
     if refusal is not None:
         await event.answer(translate(f"admin.products.refused.{refusal.value}"), show_alert=True)

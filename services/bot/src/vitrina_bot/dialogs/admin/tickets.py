@@ -23,6 +23,7 @@ from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, sender_id
 from vitrina_bot.i18n import Translator
 from vitrina_bot.tickets.view import button_label
 from vitrina_common.db.models import TicketStatus
+from vitrina_common.ids import parse_id
 from vitrina_common.services.tickets import Staff, TicketFilter, Tickets
 
 ENTRY = AdminTicketsSG.queue
@@ -95,7 +96,7 @@ async def on_ticket(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, ticket_id: str
 ) -> None:
     """Open a ticket's card."""
-    manager.dialog_data[TICKET_KEY] = int(ticket_id) if ticket_id.isdigit() else 0
+    manager.dialog_data[TICKET_KEY] = parse_id(ticket_id) or 0
     await manager.switch_to(AdminTicketsSG.ticket)
 
 

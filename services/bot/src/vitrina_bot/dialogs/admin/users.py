@@ -19,6 +19,7 @@ from vitrina_bot.dialogs.admin.users_card import USER_KEY, card_window, comment_
 from vitrina_bot.dialogs.admin.users_purchases import purchase_dialog, purchases_window
 from vitrina_bot.dialogs.admin.users_states import AdminUsersSG
 from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
+from vitrina_common.ids import parse_id
 from vitrina_common.services.admin_users import MAX_QUERY_LENGTH, AdminUsers, UserItem
 
 SCROLL = "users_scroll"
@@ -62,8 +63,8 @@ async def on_user(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, telegram_id: str
 ) -> None:
     """Open the user's card."""
-    if telegram_id.isascii() and telegram_id.isdigit():
-        manager.dialog_data[USER_KEY] = int(telegram_id)
+    if (parsed := parse_id(telegram_id)) is not None:
+        manager.dialog_data[USER_KEY] = parsed
         await manager.switch_to(AdminUsersSG.card)
 
 

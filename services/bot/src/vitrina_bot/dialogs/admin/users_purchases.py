@@ -18,10 +18,12 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.users_card import selected_user, shown_name
 from vitrina_bot.dialogs.admin.users_states import AdminPurchaseSG, AdminUsersSG
+from vitrina_bot.dialogs.start_data import start_id
 from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
 from vitrina_bot.i18n import Translator
 from vitrina_bot.refunds import RefundOutcome, StarRefunds, describe_refund
 from vitrina_common.db.models import PurchaseStatus
+from vitrina_common.ids import parse_id
 from vitrina_common.services.admin_users import AdminUsers, HistoryItem, PurchaseCard
 
 SCROLL = "user_purchases_scroll"
@@ -58,9 +60,9 @@ async def on_purchase(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, purchase_id: str
 ) -> None:
     """Open the purchase card."""
-    if purchase_id.isascii() and purchase_id.isdigit():
+    if (parsed := parse_id(purchase_id)) is not None:
         await manager.start(
-            AdminPurchaseSG.card, data={PURCHASE_KEY: int(purchase_id)}, mode=StartMode.NORMAL
+            AdminPurchaseSG.card, data={PURCHASE_KEY: parsed}, mode=StartMode.NORMAL
         )
 
 
@@ -75,8 +77,7 @@ purchases_window = Window(
 
 
 def _purchase_id(manager: DialogManager) -> int:
-    start_data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    return int(start_data.get(PURCHASE_KEY, 0))
+    return start_id(manager, PURCHASE_KEY)
 
 
 async def get_purchase(
