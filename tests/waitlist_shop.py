@@ -46,7 +46,7 @@ class WaitlistShop(Shop):
             session_factory,
             {
                 RESERVATION_EXPIRY: ReservationExpiry(self.hand_out),
-                RESERVATION_REMINDER: ReservationReminder(self.hand_out),
+                RESERVATION_REMINDER: ReservationReminder(self.clock),
             },
             self.clock,
             SchedulingSettings(batch_size=50, first_retry_s=60, max_retry_s=600),

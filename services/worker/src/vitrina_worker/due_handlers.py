@@ -31,7 +31,7 @@ def due_handlers(
     handlers: dict[str, DueHandler] = {DIGEST_KIND: digest_handler(clock)}
     hand_out = HandOutCopies(clock, ReservationPolicy.from_settings(settings.waitlist))
     handlers[RESERVATION_EXPIRY] = ReservationExpiry(hand_out)
-    handlers[RESERVATION_REMINDER] = ReservationReminder(hand_out)
+    handlers[RESERVATION_REMINDER] = ReservationReminder(clock)
     if settings.scheduling.probe_enabled:
         handlers[PROBE_KIND] = record_probe
     return handlers

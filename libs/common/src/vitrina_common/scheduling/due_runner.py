@@ -92,6 +92,10 @@ class DueRunner:
         self._handlers = dict(handlers)
         self._clock = clock
         self._settings = settings
+        # Retried without end (no attempt limit): only the backoff of RetryPolicy applies.
+        self._backoff = RetryPolicy(
+            first_delay_s=settings.first_retry_s, max_delay_s=settings.max_retry_s
+        )
         self._revived = False
 
     async def run_batch(self) -> BatchOutcome:
@@ -128,9 +132,9 @@ class DueRunner:
                 rows = await due.lock_due(self._clock.now(), self._settings.batch_size, only)
                 items = [DueItem.of(row) for row in rows]
                 known = [item for item in items if item.kind in self._handlers]
-                for item in items:
-                    if item.kind not in self._handlers:
-                        await self._keep_aside(due, item)
+                unknown = [item for item in items if item.kind not in self._handlers]
+                for item in unknown:
+                    await self._keep_aside(due, item)
                 # Deleted first: a handler that schedules the same (kind, key) again
                 # creates a new item instead of moving the one being removed.
                 await due.delete([item.id for item in known])
@@ -141,10 +145,11 @@ class DueRunner:
                     except Exception as error:
                         others = [each.id for each in known if each is not item]
                         raise _HandlerFailedError(item, error, others) from error
-        for item in items:  # committed: count them
-            outcome = "handled" if item.kind in self._handlers else "kept_aside"
-            shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": outcome})
-        return BatchOutcome(handled=len(known), unknown=len(items) - len(known))
+        # Committed: count them.
+        for outcome, counted in (("handled", known), ("kept_aside", unknown)):
+            for item in counted:
+                shop_metrics.due_items.add(1, {"kind": item.kind, "outcome": outcome})
+        return BatchOutcome(handled=len(known), unknown=len(unknown))
 
     async def _postpone_alone(self, item: DueItem, error: Exception) -> BatchOutcome:
         """Record ``item``'s failure in a transaction of its own (the failed one is gone,
@@ -177,11 +182,7 @@ class DueRunner:
         await due.bury(item.id, self._clock.now(), reason)
 
     def _retry_at(self, attempts_before: int) -> datetime:
-        # Retried without end (no attempt limit): only the backoff of RetryPolicy applies.
-        backoff = RetryPolicy(
-            first_delay_s=self._settings.first_retry_s, max_delay_s=self._settings.max_retry_s
-        )
-        return self._clock.now() + backoff.delay(attempts_before + 1)
+        return self._clock.now() + self._backoff.delay(attempts_before + 1)
 
     async def _revive_known_kinds(self) -> None:
         async with self._session_factory() as session, session.begin():

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from vitrina_common.clock import Clock
 from vitrina_common.db.models import ReservationCause, ReservationState
 from vitrina_common.logging import get_logger
 from vitrina_common.repositories.edition_reservations import EditionReservationRepository
@@ -67,8 +68,8 @@ class ReservationReminder:
     """``reservation-reminder``: a day (or an hour) before the offer runs out, remind the
     shopper, with the Buy button again; nothing once the offer ended."""
 
-    def __init__(self, hand_out: HandOutCopies) -> None:
-        self._clock = hand_out.clock
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
 
     async def __call__(self, session: AsyncSession, item: DueItem) -> None:
         """Send the reminder the item names."""
