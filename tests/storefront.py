@@ -43,6 +43,15 @@ class Shop:
     nats_url: str = ""
     # What the bot and worker were started with: a restart starts from it again.
     env: dict[str, str] = field(default_factory=dict)
+    # Where the processes write their logs (``bot.log``, ``worker.log``).
+    logs: Path | None = None
+
+    def handler_errors(self) -> list[str]:
+        """The bot's log lines of an exception a handler let out (aiogram logs each)."""
+        if self.logs is None:
+            return []
+        lines = (self.logs / "bot.log").read_text(errors="replace").splitlines()
+        return [line for line in lines if "Cause exception while process update" in line]
 
 
 @dataclass(frozen=True)
@@ -110,8 +119,9 @@ async def running_shop(
                 worker, worker_health = await start_service("worker", fresh.env, logs)
                 await wait_for_status(worker_health, "/readyz", 200, worker)
             yield Shop(
-                fresh.telegram, fresh.sessions, stocked, bot, worker, fresh.nats_url, fresh.env
-            )
+                fresh.telegram, fresh.sessions, stocked, bot, worker, fresh.nats_url, fresh.env,
+                logs,
+            )  # fmt: skip
         finally:
             if worker is not None:
                 await worker.stop(20)

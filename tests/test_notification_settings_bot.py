@@ -16,7 +16,7 @@ from sqlalchemy import select
 from devstack.nats import NatsServer
 from devstack.postgres import EmbeddedPostgres
 from tests.fakes.telegram_api import FakeTelegram
-from tests.storefront import Shop, click, running_shop, screen, stock_shop, told
+from tests.storefront import Shop, click, press, running_shop, screen, stock_shop, told
 from vitrina_common.db.models import DueItemRow, User
 from vitrina_common.services.notifications.digests import DIGEST_KIND
 
@@ -159,3 +159,35 @@ async def _until_button(telegram: FakeTelegram, user: int, label: str) -> None:
             if any(label in button["text"] for row in rows for button in row):
                 return
             await asyncio.sleep(0.05)
+
+
+async def test_forged_hour_category_and_unfollow_buttons_change_nothing_and_raise_nothing(
+    shop: Shop,
+) -> None:
+    """aiogram-dialog turns a Select's item into its type before any handler runs: a forged
+    "²" or "x" must not escape from there as a ValueError."""
+    telegram, user = shop.telegram, next(_shoppers)
+
+    async def forge(message: dict[str, object], real_button: str, item: str) -> None:
+        widget = telegram.button(message, real_button).rsplit(":", 1)[0]
+        answered = len(telegram.calls_of("answerCallbackQuery"))
+        press(telegram, user, message, f"{widget}:{item}")
+        await telegram.wait_for_call("answerCallbackQuery", count=answered + 1)
+
+    telegram.push_message(user, "/start")
+    menu = await screen(telegram, user, "Welcome to")
+    categories = await click(telegram, user, menu, "Catalog", "Choose a category")
+    await forge(categories, "Landscapes", "²")
+    settings = await profile(shop, user, "Quiet hours: 22:00–09:00")
+    start = await click(telegram, user, settings, "Quiet hours", "When do they start?")
+    await forge(start, "23:00", "²")
+    settings = await profile(shop, user, "Quiet hours: 22:00–09:00")
+    followed = await click(telegram, user, settings, "Followed categories", "You follow no")
+    intent = telegram.button(followed, "Back").split("\x1d")[0]
+    answered = len(telegram.calls_of("answerCallbackQuery"))
+    press(telegram, user, followed, f"{intent}\x1dunfollow:x")
+    await telegram.wait_for_call("answerCallbackQuery", count=answered + 1)
+    await asyncio.sleep(0.5)
+
+    assert shop.handler_errors() == []
+    await profile(shop, user, "Quiet hours: 22:00–09:00")

@@ -18,7 +18,15 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.product import open_product
 from vitrina_bot.dialogs.states import CatalogSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages, sender_id
+from vitrina_bot.dialogs.widgets import (
+    PAGE_SIZE,
+    T,
+    current_page,
+    id_item,
+    paged_list,
+    pages,
+    sender_id,
+)
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.notifications.preferences import CategoryFollows
@@ -38,7 +46,7 @@ async def on_category(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, category_id: str
 ) -> None:
     """Remember the category, start at its first page."""
-    manager.dialog_data["category_id"] = int(category_id)
+    manager.dialog_data["category_id"] = id_item(category_id)
     # Whether the shopper follows it is read once per visit, not on every page turn.
     manager.dialog_data.pop(FOLLOWING, None)
     await manager.find(SCROLL).set_page(0)  # type: ignore[union-attr]

@@ -17,7 +17,7 @@ from aiogram_dialog.widgets.markup.reply_keyboard import ReplyKeyboardFactory
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.states import ProfileSG
-from vitrina_bot.dialogs.widgets import T, sender_id
+from vitrina_bot.dialogs.widgets import T, id_item, sender_id
 from vitrina_bot.i18n import Translator
 from vitrina_common.services.notifications.preferences import (
     HOURS,
@@ -28,6 +28,14 @@ from vitrina_common.services.notifications.preferences import (
 from vitrina_common.services.notifications.zones import COMMON_ZONES
 
 HOURS_PER_ROW = 6
+
+
+def hour_item(text: str) -> int:
+    """A button's hour; -1 (refused by the settings) for a forged one."""
+    return _HOURS_BY_TEXT.get(text, -1)
+
+
+_HOURS_BY_TEXT = {str(hour): hour for hour in HOURS}
 
 
 def hour_label(hour: int) -> str:
@@ -87,6 +95,8 @@ async def on_quiet_from(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, hour: int
 ) -> None:
     """Remember where quiet hours start; ask where they end."""
+    if hour not in HOURS:  # a forged button
+        return
     manager.dialog_data["quiet_from"] = hour
     await manager.switch_to(ProfileSG.quiet_to)
 
@@ -153,7 +163,7 @@ def _hour_window(prompt: str, widget_id: str, on_click: Any, state: State) -> Wi
                 id=widget_id,
                 item_id_getter=lambda item: item[0],
                 items="hours",
-                type_factory=int,
+                type_factory=hour_item,
                 on_click=on_click,
             ),
             width=HOURS_PER_ROW,
@@ -220,7 +230,7 @@ windows = (
                 id="unfollow",
                 item_id_getter=lambda item: item[0],
                 items="followed",
-                type_factory=int,
+                type_factory=id_item,
                 on_click=on_unfollow,
             )
         ),

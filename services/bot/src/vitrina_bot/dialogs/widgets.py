@@ -13,6 +13,7 @@ from aiogram_dialog.widgets.kbd.select import OnItemClick
 from aiogram_dialog.widgets.text import Const, Format, Text
 
 from vitrina_bot.i18n import Translator
+from vitrina_common.ids import parse_id
 
 PAGE_SIZE = 8
 
@@ -57,6 +58,12 @@ def pager(scroll_id: str) -> Row:
             when=lambda data, *_: data["current_page"] < data["pages"] - 1,
         ),
     )
+
+
+def id_item(text: str) -> int:
+    """A button's item id as a row id; 0 (found nowhere) for a forged one. Also a Select's
+    ``type_factory``: aiogram-dialog calls it outside any handler, so it must not raise."""
+    return parse_id(text) or 0
 
 
 def paged_list(

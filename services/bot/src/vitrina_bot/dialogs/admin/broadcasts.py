@@ -18,7 +18,7 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Row, Select, Swit
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.broadcasts_states import AdminBroadcastsSG
-from vitrina_bot.dialogs.widgets import T
+from vitrina_bot.dialogs.widgets import T, id_item
 from vitrina_bot.i18n import Translator
 from vitrina_common.db.models import Language
 from vitrina_common.sending import Button as LinkButton
@@ -116,9 +116,9 @@ async def on_category(
 ) -> None:
     del callback, widget
     if manager.dialog_data.get("category_filter") == "followers":
-        audience = Audience(followers_of_category=int(category_id))
+        audience = Audience(followers_of_category=id_item(category_id))
     else:
-        audience = Audience(buyers_of_category=int(category_id))
+        audience = Audience(buyers_of_category=id_item(category_id))
     manager.dialog_data["audience"] = audience.model_dump(mode="json")
     await manager.switch_to(AdminBroadcastsSG.confirm)
 
