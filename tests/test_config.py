@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from tests.fakes.telegram_api import TOKEN
 from vitrina_common.config import (
     CONFIG_ERROR_EXIT_CODE,
+    BotSettings,
     DatabaseSettings,
     Settings,
     load_settings,
@@ -124,3 +126,9 @@ def test_the_api_needs_no_bot_token_but_names_its_own_bad_settings(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("api: config error: ")
     assert message in line
+
+
+@pytest.mark.parametrize("token", ["²:secret", "12:", ":secret", "abc:secret"])
+def test_a_token_without_an_ascii_bot_id_and_a_secret_is_refused(token: str) -> None:
+    with pytest.raises(ValueError, match="must look like 123456:ABC"):
+        BotSettings(token=SecretStr(token))

@@ -148,7 +148,8 @@ class BotSettings(BaseModel):
     def _token_has_bot_shape(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value()
         bot_id, _, secret = token.partition(":")
-        if not (bot_id.isdigit() and secret):
+        # ASCII digits: "²".isdigit() is true, and aiogram's int() of the id would raise.
+        if not (bot_id.isascii() and bot_id.isdigit() and secret):
             raise ValueError("must look like 123456:ABC-DEF… (the token @BotFather gave you)")
         return value
 

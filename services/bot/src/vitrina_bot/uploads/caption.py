@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vitrina_common.imports.model import MAX_PRICE_STARS, MIN_PRICE_STARS
+from vitrina_common.imports.model import MAX_PRICE_STARS
+from vitrina_common.services.admin_products import parse_price
 from vitrina_common.services.catalog import NewProduct
 from vitrina_common.text_limits import MAX_CATEGORY_CHARS, MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS
 
@@ -31,11 +32,10 @@ def parse_caption(caption: str | None) -> NewProduct:
         raise CaptionError("title")
     if not category or len(category) > MAX_CATEGORY_CHARS:
         raise CaptionError("category")
-    if not price_text.isdigit() or not MIN_PRICE_STARS <= int(price_text) <= MAX_PRICE_STARS:
+    price = parse_price(price_text)
+    if price is None:
         raise CaptionError("price", max=MAX_PRICE_STARS)
     # A Premium user's caption holds 4096 characters; the card shows what fits one caption.
     if len(description) > MAX_DESCRIPTION_CHARS:
         raise CaptionError("description", max=MAX_DESCRIPTION_CHARS)
-    return NewProduct(
-        title=title, price_stars=int(price_text), category=category, description=description
-    )
+    return NewProduct(title=title, price_stars=price, category=category, description=description)
