@@ -6,6 +6,7 @@ talking to the fake Bot API over HTTP; only the send limit is made small.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,9 +17,11 @@ from aiogram.client.telegram import TelegramAPIServer
 from nats.aio.client import Client
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_api import TOKEN, FakeTelegram, ScriptedError
 from vitrina_bot.artifact_events import MIB, ArtifactEventsConsumer
+from vitrina_common.cancellation import cancel_and_wait
 from vitrina_common.messaging.contracts import ArtifactFailed, ArtifactReady
+from vitrina_common.messaging.publishing import publish
 from vitrina_common.services.profile import Profiles
 from vitrina_common.storage.objects import ImageStore
 
@@ -85,3 +88,32 @@ async def test_a_job_the_worker_gave_up_on_is_told_in_words(
 
     (call,) = fake_telegram.calls_of("sendMessage")
     assert call.params["text"] == "❌ The users CSV could not be made. Please try again later."
+
+
+async def test_a_blip_on_one_chart_keeps_the_three_in_their_order(
+    consumer: ArtifactEventsConsumer, nats_client: Client, fake_telegram: FakeTelegram
+) -> None:
+    """The worker publishes revenue, best sellers, new users; Telegram fails the first send
+    once. Tried again in place, it still comes first (a nak would have let the others by)."""
+    js = nats_client.jetstream()
+    names = ["revenue", "best-sellers", "new-users"]
+    for name in names:
+        key = f"charts/blip/{name}.png"
+        await ImageStore(js).put_artifact(key, b"\x89PNG" + name.encode())
+        await publish(
+            js, ArtifactReady(artifact_key=key, chat_id=ADMIN, filename=f"{name}.png", kind="photo")
+        )
+    fake_telegram.fail_next("sendPhoto", ScriptedError(500, "Internal Server Error"))
+
+    running = asyncio.create_task(consumer.run())
+    try:
+        async with asyncio.timeout(20):
+            # The fake keeps the refused upload too: four in all.
+            while len(fake_telegram.uploads_to(ADMIN, "sendPhoto")) < 4:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        await cancel_and_wait([running])
+
+    sent = [upload.filename for upload in fake_telegram.uploads_to(ADMIN, "sendPhoto")]
+    assert sent == ["revenue.png"] + [f"{name}.png" for name in names]
+    assert [call.method for call in fake_telegram.calls][:2] == ["sendPhoto:failed", "sendPhoto"]

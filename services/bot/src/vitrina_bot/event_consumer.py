@@ -3,7 +3,8 @@
 A durable pull consumer on the EVENTS stream, so nothing is missed while the bot is down.
 Each message is settled exactly one way: acked when handled; terminated when it can never
 succeed (malformed, or an error the subclass names permanent); nak'ed after Telegram's
-``retry_after`` on flood control; nak'ed with a pause otherwise (``max_deliver`` bounds it).
+``retry_after`` on flood control; otherwise tried once more in place after a second (so a
+blip keeps the events' order), then nak'ed with a pause (``max_deliver`` bounds it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ log = get_logger(__name__)
 ACK_WAIT_S = 60.0
 MAX_DELIVER = 10
 RETRY_DELAY_S = 5.0
+# Tries of an event before it is nak'ed (then redelivered after RETRY_DELAY_S, behind the
+# events that came after it), and the pause between them.
+IN_PLACE_TRIES = 2
+IN_PLACE_RETRY_S = 1.0
 
 
 class EventConsumer:
@@ -62,23 +67,34 @@ class EventConsumer:
             await _unsubscribe(subscription)
 
     async def _settle(self, message: Msg) -> None:
-        try:
-            await self.handle(message)
-        except ValidationError as error:
-            log.error("malformed event dropped", subject=message.subject, error=str(error))  # noqa: TRY400
-            await message.term()
-        except TelegramRetryAfter as error:
-            await message.nak(delay=float(error.retry_after))
-        except self.permanent as error:
-            log.warning(
-                "event cannot be handled, dropped", subject=message.subject, error=str(error)
-            )
-            await message.term()
-        except Exception as error:  # noqa: BLE001  (retried; max_deliver bounds it)
-            log.warning("event will be retried", subject=message.subject, error=str(error))
-            await message.nak(delay=RETRY_DELAY_S)
-        else:
-            await message.ack()
+        for tries_left in reversed(range(IN_PLACE_TRIES)):
+            try:
+                await self.handle(message)
+            except ValidationError as error:
+                log.error("malformed event dropped", subject=message.subject, error=str(error))  # noqa: TRY400
+                await message.term()
+            except TelegramRetryAfter as error:
+                await message.nak(delay=float(error.retry_after))
+            except self.permanent as error:
+                log.warning(
+                    "event cannot be handled, dropped", subject=message.subject, error=str(error)
+                )
+                await message.term()
+            except Exception as error:  # noqa: BLE001  (retried; max_deliver bounds it)
+                if tries_left:
+                    # A blip (a 5xx, a dropped connection) is tried again here, before the
+                    # events behind it: a nak would let them pass, and one admin's three
+                    # charts would arrive out of order.
+                    log.info(
+                        "event failed, trying again", subject=message.subject, error=str(error)
+                    )
+                    await checked_sleep(IN_PLACE_RETRY_S)
+                    continue
+                log.warning("event will be retried", subject=message.subject, error=str(error))
+                await message.nak(delay=RETRY_DELAY_S)
+            else:
+                await message.ack()
+            return
 
 
 async def _unsubscribe(subscription: JetStreamContext.PullSubscription) -> None:
