@@ -41,6 +41,7 @@ import asyncpg
 import psutil
 from aiohttp import web
 
+from bench.machine import load_average
 from bench.servers import BenchServers, bench_servers
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
@@ -708,8 +709,8 @@ async def stocked_shop(
         stocked = await stock(dsn, products, categories)
         await provision(servers.nats)
         print(
-            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; load average "
-            f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}; {stocked} ready products "
+            f"{time.strftime('%Y-%m-%d %H:%M')}; {os.cpu_count()} cores; {load_average()}; "
+            f"{stocked} ready products "
             f"in {categories} categories",
             flush=True,
         )
@@ -758,7 +759,7 @@ async def run_open(args: argparse.Namespace, logs: Path) -> None:
     print()
     for line in verdicts(ladder, OURS, PEER):
         print(line)
-    print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(f"at the end: {load_average()}")
 
 
 def main() -> None:

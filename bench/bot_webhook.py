@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator
@@ -32,6 +31,7 @@ import aiohttp
 from bench.bot import FIRST_USER, THROTTLE_ENV, TimedTelegram, base_env, serve, stocked_shop
 from bench.bot_ladder import climb, ensure_rates, format_step, step_header
 from bench.bot_open_loop import Target, catalog_shoppers
+from bench.machine import load_average
 from devstack.nats import NatsServer
 from devstack.ports import LOOPBACK, free_port
 from devstack.processes import ManagedProcess
@@ -176,7 +176,7 @@ async def run(args: argparse.Namespace, logs: Path) -> None:
     print(f"sustainable rate: 1 process {single:.0f}/s, 2 processes {double:.0f}/s")
     print(f"2 processes / 1 process  {ratio:5.2f}×   goal ≥ {GOAL_SCALING}×: {met}")
     print(f"webhook POSTs answered other than 200: {failed}")
-    print(f"load average at the end: {' '.join(f'{load:.2f}' for load in os.getloadavg())}")
+    print(f"at the end: {load_average()}")
 
 
 def main() -> None:

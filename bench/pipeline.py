@@ -34,6 +34,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.images import encoded, photo
+from bench.machine import load_average
 from bench.servers import bench_servers
 from devstack.nats import NatsServer, credentials_env
 from devstack.ports import LOOPBACK, free_port
@@ -279,10 +280,6 @@ async def pipeline_rate(
     )
 
 
-def _load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def _busy(run: PipelineRun) -> str:
     return ", ".join(
         f"{busy:.0%} (+{starved:.0%} waiting for it)"
@@ -301,14 +298,14 @@ async def run(jobs: int, size: tuple[int, int], rounds: int) -> None:
         print(
             f"{jobs} distinct {size[0]}×{size[1]} JPEGs (~{megabytes:.1f} MB each), "
             f"{os.cpu_count()} cores; a worker: one core, {RENDER_THREADS} render thread, "
-            f"{JOBS_IN_FLIGHT} jobs in flight; {_load()}",
+            f"{JOBS_IN_FLIGHT} jobs in flight; {load_average()}",
             flush=True,
         )
         for index in range(rounds):
             local = await in_process_rate(originals, cores()[0])
             one = await pipeline_rate(pg, nats, originals, 1, work, f"one_{index}")
             two = await pipeline_rate(pg, nats, originals, 2, work, f"two_{index}")
-            print(f"round {index + 1}; {_load()}")
+            print(f"round {index + 1}; {load_average()}")
             print(
                 f"  in-process renders (1 core)      {local.rate:7.2f} images/s"
                 f"{'':26}on its core {_busy(local)}"

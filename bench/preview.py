@@ -30,6 +30,7 @@ import pyvips
 from PIL import Image
 
 from bench.images import encoded, photo
+from bench.machine import load_average
 from vitrina_worker.rendering.renderer import LIBVIPS_FORMATS, RenderOptions, render_preview
 from vitrina_worker.rendering.watermark import watermark_layer
 
@@ -172,10 +173,6 @@ RENDERERS: dict[str, Renderer] = {
 }
 
 
-def _load() -> str:
-    return "load average " + " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def main() -> None:
     """Generate the inputs, measure, print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench.preview")
@@ -189,7 +186,7 @@ def main() -> None:
     print(
         f"one core each; pyvips {pyvips.__version__} with libvips "
         f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}; Pillow {PIL.__version__}; "
-        f"{os.cpu_count()} CPUs; {_load()}"
+        f"{os.cpu_count()} CPUs; {load_average()}"
     )
     header = (
         f"{'input':<12} {'MB':>5} {'vitrina/s':>10} {'pillow/s':>9} {'libvips/s':>10} "
@@ -213,7 +210,7 @@ def main() -> None:
             f"{rss['vitrina']:>9.1f} MB {rss['pillow']:>8.1f} MB {rss['pyvips']:>8.1f} MB",
             flush=True,
         )
-    print(_load())
+    print(load_average())
 
 
 if __name__ == "__main__":
