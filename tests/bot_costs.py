@@ -1,9 +1,9 @@
 """What one update costs our bot: database round trips, NATS KV operations, Bot API calls and
 CPU time, per catalog screen.
 
-The bot runs in this process, built by the production wiring (``build_dependencies``,
-``build_dispatcher``, ``NatsKVStorage`` as ``run_bot`` configures it for the mode), against a
-real Postgres and NATS, and a fake Bot API served from its own thread. Updates are fed one at
+The bot runs in this process, built by the production wiring (``build_dependencies`` and
+``build_update_dispatch``, as ``run_bot`` builds it for the mode), against a real Postgres
+and NATS, and a fake Bot API served from its own thread. Updates are fed one at
 a time, as the polling loop or the webhook route feeds them, so the counters' change over one
 update is that update's cost. The counters sit below everything the bot does:
 
@@ -36,12 +36,9 @@ from devstack.ports import LOOPBACK, free_port
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from vitrina_bot.app import build_inbox
 from vitrina_bot.heap import freeze_startup_heap
-from vitrina_bot.middlewares.chat_locks import KvChatLocks
-from vitrina_bot.storage import NatsKVStorage
-from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.telegram import create_bot
 from vitrina_bot.updates.intake import UpdateFeeder, as_incoming
-from vitrina_bot.wiring import build_dependencies, build_dispatcher
+from vitrina_bot.wiring import build_dependencies, build_update_dispatch
 from vitrina_common.config import BotMode, BotSettings, DbSettings, NatsSettings, Settings
 from vitrina_common.runtime import ServiceRuntime
 
@@ -219,26 +216,16 @@ async def in_process_bot(
     bot = create_bot(settings.bot)
     try:
         await runtime.start()
-        js = runtime.nats.jetstream()
         dependencies = build_dependencies(runtime, bot)
-        webhook = mode is BotMode.WEBHOOK
-        chat_copies = ChatCopies() if webhook else None
-        storage = await NatsKVStorage.create(js, single_writer=not webhook, chat_copies=chat_copies)
-        storage.kv = count_kv(storage.kv, counters)
-        chat_locks = None
-        if webhook:
-            chat_locks = await KvChatLocks.create(js)
-            chat_locks._kv = count_kv(chat_locks._kv, counters)
-        dispatcher = build_dispatcher(
-            dependencies,
-            storage,
-            1000,
-            1000,
-            chat_locks,
-            telemetry_key=b"costs",
-            chat_copies=chat_copies,
+        # run_bot's own builder; then its storage and locks count their KV operations.
+        update_dispatch = await build_update_dispatch(
+            settings, runtime.nats.jetstream(), dependencies
         )
-        feeder = UpdateFeeder(bot, dispatcher, build_inbox(runtime))
+        update_dispatch.storage.kv = count_kv(update_dispatch.storage.kv, counters)
+        if update_dispatch.chat_locks is not None:
+            locks = update_dispatch.chat_locks
+            locks._kv = count_kv(locks._kv, counters)
+        feeder = UpdateFeeder(bot, update_dispatch.dispatcher, build_inbox(runtime))
         freeze_startup_heap()  # as run_bot does
         yield InProcessBot(bot, feeder, telegram, mode, counters)
     finally:

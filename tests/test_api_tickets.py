@@ -240,3 +240,16 @@ async def test_blank_text_is_refused_before_it_reaches_the_ticket(desk: Desk) ->
     response = await desk.writer.post(f"/api/v1/tickets/{ticket}/comments", json={"text": "  "})
 
     assert problem(response, 422)["errors"][0]["loc"] == ["body", "text"]
+
+
+@pytest.mark.parametrize("text", ["Mailed us\x00", "\x00", "a\x00b"])
+async def test_text_holding_a_nul_is_a_422_not_a_database_error(desk: Desk, text: str) -> None:
+    """Schemathesis found it: Postgres text cannot hold NUL, so the insert failed as a 500."""
+    opened = await desk.writer.post(
+        "/api/v1/tickets", json={"author_telegram_id": ANN, "text": text}
+    )
+    ticket = await desk.opened_by(ANN)
+    answered = await desk.writer.post(f"/api/v1/tickets/{ticket}/comments", json={"text": text})
+
+    assert problem(opened, 422)["errors"][0]["loc"] == ["body", "text"]
+    assert problem(answered, 422)["errors"][0]["loc"] == ["body", "text"]

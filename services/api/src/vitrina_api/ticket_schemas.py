@@ -10,9 +10,10 @@ from vitrina_api.schemas import BodyId
 from vitrina_common.db.models import ActorKind, AttachmentKind, TicketStatus
 from vitrina_common.text_limits import MAX_TICKET_COMMENT_CHARS, MAX_TICKET_SUBJECT_CHARS
 
-# Something besides whitespace: the use cases refuse text that str.strip() empties, and
-# strip() also takes the separators \x1c-\x1f, which regex engines do not count as space.
-_NOT_BLANK = r"[^\s\x1c-\x1f]"
+# Something besides whitespace (the use cases refuse text that str.strip() empties, and
+# strip() also takes the separators \x1c-\x1f, which regex engines do not count as space),
+# and no NUL anywhere: Postgres text cannot hold one, and the insert would fail with a 500.
+_TEXT = r"^[^\x00]*[^\s\x1c-\x1f\x00][^\x00]*$"
 
 
 class _Out(BaseModel):
@@ -81,10 +82,8 @@ class NewTicket(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     author_telegram_id: BodyId = Field(description="The shopper; they must have used the bot.")
-    text: str = Field(max_length=MAX_TICKET_COMMENT_CHARS, pattern=_NOT_BLANK)
-    subject: str | None = Field(
-        default=None, max_length=MAX_TICKET_SUBJECT_CHARS, pattern=_NOT_BLANK
-    )
+    text: str = Field(max_length=MAX_TICKET_COMMENT_CHARS, pattern=_TEXT)
+    subject: str | None = Field(default=None, max_length=MAX_TICKET_SUBJECT_CHARS, pattern=_TEXT)
     purchase_id: BodyId | None = Field(default=None, description="A purchase of that shopper.")
 
 
@@ -93,7 +92,7 @@ class NewComment(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=MAX_TICKET_COMMENT_CHARS, pattern=_NOT_BLANK)
+    text: str = Field(max_length=MAX_TICKET_COMMENT_CHARS, pattern=_TEXT)
 
 
 class Transition(BaseModel):

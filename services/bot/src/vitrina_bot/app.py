@@ -16,15 +16,12 @@ from vitrina_bot.event_consumer import run_forever
 from vitrina_bot.handlers.commands import register_commands
 from vitrina_bot.heap import freeze_startup_heap
 from vitrina_bot.imports.progress import ImportProgressWatcher
-from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.preview_events import PreviewEventsConsumer
-from vitrina_bot.storage import NatsKVStorage
-from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.telegram import TelegramRejectedTokenError, check_telegram, create_bot
 from vitrina_bot.updates.intake import UpdateFeeder
 from vitrina_bot.updates.polling import CrashSafePolling
 from vitrina_bot.updates.webhook import WebhookServer
-from vitrina_bot.wiring import build_dependencies, build_dispatcher
+from vitrina_bot.wiring import build_dependencies, build_update_dispatch
 from vitrina_common.cancellation import cancel_and_wait
 from vitrina_common.config import BotMode, Settings
 from vitrina_common.lifecycle import run_unless_stopped, stop_event_on_signals
@@ -131,24 +128,10 @@ async def run_bot(settings: Settings) -> None:
         if not await run_unless_stopped(telegram, stop):
             return
         dependencies = build_dependencies(runtime, bot)
-        # Polling runs as exactly one process (Telegram allows one poller per token): the
-        # storage may then keep local copies; webhook replicas share records and keep only
-        # the copies a chat's lock proves current.
-        webhook = settings.bot.mode is BotMode.WEBHOOK
-        chat_copies = ChatCopies() if webhook else None
-        storage = await NatsKVStorage.create(
-            runtime.nats.jetstream(), single_writer=not webhook, chat_copies=chat_copies
+        update_dispatch = await build_update_dispatch(
+            settings, runtime.nats.jetstream(), dependencies
         )
-        chat_locks = await KvChatLocks.create(runtime.nats.jetstream()) if webhook else None
-        dispatcher = build_dispatcher(
-            dependencies,
-            storage,
-            settings.bot.throttle_rate,
-            settings.bot.throttle_burst,
-            chat_locks,
-            telemetry_key=settings.bot.token.get_secret_value().encode(),
-            chat_copies=chat_copies,
-        )
+        dispatcher = update_dispatch.dispatcher
         await register_commands(bot)
         log.info("start-up heap frozen", objects=freeze_startup_heap())
         relay: OutboxRelay = dependencies["outbox_relay"]

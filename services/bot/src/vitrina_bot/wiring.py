@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram_dialog import setup_dialogs
+from nats.js import JetStreamContext
 
 from vitrina_bot.delivery import send_original_handler
 from vitrina_bot.dialogs import build_dialogs_router, intent_ids
@@ -25,9 +27,11 @@ from vitrina_bot.middlewares.telemetry import install_update_telemetry
 from vitrina_bot.middlewares.throttling import ThrottlingMiddleware
 from vitrina_bot.notices import alert_admins_handler, notify_user_handler
 from vitrina_bot.refunds import StarRefunds, refund_charge_handler
+from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.storage.chat_copies import ChatCopies
 from vitrina_bot.uploads.intake import UploadIntake, UploadLimits
 from vitrina_common.clock import SystemClock
+from vitrina_common.config import BotMode, Settings
 from vitrina_common.notices import ALERT_ADMINS, NOTIFY_USER
 from vitrina_common.outbox import NATS_PUBLISH, OutboxRelay, nats_publish_handler
 from vitrina_common.retry import RetryPolicy
@@ -210,3 +214,38 @@ def build_dispatcher(
     setup_dialogs(dispatcher)
     intent_ids.install()
     return dispatcher
+
+
+@dataclass(frozen=True)
+class UpdateDispatch:
+    """What handles updates: the dispatcher, and the FSM storage and chat locks under it
+    (``tests/bot_costs.py`` counts their operations)."""
+
+    dispatcher: Dispatcher
+    storage: NatsKVStorage
+    chat_locks: KvChatLocks | None
+
+
+async def build_update_dispatch(
+    settings: Settings, js: JetStreamContext, dependencies: dict[str, Any]
+) -> UpdateDispatch:
+    """The dispatcher for ``settings.bot.mode``, on its storage and locks.
+
+    Polling runs as exactly one process (Telegram allows one poller per token): the storage
+    may then keep local copies. Webhook replicas share records, take a chat's lock across
+    replicas, and keep only the copies that lock proves current.
+    """
+    webhook = settings.bot.mode is BotMode.WEBHOOK
+    chat_copies = ChatCopies() if webhook else None
+    storage = await NatsKVStorage.create(js, single_writer=not webhook, chat_copies=chat_copies)
+    chat_locks = await KvChatLocks.create(js) if webhook else None
+    dispatcher = build_dispatcher(
+        dependencies,
+        storage,
+        settings.bot.throttle_rate,
+        settings.bot.throttle_burst,
+        chat_locks,
+        telemetry_key=settings.bot.token.get_secret_value().encode(),
+        chat_copies=chat_copies,
+    )
+    return UpdateDispatch(dispatcher, storage, chat_locks)
