@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from vitrina_bot.storage.lru import Lru
 from vitrina_common.logging import get_logger
 from vitrina_common.messaging.topology import CHAT_LOCKS_BUCKET
 
@@ -44,9 +44,8 @@ class KvChatLocks:
 
     def __init__(self, kv: KeyValue, remembered_chats: int = 20_000) -> None:
         self._kv = kv
-        self._remembered_chats = remembered_chats
         # The revision of the ``free`` this replica wrote last, per chat.
-        self._released: OrderedDict[str, int] = OrderedDict()
+        self._released: Lru[str, int] = Lru(remembered_chats)
 
     @classmethod
     async def create(
@@ -69,7 +68,7 @@ class KvChatLocks:
             await self._release(key, revision)
 
     async def _acquire(self, key: str) -> tuple[int, bool]:
-        released = self._released.pop(key, None)
+        released = self._released.pop(key)
         if released is not None:
             with contextlib.suppress(KeyWrongLastSequenceError):  # taken since, or expired
                 return await self._kv.update(key, HELD, last=released), True
@@ -91,9 +90,7 @@ class KvChatLocks:
 
     async def _release(self, key: str, revision: int) -> None:
         try:
-            self._released[key] = await self._kv.update(key, FREE, last=revision)
-            if len(self._released) > self._remembered_chats:
-                self._released.popitem(last=False)
+            self._released.put(key, await self._kv.update(key, FREE, last=revision))
         except KeyWrongLastSequenceError:
             # Our lock expired (the update outlived the TTL) and another holds it now.
             log.warning("chat lock expired while held", chat=key)

@@ -16,9 +16,10 @@ outside its lock drops the chat's copies.
 from __future__ import annotations
 
 import contextlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextvars import ContextVar
+
+from vitrina_bot.storage.lru import Lru
 
 _held_chat: ContextVar[int | None] = ContextVar("held_chat", default=None)
 
@@ -40,8 +41,7 @@ class ChatCopies:
     """The records of the most recently served chats, least recently served dropped."""
 
     def __init__(self, max_chats: int = 20_000) -> None:
-        self._max_chats = max_chats
-        self._chats: OrderedDict[int, ChatRecords] = OrderedDict()
+        self._chats: Lru[int, ChatRecords] = Lru(max_chats)
 
     @contextlib.contextmanager
     def holding(self, chat: int, *, current: bool) -> Iterator[None]:
@@ -73,14 +73,11 @@ class ChatCopies:
             return None
         records = self._chats.get(chat)
         if records is None:
-            records = self._chats[chat] = ChatRecords()
-            if len(self._chats) > self._max_chats:
-                self._chats.popitem(last=False)
-        else:
-            self._chats.move_to_end(chat)
+            records = ChatRecords()
+            self._chats.put(chat, records)
         return records
 
     def forget(self, chat: int | None) -> None:
         """Drop ``chat``'s copies (written elsewhere, or not proven current)."""
         if chat is not None:
-            self._chats.pop(chat, None)
+            self._chats.pop(chat)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, cast
 
@@ -32,6 +31,7 @@ from nats.js.kv import KeyValue
 
 from vitrina_bot.storage.chat_copies import ChatCopies, ChatRecords
 from vitrina_bot.storage.keys import DEFAULT_SEPARATOR, encode_key
+from vitrina_bot.storage.lru import Lru
 from vitrina_common.messaging.topology import FSM_BUCKET
 
 JsonLoads = Callable[..., Any]
@@ -59,31 +59,15 @@ class StorageConflictError(RuntimeError):
     """``update_data`` kept losing the race to other writers of the same record."""
 
 
-class _LocalCopies:
-    """The last value this process read or wrote per key, least recently used dropped.
+class _LocalCopies(Lru[str, bytes]):
+    """The last value this process read or wrote per key (``b""``: known to be absent),
+    least recently used dropped.
 
     Only sound when this process is the only writer of the bucket's records (the one
     polling bot): then the copy *is* the stored value, reads need no round trip and
     writing a value that did not change needs none either. aiogram-dialog reads and writes
     a context and a stack on every update, so that saves up to four round trips a tap.
     """
-
-    def __init__(self, max_keys: int) -> None:
-        self._max_keys = max_keys
-        self._values: OrderedDict[str, bytes] = OrderedDict()
-
-    def get(self, kv_key: str) -> bytes | None:
-        value = self._values.get(kv_key)
-        if value is not None:
-            self._values.move_to_end(kv_key)
-        return value
-
-    def put(self, kv_key: str, value: bytes) -> None:
-        """Remember ``value`` (``b""``: known to be absent)."""
-        self._values[kv_key] = value
-        self._values.move_to_end(kv_key)
-        if len(self._values) > self._max_keys:
-            self._values.popitem(last=False)
 
 
 class NatsKVStorage(BaseStorage):
