@@ -15,10 +15,9 @@ from aiogram_dialog.widgets.media import DynamicMedia
 from vitrina_bot.dialogs.product_edition import edition_buttons, edition_data, edition_lines
 from vitrina_bot.dialogs.start_data import start_id
 from vitrina_bot.dialogs.states import ProductSG, TicketsSG
-from vitrina_bot.dialogs.widgets import T, sender_id
+from vitrina_bot.dialogs.widgets import T, id_item, sender_id
 from vitrina_bot.files import send_download
 from vitrina_bot.i18n import Translator
-from vitrina_common.ids import parse_id
 from vitrina_common.services.browse import Browse
 from vitrina_common.services.checkout import (
     CheckoutRefusal,
@@ -36,7 +35,7 @@ async def open_product(
 ) -> None:
     """Open a product card from any list; a forged id shows "not found" on the card."""
     await manager.start(
-        ProductSG.card, data={"product_id": parse_id(product_id) or 0}, mode=StartMode.NORMAL
+        ProductSG.card, data={"product_id": id_item(product_id)}, mode=StartMode.NORMAL
     )
     del event
 

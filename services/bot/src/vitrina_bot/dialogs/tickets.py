@@ -19,13 +19,12 @@ from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.cursor_pages import cursor_pager, page_cursor, paging_data
 from vitrina_bot.dialogs.states import TicketsSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, sender_id
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, id_item, sender_id
 from vitrina_bot.i18n import Translator
 from vitrina_bot.tickets.messages import comment_of
 from vitrina_bot.tickets.refusals import refusal
 from vitrina_bot.tickets.view import button_label, conversation
 from vitrina_common.db.models import TicketStatus
-from vitrina_common.ids import parse_id
 from vitrina_common.outbox import OutboxRelay
 from vitrina_common.services.tickets import Shopper, TicketError, Tickets
 from vitrina_common.text_limits import clipped_html
@@ -61,7 +60,7 @@ async def on_ticket(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, ticket_id: str
 ) -> None:
     """Open a conversation (the getter decides whether the shopper may read it)."""
-    manager.dialog_data[TICKET_KEY] = parse_id(ticket_id) or 0
+    manager.dialog_data[TICKET_KEY] = id_item(ticket_id)
     await manager.switch_to(TicketsSG.ticket)
 
 

@@ -14,9 +14,8 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, Row, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
 from vitrina_bot.dialogs.admin.products_confirm import Notify, confirmation, get_confirmation
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, id_item, paged_list, pages
 from vitrina_bot.i18n import Translator
-from vitrina_common.ids import parse_id
 from vitrina_common.services.admin_categories import AdminCategories, CategoryRefusal, NotEmpty
 
 
@@ -90,7 +89,7 @@ async def get_card(
 
 async def on_open(_event: CallbackQuery, _widget: Any, manager: DialogManager, raw: str) -> None:
     """Open one category's screen."""
-    manager.dialog_data["category_id"] = parse_id(raw) or 0
+    manager.dialog_data["category_id"] = id_item(raw)
     await manager.switch_to(AdminCategoriesSG.card)
 
 

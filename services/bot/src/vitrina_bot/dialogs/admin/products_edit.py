@@ -16,9 +16,8 @@ from aiogram_dialog.widgets.kbd import SwitchTo
 
 from vitrina_bot.dialogs.admin.products_states import AdminProductSG
 from vitrina_bot.dialogs.start_data import start_id
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pages
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, id_item, paged_list, pages
 from vitrina_bot.i18n import Translator
-from vitrina_common.ids import parse_id
 from vitrina_common.services.admin_categories import AdminCategories
 from vitrina_common.services.admin_products import AdminProducts, ProductRefusal
 
@@ -92,7 +91,7 @@ async def on_category(
     """Move the product into the chosen category."""
     admin_products: AdminProducts = manager.middleware_data["admin_products"]
     translate: Translator = manager.middleware_data["t"]
-    category_id = parse_id(raw_id) or 0
+    category_id = id_item(raw_id)
     refusal = await admin_products.move_to_category(product_id(manager), category_id)
     if refusal is not None:
         await event.answer(translate(f"admin.products.refused.{refusal.value}"), show_alert=True)

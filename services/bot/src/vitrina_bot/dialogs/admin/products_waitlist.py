@@ -17,10 +17,17 @@ from aiogram_dialog.widgets.kbd import Button, Row, StubScroll, SwitchTo
 
 from vitrina_bot.dialogs.admin.products_edit import product_id
 from vitrina_bot.dialogs.admin.products_states import AdminProductSG
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, current_page, paged_list, pager, pages
+from vitrina_bot.dialogs.widgets import (
+    PAGE_SIZE,
+    T,
+    current_page,
+    id_item,
+    paged_list,
+    pager,
+    pages,
+)
 from vitrina_bot.dialogs.widgets import sender_id as admin_of
 from vitrina_bot.i18n import Translator
-from vitrina_common.ids import parse_id
 from vitrina_common.repositories.waitlist import WaitingLine
 from vitrina_common.services.waitlist.admin import AdminWaitlist, AdminWaitlistRefusal
 
@@ -95,7 +102,7 @@ async def on_entry(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, raw_id: str
 ) -> None:
     """Open one entry of the line."""
-    manager.dialog_data[_ENTRY] = parse_id(raw_id) or 0
+    manager.dialog_data[_ENTRY] = id_item(raw_id)
     await manager.switch_to(AdminProductSG.waitlist_entry)
 
 

@@ -19,11 +19,10 @@ from aiogram_dialog.widgets.text import Format
 from vitrina_bot.dialogs.admin.tickets_card import TICKET_KEY, answer_window, card_window
 from vitrina_bot.dialogs.admin.tickets_states import AdminTicketsSG
 from vitrina_bot.dialogs.cursor_pages import cursor_pager, page_cursor, paging_data, reset_paging
-from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, sender_id
+from vitrina_bot.dialogs.widgets import PAGE_SIZE, T, id_item, sender_id
 from vitrina_bot.i18n import Translator
 from vitrina_bot.tickets.view import button_label
 from vitrina_common.db.models import TicketStatus
-from vitrina_common.ids import parse_id
 from vitrina_common.services.tickets import Staff, TicketFilter, Tickets
 
 ENTRY = AdminTicketsSG.queue
@@ -96,7 +95,7 @@ async def on_ticket(
     _event: CallbackQuery, _widget: Any, manager: DialogManager, ticket_id: str
 ) -> None:
     """Open a ticket's card."""
-    manager.dialog_data[TICKET_KEY] = parse_id(ticket_id) or 0
+    manager.dialog_data[TICKET_KEY] = id_item(ticket_id)
     await manager.switch_to(AdminTicketsSG.ticket)
 
 
