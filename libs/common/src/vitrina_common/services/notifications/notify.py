@@ -68,15 +68,7 @@ async def notify(
         log.info("notification not queued: user unreachable", user=user_id, template=template)
         return False
     return await notifications.add_once(
-        {
-            "user_id": user_id,
-            "template": template,
-            "params": dict(params),
-            "buttons": [asdict(button) for button in buttons],
-            "dedup_key": dedup_key,
-            "urgent": urgent,
-            "send_after": now if urgent else release_at(recipient, now),
-        }
+        _row(recipient, template, params, dedup_key, urgent, now, buttons)
     )
 
 
@@ -99,15 +91,29 @@ async def notify_each(
     ]
     return await notifications.add_each_once(
         [
-            {
-                "user_id": recipient.id,
-                "template": template,
-                "params": dict(params),
-                "buttons": [],
-                "dedup_key": dedup_key(recipient.id),
-                "urgent": urgent,
-                "send_after": now if urgent else release_at(recipient, now),
-            }
+            _row(recipient, template, params, dedup_key(recipient.id), urgent, now)
             for recipient in recipients
         ]
     )
+
+
+def _row(
+    recipient: Recipient,
+    template: str,
+    params: Mapping[str, str | int],
+    dedup_key: str,
+    urgent: bool,
+    now: datetime,
+    buttons: Sequence[NotificationButton] = (),
+) -> dict[str, object]:
+    """The ``notifications`` row of one notice to ``recipient``: due ``now`` if urgent, else
+    at the end of their quiet hours."""
+    return {
+        "user_id": recipient.id,
+        "template": template,
+        "params": dict(params),
+        "buttons": [asdict(button) for button in buttons],
+        "dedup_key": dedup_key,
+        "urgent": urgent,
+        "send_after": now if urgent else release_at(recipient, now),
+    }
