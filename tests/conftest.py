@@ -177,6 +177,19 @@ async def nats_client(nats_server: NatsServer) -> AsyncIterator[Client]:
     await client.close()
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def bot_replica_connections(
+    nats_server: NatsServer, nats_client: Client
+) -> AsyncIterator[tuple[Client, Client]]:
+    """Two connections as the bot's NATS user, as two webhook replicas would hold."""
+    del nats_client  # provisions the buckets first
+    first = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-1")
+    second = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-2")
+    yield first, second
+    await first.close()
+    await second.close()
+
+
 async def reset_jetstream(client: Client) -> None:
     """Delete every stream (buckets are streams too) and provision the topology anew: an
     admin's work, which no service user may do."""

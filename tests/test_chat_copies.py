@@ -9,25 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
-import pytest_asyncio
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Chat, TelegramObject, Update
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig
 
-from devstack.nats import NatsServer
-from tests.services import nats_settings
 from vitrina_bot.middlewares.chat_locks import HELD, KvChatLocks
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
 from vitrina_bot.storage import NatsKVStorage
 from vitrina_bot.storage.chat_copies import ChatCopies
-from vitrina_common.messaging.connection import connect_nats
 
 pytestmark = [pytest.mark.nats]
 
@@ -73,18 +68,6 @@ async def _replica(client: Client, locks_bucket: str = "chat-locks") -> Replica:
     return Replica(storage, ChatOrderingMiddleware(locks, copies), reads)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def connections(
-    nats_server: NatsServer, nats_client: Client
-) -> AsyncIterator[tuple[Client, Client]]:
-    del nats_client  # provisions the buckets first
-    first = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-1")
-    second = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-2")
-    yield first, second
-    await first.close()
-    await second.close()
-
-
 async def _taps_counted(replica: Replica, chat: int) -> int:
     stored = await replica.storage.kv.get(
         replica.storage.kv_key(StorageKey(bot_id=1, chat_id=chat, user_id=chat), "data")
@@ -93,9 +76,9 @@ async def _taps_counted(replica: Replica, chat: int) -> int:
 
 
 async def test_taps_alternating_between_replicas_never_lose_a_change(
-    connections: tuple[Client, Client],
+    bot_replica_connections: tuple[Client, Client],
 ) -> None:
-    first, second = [await _replica(client) for client in connections]
+    first, second = [await _replica(client) for client in bot_replica_connections]
 
     for _ in range(3):
         await first.tap(601)
@@ -106,9 +89,9 @@ async def test_taps_alternating_between_replicas_never_lose_a_change(
 
 
 async def test_taps_racing_on_two_replicas_never_lose_a_change(
-    connections: tuple[Client, Client],
+    bot_replica_connections: tuple[Client, Client],
 ) -> None:
-    first, second = [await _replica(client) for client in connections]
+    first, second = [await _replica(client) for client in bot_replica_connections]
 
     await asyncio.gather(*(replica.tap(602) for replica in (first, second) * 5))
 
@@ -116,9 +99,9 @@ async def test_taps_racing_on_two_replicas_never_lose_a_change(
 
 
 async def test_a_replica_serving_the_chat_again_reads_nothing_from_nats(
-    connections: tuple[Client, Client],
+    bot_replica_connections: tuple[Client, Client],
 ) -> None:
-    first, _ = [await _replica(client) for client in connections]
+    first, _ = [await _replica(client) for client in bot_replica_connections]
     await first.tap(603)
     first.reads.clear()
 
@@ -155,9 +138,9 @@ async def test_a_lock_left_by_a_dead_replica_is_taken_after_the_ttl_and_the_chat
 
 
 async def test_a_dialog_background_update_after_the_lock_reads_the_bucket(
-    connections: tuple[Client, Client],
+    bot_replica_connections: tuple[Client, Client],
 ) -> None:
-    first, _ = [await _replica(client) for client in connections]
+    first, _ = [await _replica(client) for client in bot_replica_connections]
     chat = Chat(id=605, type="private")
     released = asyncio.Event()
     background: list[asyncio.Task[None]] = []

@@ -6,7 +6,6 @@ Each "replica" here is its own NATS connection, as two bot processes would have.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,11 +14,8 @@ from aiogram.types import Chat, PreCheckoutQuery, TelegramObject, Update, User
 from nats.aio.client import Client
 from nats.js.api import KeyValueConfig
 
-from devstack.nats import NatsServer
-from tests.services import nats_settings
 from vitrina_bot.middlewares.chat_locks import KvChatLocks
 from vitrina_bot.middlewares.ordering import ChatOrderingMiddleware
-from vitrina_common.messaging.connection import connect_nats
 
 pytestmark = [pytest.mark.nats]
 
@@ -28,14 +24,10 @@ HOLD_S = 0.3
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def replicas(
-    nats_server: NatsServer, nats_client: Client
-) -> AsyncIterator[tuple[KvChatLocks, KvChatLocks]]:
-    del nats_client  # provisions the bucket first
-    first = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-1")
-    second = await connect_nats(nats_settings(nats_server.url, "bot"), name="replica-2")
-    yield await KvChatLocks.create(first.jetstream()), await KvChatLocks.create(second.jetstream())
-    await first.close()
-    await second.close()
+    bot_replica_connections: tuple[Client, Client],
+) -> tuple[KvChatLocks, KvChatLocks]:
+    first, second = bot_replica_connections
+    return await KvChatLocks.create(first.jetstream()), await KvChatLocks.create(second.jetstream())
 
 
 async def _hold(
