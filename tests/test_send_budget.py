@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from itertools import pairwise
 
 import pytest
 from nats.aio.client import Client
@@ -17,19 +18,8 @@ pytestmark = [pytest.mark.nats]
 RATE = 50.0
 
 
-async def _taken_at(budget: GlobalBudget, takes: int) -> list[float]:
-    times = []
-    for _ in range(takes):
-        await budget.take()
-        times.append(time.monotonic())
-    return times
-
-
-def _most_in_one_second(times: list[float]) -> int:
-    times = sorted(times)
-    return max(
-        sum(1 for other in times[i:] if other - start < 1.0) for i, start in enumerate(times)
-    )
+async def _slots_taken(budget: GlobalBudget, takes: int) -> list[float]:
+    return [await budget.take() for _ in range(takes)]
 
 
 async def test_three_senders_together_stay_at_the_rate_of_one_budget(nats_client: Client) -> None:
@@ -37,14 +27,18 @@ async def test_three_senders_together_stay_at_the_rate_of_one_budget(nats_client
     replicas = [await GlobalBudget.open(js, RATE) for _ in range(3)]
 
     started = time.monotonic()
-    taken = await asyncio.gather(*(_taken_at(budget, 50) for budget in replicas))
+    taken = await asyncio.gather(*(_slots_taken(budget, 50) for budget in replicas))
     elapsed = time.monotonic() - started
 
-    every = [moment for times in taken for moment in times]
-    # 150 slots 1/50 s apart: about 3 s, as for one sender alone, not 1 s.
+    every = sorted(slot for slots in taken for slot in slots)
+    # 150 slots 1/50 s apart: about 3 s, as for one sender alone, not 1 s. The slots are
+    # what the budget hands out; when each sleep ends is the machine's load (a late wake
+    # is absorbed by the rate's margin under Telegram's limit, see test_broadcasts_delivery).
     assert elapsed >= (len(every) - 1) / RATE * 0.98
-    assert most_in_one_second(every) <= RATE + 1
-    assert all(len(times) == 50 for times in taken)
+    closest = min(later - earlier for earlier, later in pairwise(every))
+    assert closest >= 1 / RATE * 0.999
+    assert most_in_one_second(every) <= RATE + 1  # + 1: float rounding at the edge
+    assert all(len(slots) == 50 for slots in taken)
 
 
 async def test_a_pause_holds_back_every_sender(nats_client: Client) -> None:

@@ -61,13 +61,19 @@ class GlobalBudget:
         """Seconds between two slots."""
         return 1.0 / self.rate_per_s
 
-    async def take(self) -> None:
-        """Reserve the next free slot and sleep until it comes."""
+    async def take(self) -> float:
+        """Reserve the next free slot and sleep until it comes; the slot (Unix seconds).
+
+        The slot, not the moment the sleep ends, is what the budget promises: a loaded
+        machine may wake late and send two slots' messages close together, which the
+        default rate's margin under Telegram's limit absorbs.
+        """
         slot = await self._advance(max, self.interval_s)
         self.stats.taken += 1
         delay = slot - self.clock()
         if delay > 0:
             await asyncio.sleep(delay)
+        return slot
 
     async def pause(self, seconds: float) -> None:
         """Telegram said 429: no replica gets a slot for ``seconds`` from now."""
