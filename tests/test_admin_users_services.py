@@ -120,6 +120,7 @@ async def test_search_pages_through_many_matches_newest_first(
         ("ann@x.test", UserMatch(email="ann@x.test")),
         ("ann", UserMatch(username="ann", email="ann")),
         ("9" * 30, None),
+        ("0", None),
         ("@", None),
         ("", None),
     ],

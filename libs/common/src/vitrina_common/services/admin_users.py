@@ -14,6 +14,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vitrina_common.db.models import Language, PurchaseStatus
+from vitrina_common.ids import parse_id
 from vitrina_common.repositories.purchase_history import PurchaseHistoryRepository
 from vitrina_common.repositories.users import UserMatch, UserRepository
 from vitrina_common.services.profile import EmailOutcome, Profiles
@@ -22,8 +23,6 @@ SessionFactory = async_sessionmaker[AsyncSession]
 
 MAX_QUERY_LENGTH = 64
 MAX_COMMENT_LENGTH = 1000
-# Telegram ids are positive 64-bit integers; a longer run of digits matches nobody.
-_MAX_TELEGRAM_ID = 2**63 - 1
 
 
 class CommentOutcome(StrEnum):
@@ -116,8 +115,9 @@ def match_for(query: str) -> UserMatch | None:
     """
     text = query.strip()[:MAX_QUERY_LENGTH]
     if text.isascii() and text.isdigit():
-        telegram_id = int(text)
-        return UserMatch(telegram_id=telegram_id) if telegram_id <= _MAX_TELEGRAM_ID else None
+        # Beyond a positive 64-bit integer (Telegram's ids), digits match nobody.
+        telegram_id = parse_id(text)
+        return UserMatch(telegram_id=telegram_id) if telegram_id is not None else None
     if text.startswith("@"):
         name = text[1:]
         return UserMatch(username=name, email=text) if name else None
