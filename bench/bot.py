@@ -483,29 +483,39 @@ async def postgres_sessions(dsn: str) -> int:
         await connection.close()
 
 
-async def run_ours(setup: Setup, dsn: str, nats: NatsServer, infra: dict[str, int]) -> Run:
-    """Our bot process (crash-safe polling, aiogram-dialog state in NATS KV, Postgres)."""
+@contextlib.asynccontextmanager
+async def our_bot(
+    dsn: str, nats: NatsServer, logs: Path
+) -> AsyncIterator[tuple[TimedTelegram, int]]:
+    """Our bot process polling its own fake API (throttle out of the way, as in the closed
+    loop): the fake and the process id."""
     telegram = TimedTelegram()
     runner = await serve(telegram)
     env = service_env(
         base_env(), database_dsn=dsn, nats_url=nats.url, telegram_url=telegram.url, token=TOKEN
     )
-    bot, health = await start_service("bot", {**env, **THROTTLE_ENV}, setup.logs)
+    bot, health = await start_service("bot", {**env, **THROTTLE_ENV}, logs)
     try:
         await wait_for_status(health, "/readyz", 200, bot)
         await asyncio.wait_for(telegram.polled.wait(), 30)
+        yield telegram, bot.pid
+    finally:
+        await bot.stop(20)
+        await runner.cleanup()
+
+
+async def run_ours(setup: Setup, dsn: str, nats: NatsServer, infra: dict[str, int]) -> Run:
+    """Our bot process (crash-safe polling, aiogram-dialog state in NATS KV, Postgres)."""
+    async with our_bot(dsn, nats, setup.logs) as (telegram, bot_pid):
 
         def shopper(user_id: int, tally: Tally, stop: asyncio.Event) -> Shopper:
             return CatalogShopper(telegram, user_id, tally, stop, categories=setup.categories)
 
         sessions = await postgres_sessions(dsn)
-        run = await run_phases("vitrina", telegram, shopper, setup, {"bot": bot.pid, **infra})
+        run = await run_phases("vitrina", telegram, shopper, setup, {"bot": bot_pid, **infra})
         opened = await postgres_sessions(dsn) - sessions - 1  # minus our own count query
         run.notes.append(f"{opened} Postgres connections opened by the bot (both phases)")
         return run
-    finally:
-        await bot.stop(20)
-        await runner.cleanup()
 
 
 PEERS = {

@@ -7,7 +7,6 @@ p99 under ``SUSTAINABLE_P99_MS`` and no errors; a bot stops stepping after
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 import sys
@@ -16,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.bot import ROOT, THROTTLE_ENV, TimedTelegram, base_env, serve, wait_polling
+from bench.bot import ROOT, TimedTelegram, base_env, our_bot, serve, wait_polling
 from bench.bot_open_loop import (
     SUSTAINABLE_P99_MS,
     Crowd,
@@ -29,8 +28,7 @@ from bench.bot_open_loop import (
 )
 from devstack.nats import NatsServer, credentials_env
 from devstack.processes import spawn
-from tests.fakes.telegram_api import TOKEN
-from tests.services import NATS_PASSWORDS, service_env, start_service, wait_for_status
+from tests.services import NATS_PASSWORDS
 
 GOAL_PEER_RATIO = 0.8
 GOAL_HALF_RATE_P99_MS = 50.0
@@ -147,27 +145,6 @@ def ensure_rates(raw: Any) -> tuple[float, ...]:
 
 
 # --- the two bots, started once and stepped in turn --------------------------------------
-
-
-@contextlib.asynccontextmanager
-async def our_bot(
-    dsn: str, nats: NatsServer, logs: Path
-) -> AsyncIterator[tuple[TimedTelegram, int]]:
-    """Our bot process polling its own fake API (throttle out of the way, as in the closed
-    loop): the fake and the process id."""
-    telegram = TimedTelegram()
-    runner = await serve(telegram)
-    env = service_env(
-        base_env(), database_dsn=dsn, nats_url=nats.url, telegram_url=telegram.url, token=TOKEN
-    )
-    bot, health = await start_service("bot", {**env, **THROTTLE_ENV}, logs)
-    try:
-        await wait_for_status(health, "/readyz", 200, bot)
-        await asyncio.wait_for(telegram.polled.wait(), 30)
-        yield telegram, bot.pid
-    finally:
-        await bot.stop(20)
-        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager
