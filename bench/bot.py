@@ -686,23 +686,17 @@ def print_report(setup: Setup, products: int, echo: Run, peers: tuple[Run, Run],
 
 
 async def run(setup: Setup, products: int) -> None:
-    """Start Postgres and NATS, stock the shop, measure the echo bot, then ours."""
-    async with bench_servers("bench-bot") as servers:
-        pg, nats = servers.pg, servers.nats
-        await pg.ensure_database("bench_bot")
-        dsn = pg.dsn("bench_bot")
-        await migrate(dsn)
-        stocked = await stock(dsn, products, setup.categories)
-        await provision(nats)
-        print(f"stocked {stocked} products; measuring the echo bot…", flush=True)
+    """Start Postgres and NATS, stock the shop, measure the echo bots, then ours."""
+    async with stocked_shop("bench-bot", products, setup.categories) as (servers, dsn):
+        print("measuring the echo bot…", flush=True)
         echo = await run_echo(setup)
         print("measuring the peers that edit: a bare one, an aiogram-dialog one…", flush=True)
         editing = await run_echo(setup, "echo + edit")
         dialog = await run_echo(setup, "aiogram-dialog echo")
         print("measuring our bot…", flush=True)
         infra = {"postgres": servers.pg_pid, "nats": servers.nats_pid}
-        ours = await run_ours(setup, dsn, nats, infra)
-    print_report(setup, stocked, echo, (editing, dialog), ours)
+        ours = await run_ours(setup, dsn, servers.nats, infra)
+    print_report(setup, products, echo, (editing, dialog), ours)
 
 
 @contextlib.asynccontextmanager
