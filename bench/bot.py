@@ -721,7 +721,19 @@ async def stocked_shop(
         yield servers, dsn
 
 
-async def _with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) -> None:
+def fill_ladder_defaults(args: argparse.Namespace) -> None:
+    """The shop's size and the steps' lengths a ladder run was not given: small and short
+    for ``--quick`` (a smoke run), the measured sizes otherwise."""
+    if args.products is None:
+        args.products = 1_000 if args.quick else 10_000
+    if args.warmup is None:
+        args.warmup = 1.0 if args.quick else 2.0
+    if args.step is None:
+        args.step = 3.0 if args.quick else 10.0
+
+
+async def with_logs(logs: str | None, body: Callable[[Path], Awaitable[None]]) -> None:
+    """Run ``body`` with the directory for the bots' logs: ``logs``, or a temporary one."""
     if logs is not None:
         Path(logs).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240  (setup, instant)
         await body(Path(logs))
@@ -790,13 +802,9 @@ def main() -> None:
     )
     parser.add_argument("--logs", help="keep the bots' logs in this directory")
     args = parser.parse_args()
-    quick = args.quick
-    if args.products is None:
-        args.products = 1_000 if quick else 10_000
-    if args.warmup is None:
-        args.warmup = (1.0 if quick else 2.0) if not args.closed_loop else 5.0
-    if args.step is None:
-        args.step = 3.0 if quick else 10.0
+    if args.closed_loop and args.warmup is None:
+        args.warmup = 5.0
+    fill_ladder_defaults(args)
     # Provisioning and friends log at INFO: keep stdout for the report.
     configure_logging(TelemetrySettings(log_level="WARNING"), "bench", sys.stderr)
 
@@ -807,7 +815,7 @@ def main() -> None:
         setup = Setup(args.users, args.warmup, args.duration, args.solo, args.categories, logs)
         await run(setup, args.products)
 
-    asyncio.run(_with_logs(args.logs, body))
+    asyncio.run(with_logs(args.logs, body))
 
 
 if __name__ == "__main__":

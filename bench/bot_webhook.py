@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import itertools
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,17 @@ from typing import Any
 
 import aiohttp
 
-from bench.bot import FIRST_USER, THROTTLE_ENV, TimedTelegram, base_env, serve, stocked_shop
-from bench.bot_ladder import climb, ensure_rates, format_step, step_header
+from bench.bot import (
+    FIRST_USER,
+    THROTTLE_ENV,
+    TimedTelegram,
+    base_env,
+    fill_ladder_defaults,
+    serve,
+    stocked_shop,
+    with_logs,
+)
+from bench.bot_ladder import QUICK_RATES, climb, ensure_rates, format_step, step_header
 from bench.bot_open_loop import Target, catalog_shoppers
 from bench.machine import load_average
 from devstack.nats import NatsServer
@@ -190,21 +198,10 @@ def main() -> None:
     parser.add_argument("--categories", type=int, default=4)
     parser.add_argument("--logs", help="keep the bots' logs in this directory")
     args = parser.parse_args()
-    args.rates = ensure_rates(args.rates) if args.rates else ((10.0, 20.0) if args.quick else RATES)
-    args.products = args.products or (1_000 if args.quick else 10_000)
-    args.step = args.step or (3.0 if args.quick else 10.0)
-    args.warmup = args.warmup or (1.0 if args.quick else 2.0)
+    args.rates = ensure_rates(args.rates) if args.rates else (QUICK_RATES if args.quick else RATES)
+    fill_ladder_defaults(args)
     configure_logging(TelemetrySettings(log_level="WARNING"), "bench", sys.stderr)
-
-    async def body() -> None:
-        if args.logs:
-            Path(args.logs).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
-            await run(args, Path(args.logs))
-            return
-        with tempfile.TemporaryDirectory(prefix="vitrina-bench-webhook-logs-") as scratch:
-            await run(args, Path(scratch))
-
-    asyncio.run(body())
+    asyncio.run(with_logs(args.logs, lambda logs: run(args, logs)))
 
 
 if __name__ == "__main__":
