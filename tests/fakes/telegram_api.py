@@ -35,6 +35,8 @@ class RecordedCall:
 
     method: str
     params: dict[str, Any]
+    # When it arrived (``time.monotonic``, the clock of the flood control's timeline).
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)
