@@ -64,12 +64,12 @@ def test_anything_but_a_zip_is_refused(data: bytes) -> None:
 def test_zip_bomb_entry_is_refused_from_the_directory_without_inflating_it() -> None:
     bomb = make_zip({"zeros.jpg": bytes(10 * MIB)})
     assert len(bomb) < 64 * 1024  # ten megabytes of zeros squeeze into a few kilobytes
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the cost, whatever shares the cores
 
     with pytest.raises(ImportFileError, match=r"'zeros\.jpg' is 10\.0 MB uncompressed"):
         open_archive(bomb, ImportLimits(max_image_bytes=MIB))
 
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
 
 
 def test_zip_unpacking_past_the_total_limit_is_refused() -> None:

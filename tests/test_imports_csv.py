@@ -184,11 +184,11 @@ def test_a_row_repeating_a_failed_row_is_not_called_a_duplicate() -> None:
 def test_ten_megabyte_line_fails_its_row_quickly_without_touching_csv_limits() -> None:
     field_limit = csv.field_size_limit()
     limits = ImportLimits(max_csv_bytes=32 * 1024 * 1024)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the cost, whatever shares the cores
 
     parsed = parse(HEADER, "a;" * (5 * 1024 * 1024), "Moon;;10;Sky;m.jpg", limits=limits)
 
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert reasons(parsed) == {2: "the row is longer than 65536 characters"}
     assert [row.title for row in parsed.rows] == ["Moon"]
     assert csv.field_size_limit() == field_limit

@@ -141,9 +141,10 @@ def test_five_megabytes_of_cp1251_are_judged_on_a_sample_and_decode_fast() -> No
         for n in range(80_000)
     )
     data = (HEADER + rows).encode("cp1251")
-    started = time.perf_counter()
+    # CPU time: what decoding costs, whatever else shares the machine's cores.
+    started = time.process_time()
 
     decoded = decode_csv_bytes(data)
 
     assert decoded.encoding == "cp1251"
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
