@@ -136,7 +136,17 @@ async def test_a_deadlock_with_a_bot_transaction_fails_the_upgrade_clearly(
         "INSERT INTO telegram_updates (update_id, kind, payload) VALUES ({}, 'message', 'null')"
     )
     await _fetchval(empty_database, insert.format(1))
+    # Postgres looks for a deadlock once, deadlock_timeout into a wait, and cancels the
+    # waiter that looked. The migration must look after the bot waits too, however late a
+    # loaded machine starts the bot's statement (the default 1 s was a thin margin); the
+    # bot must not look first.
+    await _fetchval(
+        empty_database,
+        "DO $$ BEGIN EXECUTE format("
+        "'ALTER DATABASE %I SET deadlock_timeout = ''5s''', current_database()); END $$",
+    )
     async with _holding(empty_database, insert.format(2)) as bot:
+        await bot.execute("SET deadlock_timeout = '60s'")
         migration = asyncio.create_task(_upgrade(_config(empty_database, lock_timeout="30s")))
         # 0006 rewrote row 1 (its backfill) and now waits for the bot's table lock...
         await _wait_until_blocked(empty_database, "ALTER TABLE telegram_updates")
