@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from nats.aio.client import Client
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.broadcasts import (
@@ -22,7 +23,7 @@ from tests.broadcasts import (
 )
 from tests.fakes.flood import FloodControl
 from tests.fakes.telegram_api import FakeTelegram, ScriptedError
-from vitrina_common.db.models import BroadcastStatus, RecipientState
+from vitrina_common.db.models import BroadcastRecipient, BroadcastStatus, RecipientState
 from vitrina_common.sending import OutgoingMessage
 from vitrina_common.services.broadcasts import Audience, ComposeBroadcasts, ControlBroadcasts
 
@@ -30,12 +31,18 @@ pytestmark = [pytest.mark.postgres, pytest.mark.nats, pytest.mark.slow]
 
 SessionFactory = async_sessionmaker[AsyncSession]
 SALE = OutgoingMessage(text="Sale: <i>everything</i> half price")
-# Longer than the sends in flight take to be recorded.
-SETTLE_S = 1.0
 
 
-async def _sent_so_far(telegram: FakeTelegram) -> int:
-    await asyncio.sleep(SETTLE_S)
+async def _sent_so_far(sessions: SessionFactory, broadcast_id: int, telegram: FakeTelegram) -> int:
+    """What reached Telegram once the sends in flight are over: each holds its recipient's
+    row lock from its claim through the send to its commit, so locking every row of the
+    broadcast waits for them (a sleep would guess how long a loaded machine takes)."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            select(BroadcastRecipient.id)
+            .where(BroadcastRecipient.broadcast_id == broadcast_id)
+            .with_for_update()
+        )
     return sum(sends_per_chat(telegram).values())
 
 
@@ -54,10 +61,10 @@ async def test_paused_broadcast_sends_nothing_until_resumed_then_the_rest_once(
         broadcast_id, _ = await ComposeBroadcasts(session_factory).start(SALE, Audience(), ADMIN)
         await wait_for_sent(session_factory, broadcast_id, 40)
         assert await control.pause(broadcast_id)
-        paused_at = await _sent_so_far(fake_telegram)
+        paused_at = await _sent_so_far(session_factory, broadcast_id, fake_telegram)
         await asyncio.sleep(2)
 
-        assert await _sent_so_far(fake_telegram) == paused_at
+        assert await _sent_so_far(session_factory, broadcast_id, fake_telegram) == paused_at
         assert (await recipient_states(session_factory, broadcast_id))[RecipientState.PENDING] > 0
         assert not await control.pause(broadcast_id)  # already paused
 
@@ -82,10 +89,10 @@ async def test_cancelled_broadcast_stops_for_good_and_keeps_the_rest_pending(
         broadcast_id, _ = await ComposeBroadcasts(session_factory).start(SALE, Audience(), ADMIN)
         await wait_for_sent(session_factory, broadcast_id, 40)
         assert await control.cancel(broadcast_id)
-        cancelled_at = await _sent_so_far(fake_telegram)
+        cancelled_at = await _sent_so_far(session_factory, broadcast_id, fake_telegram)
         await asyncio.sleep(2)
 
-        assert await _sent_so_far(fake_telegram) == cancelled_at
+        assert await _sent_so_far(session_factory, broadcast_id, fake_telegram) == cancelled_at
         assert not await control.resume(broadcast_id)
         # The admin's final report: the progress message says cancelled, and the CSV
         # lists every recipient not reached.
