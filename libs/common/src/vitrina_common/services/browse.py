@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Select
@@ -67,23 +68,29 @@ class CategoryCounts:
     ``forget``. ``ttl_s`` 0 counts every time.
     """
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession], ttl_s: float) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._session_factory = session_factory
         self._ttl_s = ttl_s
+        self._clock = clock
         self._items: list[CategoryItem] = []
         self._expires = 0.0
         self._recount = asyncio.Lock()  # one recount at a time; the others wait for it
 
     async def categories(self) -> list[CategoryItem]:
         """Categories that have ready products, in display order, with their counts."""
-        if time.monotonic() < self._expires:
+        if self._clock() < self._expires:
             return self._items
         async with self._recount:
-            if time.monotonic() >= self._expires:  # nobody recounted while we waited
+            if self._clock() >= self._expires:  # nobody recounted while we waited
                 async with self._session_factory() as session:
                     rows = await CatalogRepository(session).categories_with_products()
                 self._items = [CategoryItem(*row) for row in rows]
-                self._expires = time.monotonic() + self._ttl_s
+                self._expires = self._clock() + self._ttl_s
         return self._items
 
     def forget(self) -> None:
