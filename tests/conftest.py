@@ -32,6 +32,7 @@ from vitrina_common.config import DbSettings
 from vitrina_common.db.engine import create_engine, create_session_factory
 from vitrina_common.messaging.connection import connect_nats
 from vitrina_common.messaging.provisioning import provision_jetstream
+from vitrina_common.messaging.reconcile import TopologyConflictError
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_DB = "vitrina_template"
@@ -190,13 +191,27 @@ async def bot_replica_connections(
     await second.close()
 
 
+_RECREATE_TRIES = 5
+
+
 async def reset_jetstream(client: Client) -> None:
     """Delete every stream (buckets are streams too) and provision the topology anew: an
     admin's work, which no service user may do."""
     js = client.jetstream()
     for stream in await js.streams_info():
         await js.delete_stream(stream.config.name or "")
-    await provision_jetstream(js)
+    for attempt in range(1, _RECREATE_TRIES + 1):
+        try:
+            await provision_jetstream(js)
+        except TopologyConflictError as conflict:
+            # nats-server may still be removing a deleted stream's files when the stream is
+            # created again: "error creating store for stream (error 10049)", seen once under
+            # load. A moment later the same creation succeeds.
+            if "error 10049" not in str(conflict) or attempt == _RECREATE_TRIES:
+                raise
+            await asyncio.sleep(0.2 * attempt)
+        else:
+            return
 
 
 @pytest_asyncio.fixture(loop_scope="session")

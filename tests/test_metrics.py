@@ -60,7 +60,8 @@ async def test_a_purchase_shows_as_an_order_revenue_and_a_delivery_latency(
     assert sample(bot, "vitrina_telegram_requests_total", method="sendDocument", outcome="ok") == 1
     # Nothing is waiting: the gauges read from the database say so.
     await shop.wait_for_metric("bot", "vitrina_outbox_pending", lambda v: v == 0)
-    assert sample(bot, "vitrina_purchase_undelivered_oldest") == 0
+    # Read in the same pass as the pending count: scraped again, not from before the wait.
+    assert sample(await shop.metrics("bot"), "vitrina_purchase_undelivered_oldest") == 0
     # An admin refunds it: one manual refund, counted by kind.
     async with shop.fresh.sessions() as session:
         purchase_id = await session.scalar(select(Purchase.id))
