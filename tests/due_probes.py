@@ -53,6 +53,11 @@ class ProbeTally:
     by_replica: dict[str, int]
     items_left: int
 
+    @property
+    def by_pid(self) -> dict[int, int]:
+        """``by_replica`` keyed by the process id each replica name ends with."""
+        return {int(replica.rsplit(":", 1)[1]): rows for replica, rows in self.by_replica.items()}
+
 
 async def tally(sessions: SessionFactory) -> ProbeTally:
     """Count the probe rows and the probe items still scheduled."""
